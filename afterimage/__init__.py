@@ -1,0 +1,1 @@
+"""Afterimage: a catalog of films and books with explained, cross-media recommendations."""

@@ -1,0 +1,246 @@
+"""Rules for catalog rows, written once and used by the studio forms, the importers and the demo loader."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from afterimage.extensions import db
+from afterimage.models import KINDS, ROLES, STATUSES, Creator, Credit, Item, Tag
+from afterimage.slugs import item_slug_base, slugify, unique_slug
+from recs.text import fold_accents
+
+EARLIEST_YEAR = 1870
+TEXT_FIELDS = (
+    "title", "original_title", "country", "language", "description", "note",
+    "cover_url", "blog_url", "letterboxd_uri", "goodreads_id", "isbn13", "where_to_find",
+)
+URL_FIELDS = ("cover_url", "blog_url", "letterboxd_uri")
+# Column lengths, so that an over-long value is a message, not a database error.
+MAX_LENGTHS = {
+    "title": 300, "original_title": 300, "country": 100, "language": 100, "cover_url": 500,
+    "blog_url": 500, "letterboxd_uri": 500, "goodreads_id": 32, "where_to_find": 300,
+}
+
+
+class CatalogError(ValueError):
+    """Invalid data for a catalog row; `errors` maps each field to a message a person understands."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class ItemFields:
+    """Everything the author can say about an item, as plain values."""
+
+    kind: str
+    title: str
+    year: int | None = None
+    original_title: str | None = None
+    creators: list[tuple[str, str]] = field(default_factory=list)  # (name, role)
+    tags: list[str] = field(default_factory=list)
+    country: str | None = None
+    language: str | None = None
+    description: str = ""
+    note: str = ""
+    rating: float | None = None
+    status: str = "seen"
+    cover_url: str | None = None
+    blog_url: str | None = None
+    letterboxd_uri: str | None = None
+    goodreads_id: str | None = None
+    isbn13: str | None = None
+    where_to_find: str | None = None
+
+
+def latest_year() -> int:
+    """Next year: announced books and festival films may carry it."""
+    return date.today().year + 1
+
+
+def is_http_url(value: str) -> bool:
+    """True for absolute http(s) URLs with a host; never javascript: or data: URLs."""
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value.strip()
+
+
+def normalise_isbn13(value: str) -> str:
+    """Digits only, as stored: "978-0-385-49300-0" -> "9780385493000"."""
+    return re.sub(r"[\s-]", "", value)
+
+
+def isbn13_is_valid(value: str) -> bool:
+    """Thirteen digits with a correct EAN-13 check digit."""
+    if not re.fullmatch(r"\d{13}", value):
+        return False
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(value[:12]))
+    return (10 - total % 10) % 10 == int(value[12])
+
+
+def rating_is_valid(value: float) -> bool:
+    """Half stars from 0.5 to 5."""
+    return 0.5 <= value <= 5 and float(value * 2).is_integer()
+
+
+def validate_item_fields(f: ItemFields) -> dict[str, str]:
+    """Every problem with the fields, by field name; empty when they can be saved."""
+    errors: dict[str, str] = {}
+    if f.kind not in KINDS:
+        errors["kind"] = "Choose film or book."
+    if not (f.title or "").strip():
+        errors["title"] = "A title is required."
+    if f.year is not None and not EARLIEST_YEAR <= f.year <= latest_year():
+        errors["year"] = f"The year must be between {EARLIEST_YEAR} and {latest_year()}."
+    if f.rating is not None and not rating_is_valid(f.rating):
+        errors["rating"] = "Ratings go from 0.5 to 5 stars in half-star steps."
+    if f.status not in STATUSES:
+        errors["status"] = "Status must be seen/read or on the watchlist/to-read shelf."
+    for name in URL_FIELDS:
+        value = getattr(f, name)
+        if value and not is_http_url(value):
+            errors[name] = "Enter a full web address starting with http:// or https://."
+    if f.isbn13 and not isbn13_is_valid(normalise_isbn13(f.isbn13)):
+        errors["isbn13"] = "This is not a valid ISBN-13 (13 digits with a correct check digit)."
+    for name, limit in MAX_LENGTHS.items():
+        value = getattr(f, name)
+        if value and len(value) > limit and name not in errors:
+            errors[name] = f"Keep this under {limit} characters."
+    for name, role in f.creators:
+        if role not in ROLES:
+            errors["creators"] = f"Unknown role {role!r} for {name}: use one of {', '.join(ROLES)}."
+        elif not name.strip():
+            errors["creators"] = "A creator needs a name."
+    for tag in f.tags:
+        if len(tag) > 100:
+            errors["tags"] = f"Tag names stay under 100 characters ({tag[:20]}…)."
+    return errors
+
+
+def find_duplicate(kind: str, title: str, year: int | None, exclude_id: int | None = None) -> Item | None:
+    """An existing item of the same kind, title (ignoring accents and case) and year."""
+    query = sa.select(Item).where(
+        Item.kind == kind, Item.title_key == fold_accents(title.strip()), Item.year.is_(None) if year is None else Item.year == year
+    )
+    if exclude_id is not None:
+        query = query.where(Item.id != exclude_id)
+    return db.session.scalars(query.limit(1)).first()
+
+
+def get_or_create_tag(name: str, family: str | None = None) -> Tag:
+    """The tag with this name ignoring case and accents, created if new."""
+    name = " ".join(name.split())
+    key = fold_accents(name)
+    tag = db.session.scalar(sa.select(Tag).where(Tag.name_key == key))
+    if tag is None:
+        # Look in the session too: an import may create the same tag twice before a flush.
+        tag = next((t for t in db.session.new if isinstance(t, Tag) and t.name_key == key), None)
+    if tag is None:
+        tag = Tag(name=name, name_key=key, slug=unique_slug(Tag, slugify(name) or "tag"), family=family)
+        db.session.add(tag)
+    elif family and not tag.family:
+        tag.family = family
+    return tag
+
+
+def get_or_create_creator(name: str) -> Creator:
+    """The creator with this name ignoring case and accents, created if new."""
+    name = " ".join(name.split())
+    key = fold_accents(name)
+    creator = db.session.scalar(sa.select(Creator).where(Creator.name_key == key))
+    if creator is None:
+        creator = next((c for c in db.session.new if isinstance(c, Creator) and c.name_key == key), None)
+    if creator is None:
+        creator = Creator(name=name, name_key=key)
+        db.session.add(creator)
+    return creator
+
+
+def save_item(f: ItemFields, item: Item | None = None) -> Item:
+    """Validate and write an item (new when `item` is None); raises CatalogError and writes nothing if invalid."""
+    errors = validate_item_fields(f)
+    if errors:
+        raise CatalogError(errors)
+    if item is None:
+        item = Item(kind=f.kind)
+        item.slug = unique_slug(Item, item_slug_base(f.title.strip(), f.year))
+        db.session.add(item)
+    item.kind = f.kind
+    item.title = f.title.strip()
+    item.year = f.year
+    item.rating = f.rating
+    item.status = f.status
+    for name in TEXT_FIELDS:
+        if name == "title":
+            continue
+        value = getattr(f, name)
+        value = value.strip() if isinstance(value, str) else value
+        if name == "isbn13" and value:
+            value = normalise_isbn13(value)
+        if name in ("description", "note"):
+            value = value or ""
+        setattr(item, name, value or ("" if name in ("description", "note") else None))
+    set_credits(item, f.creators)
+    item.tags = unique_tags(get_or_create_tag(t) for t in f.tags if t.strip())
+    return item
+
+
+def unique_tags(tags: Iterable[Tag]) -> list[Tag]:
+    """Tags without repeats, keeping the first of each."""
+    seen: set[str] = set()
+    return [t for t in tags if not (t.name_key in seen or seen.add(t.name_key))]
+
+
+def set_credits(item: Item, creators: list[tuple[str, str]]) -> None:
+    """Replace the item's credits, keeping the order given and dropping repeats."""
+    wanted: list[tuple[Creator, str]] = []
+    for name, role in creators:
+        creator = get_or_create_creator(name)
+        if (creator.name_key, role) not in {(c.name_key, r) for c, r in wanted}:
+            wanted.append((creator, role))
+    current = {(c.creator.name_key, c.role): c for c in item.credits}
+    credits = []
+    for position, (creator, role) in enumerate(wanted):
+        credit = current.get((creator.name_key, role)) or Credit(creator=creator, role=role)
+        credit.position = position
+        credits.append(credit)
+    item.credits = credits
+
+
+def item_fields(item: Item) -> ItemFields:
+    """The item's current values, for prefilling a form or exporting."""
+    return ItemFields(
+        kind=item.kind,
+        title=item.title,
+        year=item.year,
+        original_title=item.original_title,
+        creators=[(c.creator.name, c.role) for c in item.credits],
+        tags=[t.name for t in item.tags],
+        **{n: getattr(item, n) for n in TEXT_FIELDS if n not in ("title", "original_title")},
+        rating=item.rating,
+        status=item.status,
+    )
+
+
+def search_text_for(item: Item) -> str:
+    """Folded text of every field a reader may search by."""
+    parts: list[Any] = [
+        item.title, item.original_title, item.year, item.country, item.language, item.description,
+        *(c.creator.name for c in item.credits), *(t.name for t in item.tags),
+    ]
+    return fold_accents(" ".join(str(p) for p in parts if p))
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def _refresh_derived_item_columns(session: so.Session, flush_context: Any, instances: Any) -> None:
+    """Keep title_key and search_text in step with every change, whoever made it."""
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Item):
+            obj.title_key = fold_accents(obj.title or "")
+            obj.search_text = search_text_for(obj)

@@ -1,0 +1,55 @@
+"""Configuration from defaults, then instance/config.py, then the environment."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+def database_url(app: Flask) -> str:
+    """DATABASE_URL, with Heroku-style postgres:// mapped to psycopg 3; SQLite in instance/ by default."""
+    url = os.environ.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        return f"sqlite:///{Path(app.instance_path) / 'afterimage.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(app: Flask) -> str:
+    """A random key made once and kept in instance/, so sessions survive restarts without a key in the source."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Fill app.config; tests pass their own mapping instead of the instance file."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        ITEMS_PER_PAGE=24,
+        RECOMMENDATIONS_PER_KIND=5,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        # Sites that may frame the widget; "*" lets any blog embed it.
+        WIDGET_FRAME_ANCESTORS="*",
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("AFTERIMAGE")
+    else:
+        app.config.from_mapping(test_config)
+    if os.environ.get("SECRET_KEY") and test_config is None:
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app)
+    if test_config is None or "SQLALCHEMY_DATABASE_URI" not in test_config:
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)

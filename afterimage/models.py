@@ -1,0 +1,219 @@
+"""The catalog: items (films and books), creators, tags, curated lists and slug redirects."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.ext.orderinglist import ordering_list
+
+from afterimage.extensions import db
+
+KINDS = ("film", "book")
+ROLES = ("director", "screenwriter", "author", "translator")
+# "want" holds watchlist / to-read entries, kept apart from what she has seen or read.
+STATUSES = ("seen", "want")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, used as a column default (a callable, never evaluated at import)."""
+    return datetime.now(timezone.utc)
+
+
+item_tags = sa.Table(
+    "item_tags",
+    db.metadata,
+    sa.Column("item_id", sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Item(db.Model):
+    """A film or a book in the author's catalog."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('film', 'book')", name="ck_items_kind"),
+        sa.CheckConstraint("status IN ('seen', 'want')", name="ck_items_status"),
+        sa.CheckConstraint(
+            "rating IS NULL OR (rating >= 0.5 AND rating <= 5 AND rating * 2 = CAST(rating * 2 AS INTEGER))",
+            name="ck_items_rating_half_steps",
+        ),
+        sa.Index("ix_items_kind_title_year", "kind", "title_key", "year"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8), index=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    # Folded title, for duplicate checks and title sorting that ignores accents and case.
+    title_key: so.Mapped[str] = so.mapped_column(sa.String(300), index=True, default="")
+    original_title: so.Mapped[Optional[str]] = so.mapped_column(sa.String(300))
+    year: so.Mapped[Optional[int]] = so.mapped_column(index=True)
+    country: so.Mapped[Optional[str]] = so.mapped_column(sa.String(100))
+    language: so.Mapped[Optional[str]] = so.mapped_column(sa.String(100))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    rating: so.Mapped[Optional[float]] = so.mapped_column(sa.Float)
+    status: so.Mapped[str] = so.mapped_column(sa.String(8), default="seen")
+    cover_url: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
+    blog_url: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
+    letterboxd_uri: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500), index=True)
+    goodreads_id: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32), index=True)
+    isbn13: so.Mapped[Optional[str]] = so.mapped_column(sa.String(13))
+    where_to_find: so.Mapped[Optional[str]] = so.mapped_column(sa.String(300))
+    # Folded text of every searchable field, kept current by a flush hook (see catalog.py).
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # Values as last imported, so a re-import can tell fields the author edited by hand.
+    import_snapshot: so.Mapped[Optional[dict[str, Any]]] = so.mapped_column(sa.JSON)
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    credits: so.Mapped[list[Credit]] = so.relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="Credit.position"
+    )
+    tags: so.Mapped[list[Tag]] = so.relationship(
+        secondary=item_tags, back_populates="items", order_by="Tag.name_key"
+    )
+    list_entries: so.Mapped[list[ListEntry]] = so.relationship(
+        back_populates="item", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def creators_by_role(self, *roles: str) -> list[Creator]:
+        """The creators credited in any of the given roles, in credit order."""
+        return [c.creator for c in self.credits if c.role in roles]
+
+    @property
+    def makers(self) -> list[Creator]:
+        """Directors of a film or authors of a book: who a reader would name first."""
+        return self.creators_by_role("director" if self.kind == "film" else "author")
+
+    @property
+    def kind_label(self) -> str:
+        """'Film' or 'Book', for headings."""
+        return self.kind.capitalize()
+
+    def __repr__(self) -> str:
+        return f"<Item {self.slug}>"
+
+
+class Creator(db.Model):
+    """A person credited on items: director, screenwriter, author or translator."""
+
+    __tablename__ = "creators"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # Accent- and case-folded name: "Agnes Varda" and "Agnès Varda" are one person.
+    name_key: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+
+    credits: so.Mapped[list[Credit]] = so.relationship(back_populates="creator")
+
+
+class Credit(db.Model):
+    """One creator's role on one item, in the order the author listed them."""
+
+    __tablename__ = "credits"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role IN ('director', 'screenwriter', 'author', 'translator')", name="ck_credits_role"
+        ),
+    )
+
+    item_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    creator_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("creators.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: so.Mapped[str] = so.mapped_column(sa.String(20), primary_key=True)
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    item: so.Mapped[Item] = so.relationship(back_populates="credits")
+    creator: so.Mapped[Creator] = so.relationship(back_populates="credits", lazy="joined")
+
+
+class Tag(db.Model):
+    """A theme the author files items under ("French New Wave", "war")."""
+
+    __tablename__ = "tags"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    # Names are unique ignoring case and accents; the key enforces it in the schema.
+    name_key: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
+    # Colour family for placeholders and chips: war, memory, french-new-wave, korean-women-writers, other.
+    family: so.Mapped[Optional[str]] = so.mapped_column(sa.String(40))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    items: so.Mapped[list[Item]] = so.relationship(secondary=item_tags, back_populates="tags")
+
+
+class CuratedList(db.Model):
+    """The author's ordered selection of items, with an introduction and a note per entry."""
+
+    __tablename__ = "lists"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    introduction: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    published: so.Mapped[bool] = so.mapped_column(default=True, index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
+
+    entries: so.Mapped[list[ListEntry]] = so.relationship(
+        back_populates="list",
+        cascade="all, delete-orphan",
+        order_by="ListEntry.position",
+        collection_class=ordering_list("position"),
+    )
+
+    @property
+    def items(self) -> list[Item]:
+        """The list's items in the author's order."""
+        return [e.item for e in self.entries]
+
+
+class ListEntry(db.Model):
+    """One item's place on a curated list, with the author's note for it."""
+
+    __tablename__ = "list_entries"
+    __table_args__ = (
+        sa.UniqueConstraint("list_id", "item_id", name="uq_list_entries_list_item"),
+        sa.Index("ix_list_entries_list_position", "list_id", "position"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    list_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("lists.id", ondelete="CASCADE"))
+    item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    position: so.Mapped[int] = so.mapped_column(default=0)
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    list: so.Mapped[CuratedList] = so.relationship(back_populates="entries")
+    item: so.Mapped[Item] = so.relationship(back_populates="list_entries")
+
+
+class SlugRedirect(db.Model):
+    """An old slug that keeps pointing at its item, tag or list after a rename."""
+
+    __tablename__ = "slug_redirects"
+    __table_args__ = (
+        sa.UniqueConstraint("entity", "old_slug", name="uq_slug_redirects_entity_slug"),
+        sa.CheckConstraint("entity IN ('item', 'tag', 'list')", name="ck_slug_redirects_entity"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    entity: so.Mapped[str] = so.mapped_column(sa.String(8))
+    old_slug: so.Mapped[str] = so.mapped_column(sa.String(200))
+    target_id: so.Mapped[int] = so.mapped_column()

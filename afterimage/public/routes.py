@@ -1,0 +1,227 @@
+"""Pages readers browse: home, items, tags, lists, search and "I liked these"."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+
+from afterimage.covers import placeholder_svg
+from afterimage.extensions import db
+from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags
+from afterimage.recommendations import recommend_for_item, recommend_for_items
+from afterimage.catalog import is_http_url
+from afterimage.public.structured_data import item_json_ld
+from afterimage.search import search_items
+from afterimage.slugs import find_by_slug
+
+bp = Blueprint("public", __name__)
+
+SORTS = {
+    "title": (Item.title_key, Item.year),
+    "year": (Item.year, Item.title_key),
+    "-year": (Item.year.desc(), Item.title_key),
+    "recent": (Item.created_at.desc(), Item.id.desc()),
+}
+LIKED_COOKIE = "liked"
+MAX_LIKED = 20
+ONE_YEAR = 365 * 24 * 3600
+
+
+bp.add_app_template_global(item_json_ld)
+
+
+@bp.app_template_filter()
+def safe_href(url: str | None) -> str:
+    """A link target only if it is http(s): a javascript: URL is never rendered as a link."""
+    return url if url and is_http_url(url) else "#"
+
+
+@bp.app_template_global()
+def page_url(number: int) -> str:
+    """The current page's URL with another page number, keeping its filters."""
+    args = {**(request.view_args or {}), **request.args.to_dict(), "page": number}
+    return url_for(request.endpoint, **args)
+
+
+def page_arg() -> int:
+    """The ?page= number; anything that is not a positive integer is a 404, like a page that does not exist."""
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        abort(404)
+    return int(raw)
+
+
+def get_or_redirect(model, slug: str, endpoint: str):
+    """The row for a slug; an old slug answers a permanent redirect to the current one."""
+    row, moved = find_by_slug(model, slug)
+    if row is None:
+        abort(404)
+    if moved:
+        abort(redirect(url_for(endpoint, slug=row.slug, **request.args), 301))
+    return row
+
+
+def with_tags_and_credits(query: sa.Select) -> sa.Select:
+    """Load what item cards show in the same round trips, not one query per card."""
+    return query.options(so.selectinload(Item.tags), so.selectinload(Item.credits))
+
+
+def recommendations_by_kind(items: list[Item], limit: int) -> dict[str, list]:
+    """Films and books for a set of items (one item or many)."""
+    if len(items) == 1:
+        return {kind: recommend_for_item(items[0], kind, limit) for kind in KINDS}
+    return {kind: recommend_for_items(items, kind, limit) for kind in KINDS}
+
+
+@bp.route("/")
+def home():
+    """Recent additions, the lists, the tags and a search box."""
+    recent = db.session.scalars(
+        with_tags_and_credits(sa.select(Item).order_by(Item.created_at.desc(), Item.id.desc()).limit(12))
+    ).all()
+    lists = db.session.scalars(
+        sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
+    ).all()
+    return render_template("public/home.html", recent=recent, lists=lists, tags=tags_with_counts())
+
+
+def tags_with_counts() -> list[tuple[Tag, int]]:
+    """Every tag with how many items carry it, by name."""
+    count = sa.func.count(item_tags.c.item_id)
+    return db.session.execute(
+        sa.select(Tag, count).outerjoin(item_tags).group_by(Tag.id).order_by(Tag.name_key)
+    ).all()
+
+
+@bp.route("/items")
+def items():
+    """All items, filterable by kind and tag, sorted and paginated."""
+    kind = request.args.get("kind") or None
+    tag_slug = request.args.get("tag") or None
+    sort = request.args.get("sort", "title")
+    if kind not in (None, *KINDS) or sort not in SORTS:
+        abort(400, "Unknown kind or sort order.")
+    query = with_tags_and_credits(sa.select(Item))
+    tag = None
+    if kind:
+        query = query.where(Item.kind == kind)
+    if tag_slug:
+        tag = db.session.scalar(sa.select(Tag).where(Tag.slug == tag_slug)) or abort(404)
+        query = query.where(Item.tags.contains(tag))
+    page = db.paginate(
+        query.order_by(*SORTS[sort]), page=page_arg(), per_page=current_app.config["ITEMS_PER_PAGE"]
+    )
+    return render_template("public/items.html", page=page, kind=kind, tag=tag, sort=sort, sorts=SORTS)
+
+
+@bp.route("/items/<slug>")
+def item(slug: str):
+    """Everything about one item and what to watch or read next."""
+    item = get_or_redirect(Item, slug, "public.item")
+    recommendations = recommendations_by_kind([item], current_app.config["RECOMMENDATIONS_PER_KIND"])
+    lists = db.session.scalars(
+        sa.select(CuratedList)
+        .join(ListEntry)
+        .where(ListEntry.item_id == item.id, CuratedList.published)
+        .order_by(CuratedList.title)
+    ).all()
+    return render_template(
+        "public/item.html", item=item, recommendations=recommendations, lists=lists, liked=liked_slugs()
+    )
+
+
+@bp.route("/covers/<slug>.svg")
+def cover(slug: str):
+    """The generated placeholder cover of an item."""
+    item = get_or_redirect(Item, slug, "public.cover")
+    response = Response(placeholder_svg(item), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+@bp.route("/tags")
+def tags():
+    """Every tag with its item count."""
+    return render_template("public/tags.html", tags=tags_with_counts())
+
+
+@bp.route("/tags/<slug>")
+def tag(slug: str):
+    """A tag's items, and more like them."""
+    tag = get_or_redirect(Tag, slug, "public.tag")
+    query = with_tags_and_credits(sa.select(Item).where(Item.tags.contains(tag)))
+    page = db.paginate(
+        query.order_by(Item.year, Item.title_key), page=page_arg(), per_page=current_app.config["ITEMS_PER_PAGE"]
+    )
+    members = db.session.scalars(sa.select(Item).where(Item.tags.contains(tag))).all()
+    recommendations = recommendations_by_kind(list(members), current_app.config["RECOMMENDATIONS_PER_KIND"])
+    return render_template("public/tag.html", tag=tag, page=page, recommendations=recommendations)
+
+
+@bp.route("/lists")
+def lists():
+    """The author's published lists."""
+    lists = db.session.scalars(
+        sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
+    ).all()
+    return render_template("public/lists.html", lists=lists)
+
+
+@bp.route("/lists/<slug>")
+def curated_list(slug: str):
+    """A list in the author's order with her notes, and more like it."""
+    curated = get_or_redirect(CuratedList, slug, "public.curated_list")
+    if not curated.published:
+        abort(404)
+    recommendations = recommendations_by_kind(curated.items, current_app.config["RECOMMENDATIONS_PER_KIND"])
+    return render_template("public/list.html", curated=curated, recommendations=recommendations)
+
+
+@bp.route("/search")
+def search():
+    """Search titles, original titles, creators, tags and descriptions, ignoring accents and case."""
+    q = request.args.get("q", "").strip()
+    kind = request.args.get("kind") or None
+    if kind not in (None, *KINDS):
+        abort(400, "Unknown kind.")
+    page = db.paginate(
+        with_tags_and_credits(search_items(q, kind)), page=page_arg(),
+        per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False,
+    )
+    return render_template("public/search.html", q=q, kind=kind, page=page)
+
+
+def liked_slugs() -> list[str]:
+    """The slugs a reader marked as liked, remembered in a cookie in their browser."""
+    raw = request.cookies.get(LIKED_COOKIE, "")
+    return [s for s in dict.fromkeys(raw.split(",")) if s][:MAX_LIKED]
+
+
+@bp.route("/liked")
+def liked():
+    """Recommendations for the set of items a reader liked (?items=a,b overrides the cookie, for sharing)."""
+    slugs = [s for s in request.args.get("items", "").split(",") if s][:MAX_LIKED] or liked_slugs()
+    chosen = db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.slug.in_(slugs)))).all()
+    by_slug = {i.slug: i for i in chosen}
+    chosen = [by_slug[s] for s in slugs if s in by_slug]
+    recommendations = recommendations_by_kind(chosen, 10) if chosen else {k: [] for k in KINDS}
+    return render_template("public/liked.html", chosen=chosen, recommendations=recommendations)
+
+
+@bp.post("/liked/<slug>")
+def toggle_liked(slug: str):
+    """Add an item to the reader's liked set, or take it out again."""
+    item = db.session.scalar(sa.select(Item).where(Item.slug == slug)) or abort(404)
+    slugs = liked_slugs()
+    slugs = [s for s in slugs if s != item.slug] if item.slug in slugs else (slugs + [item.slug])[-MAX_LIKED:]
+    target = request.form.get("next", "")
+    # Only ever go back to one of our own pages.
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.liked")
+    response = redirect(target, 303)
+    response.set_cookie(
+        LIKED_COOKIE, ",".join(slugs), max_age=ONE_YEAR, samesite="Lax", httponly=True,
+        secure=request.is_secure,
+    )
+    return response

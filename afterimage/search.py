@@ -1,0 +1,36 @@
+"""Reader search: accent- and case-insensitive, over titles, creators, tags and descriptions."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from afterimage.models import Item
+from recs.text import fold_accents
+
+MAX_TERMS = 8
+MAX_QUERY = 200
+
+
+def query_terms(q: str) -> list[str]:
+    """The folded words of a query, at most MAX_TERMS of them: "Cléo 5" -> ["cleo", "5"]."""
+    return fold_accents(q[:MAX_QUERY]).split()[:MAX_TERMS]
+
+
+def _like(term: str) -> str:
+    """A LIKE pattern that matches the term literally, wildcards included."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_items(q: str, kind: str | None = None) -> sa.Select:
+    """Items matching every word of the query, title matches first; empty for an empty query."""
+    terms = query_terms(q)
+    query = sa.select(Item)
+    if not terms:
+        return query.where(sa.false())
+    for term in terms:
+        query = query.where(Item.search_text.like(_like(term), escape="\\"))
+    if kind:
+        query = query.where(Item.kind == kind)
+    phrase = " ".join(terms)
+    title_first = sa.case((Item.title_key.like(_like(phrase), escape="\\"), 0), else_=1)
+    return query.order_by(title_first, Item.title_key, Item.year)

@@ -1,0 +1,43 @@
+"""The Afterimage application factory: read it as the table of contents of the site."""
+from __future__ import annotations
+
+from flask import Flask
+
+from afterimage import security
+from afterimage.commands import register_commands
+from afterimage.config import load_config
+from afterimage.database import configure_sqlite
+from afterimage.errors import register_error_handlers
+from afterimage.extensions import csrf, db
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the site: configuration, extensions, blueprints, error pages and CLI commands."""
+    app = Flask(__name__, instance_relative_config=True, template_folder="templates", static_folder="static")
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    security.init_app(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database and CSRF protection."""
+    db.init_app(app)
+    csrf.init_app(app)
+    configure_sqlite(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per audience."""
+    from afterimage.api.routes import bp as api_bp
+    from afterimage.public.routes import bp as public_bp
+    from afterimage.studio.routes import bp as studio_bp
+    from afterimage.widget.routes import bp as widget_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(studio_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(widget_bp)
