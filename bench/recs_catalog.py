@@ -1,0 +1,113 @@
+"""Synthetic and file catalogs for the recommender benchmark."""
+
+import json
+
+import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from recs import ItemDoc
+
+# Roughly the most frequent English words, most frequent first: real prose starts its Zipf
+# curve with them, and the recommender must cope with that rather than with a curated text.
+_COMMON_WORDS = (
+    "the of and to in is was he for it with as his on be at by had are but from or have an they "
+    "which one you were her all she there would their we him been has when who will more no if "
+    "out so said what up its about into than them can only other new some could time these two "
+    "may then do first any my now such like our over man me even most made after also did many "
+    "before must through back years where much your way well down should because each just those "
+    "people how too little state good very make world still own see men work long get here "
+    "between both life being under never day same another know while last might us great old "
+    "year off come since against go came right used take three"
+).split()
+
+_SYLLABLES = (
+    "ka ri mo an el to sa lu ve di no ra ti ce ma be go fi la re ol um pa si de ju ne ha wo "
+    "ar en is on us ba ko mi te na vi ro da ze qu yo"
+).split()
+
+
+def _pseudo_words(count: int, rng: np.random.Generator) -> list[str]:
+    words: dict[str, None] = {}
+    while len(words) < count:
+        length = int(rng.integers(2, 5))
+        words["".join(rng.choice(_SYLLABLES, size=length))] = None
+    return list(words)
+
+
+def _zipf_probabilities(size: int, exponent: float) -> np.ndarray:
+    weights = 1.0 / np.arange(1, size + 1) ** exponent
+    return weights / weights.sum()
+
+
+def synthetic_catalog(n: int, seed: int = 20240611, first_id: int = 1000) -> list[ItemDoc]:
+    """Return n reproducible items: Zipf words over topics, 100-200 words and 2-8 tags each."""
+    rng = np.random.default_rng(seed)
+    vocabulary_size = 60_000
+    rare_words = _pseudo_words(vocabulary_size - len(_COMMON_WORDS), rng)
+    vocabulary = np.array(_COMMON_WORDS + rare_words, dtype=object)
+    word_probabilities = _zipf_probabilities(vocabulary_size, 1.0)
+    word_cdf = np.cumsum(word_probabilities)
+
+    # Topics reorder the rare words so each has its own frequent vocabulary; an item mixes its
+    # topic's words with general prose, which gives real neighbours rather than pure noise.
+    topic_count = max(20, n // 200)
+    topic_orders = [
+        np.concatenate([
+            np.arange(len(_COMMON_WORDS)),
+            len(_COMMON_WORDS) + rng.permutation(len(rare_words)),
+        ])
+        for _ in range(min(topic_count, 400))
+    ]
+    tag_pool = [" ".join(pair) for pair in zip(_pseudo_words(900, rng), _pseudo_words(900, rng))]
+    tag_cdf = np.cumsum(_zipf_probabilities(len(tag_pool), 1.1))
+    creator_pool = [
+        f"{first.title()} {last.title()}"
+        for first, last in zip(_pseudo_words(max(50, n // 4), rng), _pseudo_words(max(50, n // 4), rng))
+    ]
+    creator_cdf = np.cumsum(_zipf_probabilities(len(creator_pool), 0.8))
+
+    def draw_words(count: int, topic_order: np.ndarray) -> str:
+        ranks = np.minimum(np.searchsorted(word_cdf, rng.random(count)), vocabulary_size - 1)
+        from_topic = rng.random(count) < 0.5
+        ranks[from_topic] = topic_order[ranks[from_topic]]
+        return " ".join(vocabulary[ranks])
+
+    docs = []
+    ids = first_id + rng.permutation(n * 3)[:n]
+    for position in range(n):
+        topic_order = topic_orders[int(rng.integers(len(topic_orders)))]
+        tag_count = int(rng.integers(2, 9))
+        tags = {tag_pool[i] for i in np.searchsorted(tag_cdf, rng.random(tag_count))}
+        creators = {creator_pool[i] for i in np.searchsorted(creator_cdf, rng.random(int(rng.integers(1, 3))))}
+        description_length = int(rng.integers(100, 201))
+        docs.append(ItemDoc(
+            id=int(ids[position]),
+            kind="film" if rng.random() < 0.55 else "book",
+            title=draw_words(int(rng.integers(1, 5)), topic_order).title(),
+            creators=tuple(sorted(creators)),
+            tags=tuple(sorted(tags)),
+            description=draw_words(description_length, topic_order),
+            note=draw_words(int(rng.integers(0, 30)), topic_order) if rng.random() < 0.3 else "",
+        ))
+    return docs
+
+
+def catalog_from_jsonl(path: str) -> list[ItemDoc]:
+    """Read a catalog with one JSON object a line: id, kind, title, creators, tags, text."""
+    docs = []
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            docs.append(ItemDoc(
+                id=int(row["id"]),
+                kind=str(row.get("kind", "book")),
+                title=str(row.get("title", "")),
+                original_title=str(row.get("original_title", "")),
+                creators=tuple(row.get("creators") or ()),
+                tags=tuple(row.get("tags") or ()),
+                description=str(row.get("text", "")),
+                note=str(row.get("note", "")),
+            ))
+    return docs

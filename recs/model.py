@@ -1,0 +1,322 @@
+"""TF-IDF "if you liked this" recommender across films and books."""
+
+import os
+import pickle
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from recs.documents import CREATOR_PREFIX, TAG_PREFIX, ItemDoc, item_features, phrase_key
+from recs.search import top_k_rows
+
+# Bumped whenever the pickled layout changes; loads() refuses other versions.
+FORMAT_VERSION = 1
+
+
+@dataclass
+class NeighbourTable:
+    """The best neighbours of one kind for every item: ids and scores, best first, 0-padded."""
+
+    ids: np.ndarray  # (n_items, top_n) int64
+    scores: np.ndarray  # (n_items, top_n) float32; 0 marks an empty slot
+
+    def pairs(self, row: int) -> list[tuple[int, float]]:
+        """Return the filled slots of one row as (id, score) pairs."""
+        filled = self.scores[row] > 0
+        return list(zip(self.ids[row][filled].tolist(), self.scores[row][filled].tolist()))
+
+
+class TfidfRecommender:
+    """Items are similar when their weighted TF-IDF vectors point the same way (cosine)."""
+
+    def __init__(
+        self,
+        top_n: int = 20,
+        min_df: int | float = 1,
+        max_df: int | float = 1.0,
+        similarity_floor: float = 0.0,
+        rebuild_after: float = 0.2,
+        n_jobs: int | None = None,
+        engine: str = "auto",
+    ):
+        self.top_n = top_n
+        self.min_df = min_df
+        self.max_df = max_df
+        self.similarity_floor = similarity_floor
+        self.rebuild_after = rebuild_after
+        self.n_jobs = n_jobs
+        self.engine = engine
+
+    # ----------------------------------------------------------------------------- fitting
+
+    def fit(self, docs: Iterable[ItemDoc]) -> "TfidfRecommender":
+        """Learn the vocabulary and idf from docs and precompute every item's top lists per kind."""
+        docs = list(docs)
+        ids = [doc.id for doc in docs]
+        if len(set(ids)) != len(ids):
+            raise ValueError("item ids must be unique")
+        features = [item_features(doc) for doc in docs]
+        if any(features):
+            # The features are computed above so that fold_in() can count unknown tokens;
+            # `list` as analyzer hands them to the vectorizer unchanged.
+            self.vectorizer_ = TfidfVectorizer(
+                analyzer=list, sublinear_tf=True, min_df=self.min_df, max_df=self.max_df,
+                dtype=np.float32,
+            )
+            self.matrix_ = self.vectorizer_.fit_transform(features).tocsr()
+            self.feature_names_ = self.vectorizer_.get_feature_names_out()
+        else:
+            # scikit-learn refuses an empty vocabulary; a catalog without words simply has none.
+            self.vectorizer_ = None
+            self.matrix_ = sp.csr_matrix((len(docs), 0), dtype=np.float32)
+            self.feature_names_ = np.array([], dtype=object)
+        self.labels_ = self._phrase_labels(docs)
+        self.ids_ = np.array(ids, dtype=np.int64)
+        self.kinds_ = np.array([doc.kind for doc in docs], dtype=object)
+        self.row_of_ = {item_id: row for row, item_id in enumerate(ids)}
+        self.fitted_count_ = len(docs)
+        self.folded_count_ = 0
+        self.folded_tokens_ = 0
+        self.folded_unknown_tokens_ = 0
+        self.drift_ = 0.0
+        self.neighbours_ = {
+            kind: self._table_for(kind, np.arange(len(docs))) for kind in self._kind_names()
+        }
+        return self
+
+    def _phrase_labels(self, docs: list[ItemDoc]) -> dict[str, str]:
+        """Map each tag and creator feature to the spelling a reader should see in a reason."""
+        vocabulary = self.vectorizer_.vocabulary_ if self.vectorizer_ is not None else {}
+        labels: dict[str, str] = {}
+        for doc in docs:
+            for prefix, phrases in ((TAG_PREFIX, doc.tags), (CREATOR_PREFIX, doc.creators)):
+                for phrase in phrases:
+                    feature = prefix + phrase_key(phrase)
+                    if feature in vocabulary and feature not in labels:
+                        labels[feature] = " ".join(phrase.split())
+        return labels
+
+    def _kind_names(self) -> list[str]:
+        return sorted(set(self.kinds_.tolist()))
+
+    def _threads(self) -> int:
+        return self.n_jobs if self.n_jobs is not None else (os.cpu_count() or 1)
+
+    def _table_for(self, kind: str, query_rows: np.ndarray) -> NeighbourTable:
+        """Compute the top lists of kind `kind` for the given rows."""
+        positions, scores = self._top_of_kind(kind, query_rows)
+        candidate_rows = np.flatnonzero(self.kinds_ == kind)
+        ids = np.where(positions >= 0, self.ids_[candidate_rows][positions], 0)
+        return NeighbourTable(ids=ids.astype(np.int64), scores=scores)
+
+    def _top_of_kind(self, kind: str, query_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        candidate_rows = np.flatnonzero(self.kinds_ == kind)
+        # A query's own position among the candidates, so that it never comes back as its own match.
+        position_of_row = np.full(len(self.ids_), -1, dtype=np.int64)
+        position_of_row[candidate_rows] = np.arange(len(candidate_rows))
+        return top_k_rows(
+            self.matrix_[query_rows], self.matrix_[candidate_rows], self.top_n,
+            skip=position_of_row[query_rows], floor=self.similarity_floor,
+            n_threads=self._threads(), engine=self.engine,
+        )
+
+    # ----------------------------------------------------------------------------- queries
+
+    def neighbours(
+        self, item_id: int, kind: str | None = None, k: int | None = None, exclude: Iterable[int] = ()
+    ) -> list[tuple[int, float]]:
+        """Return the precomputed best (id, score) of one kind (or of all kinds) for an item."""
+        row = self.row_of_.get(item_id)
+        if row is None:
+            return []
+        kinds = [kind] if kind is not None else list(self.neighbours_)
+        excluded = set(exclude)
+        pairs = [
+            pair
+            for name in kinds
+            if name in self.neighbours_
+            for pair in self.neighbours_[name].pairs(row)
+            if pair[0] not in excluded
+        ]
+        pairs.sort(key=lambda pair: (-pair[1], pair[0]))
+        return pairs[: self.top_n if k is None else k]
+
+    def all_neighbours(self) -> Iterator[tuple[int, str, list[tuple[int, float]]]]:
+        """Yield (item id, neighbour kind, [(neighbour id, score), ...]) for every item and kind."""
+        for row, item_id in enumerate(self.ids_.tolist()):
+            for kind, table in self.neighbours_.items():
+                yield item_id, kind, table.pairs(row)
+
+    def _set_vector(self, item_ids: Iterable[int]) -> tuple[sp.csr_matrix, list[int]]:
+        """Return the normalised sum of the known members' vectors, and those members' rows."""
+        rows = sorted({self.row_of_[item_id] for item_id in item_ids if item_id in self.row_of_})
+        total = sp.csr_matrix(self.matrix_[rows].sum(axis=0), dtype=np.float32)
+        norm = sp.linalg.norm(total)
+        return (total / norm if norm > 0 else total), rows
+
+    def recommend_for_set(
+        self, item_ids: Iterable[int], kind: str | None = None, k: int = 10, exclude: Iterable[int] = ()
+    ) -> list[tuple[int, float]]:
+        """Return the k items closest to the normalised sum of the members' vectors, members excluded."""
+        query, member_rows = self._set_vector(item_ids)
+        if not member_rows or k <= 0:
+            return []
+        scores = np.asarray((self.matrix_ @ query.T).todense()).ravel()
+        eligible = scores > max(self.similarity_floor, 0.0)
+        eligible[member_rows] = False
+        if kind is not None:
+            eligible &= self.kinds_ == kind
+        excluded = [self.row_of_[item_id] for item_id in exclude if item_id in self.row_of_]
+        eligible[excluded] = False
+        return self._best(np.flatnonzero(eligible), scores, k)
+
+    def _best(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if rows.size > k:
+            rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+        ranked = sorted(zip(self.ids_[rows].tolist(), scores[rows].tolist()), key=lambda p: (-p[1], p[0]))
+        return [(item_id, float(score)) for item_id, score in ranked]
+
+    # ----------------------------------------------------------------------------- reasons
+
+    def explain(self, a_id: int, b_id: int, max_words: int = 3) -> list[str]:
+        """Say in words what items a and b have in common: shared tags, creators, then words."""
+        if a_id not in self.row_of_ or b_id not in self.row_of_:
+            return []
+        return self._reasons(self.matrix_[self.row_of_[a_id]], self.row_of_[b_id], max_words)
+
+    def explain_set(self, item_ids: Iterable[int], b_id: int, max_words: int = 3) -> list[str]:
+        """Say what item b shares with a set of items, weighted as recommend_for_set weighs them."""
+        query, member_rows = self._set_vector(item_ids)
+        if not member_rows or b_id not in self.row_of_:
+            return []
+        return self._reasons(query, self.row_of_[b_id], max_words)
+
+    def _reasons(self, query: sp.csr_matrix, row: int, max_words: int) -> list[str]:
+        """Name the features present in both vectors, each group ordered by its share of the cosine."""
+        target = self.matrix_[row]
+        query = query.tocsr()
+        shared, in_query, in_target = np.intersect1d(
+            query.indices, target.indices, assume_unique=True, return_indices=True
+        )
+        contribution = query.data[in_query] * target.data[in_target]
+        keep = contribution > 0
+        order = np.argsort(-contribution[keep], kind="stable")
+        names = self.feature_names_[shared[keep][order]].tolist()
+        tags = [self.labels_.get(name, name[len(TAG_PREFIX):]) for name in names if name.startswith(TAG_PREFIX)]
+        creators = [
+            self.labels_.get(name, name[len(CREATOR_PREFIX):]) for name in names if name.startswith(CREATOR_PREFIX)
+        ]
+        words = [name for name in names if not name.startswith((TAG_PREFIX, CREATOR_PREFIX))]
+        reasons = []
+        if tags:
+            reasons.append("shared tags: " + ", ".join(tags[:max_words]))
+        if creators:
+            reasons.append("both by " + " and ".join(creators))
+        if words and max_words > 0:
+            reasons.append("shared words: " + ", ".join(words[:max_words]))
+        return reasons
+
+    # ----------------------------------------------------------------------------- updates
+
+    def _vectorize(self, features: list[str]) -> sp.csr_matrix:
+        if self.vectorizer_ is None:
+            return sp.csr_matrix((1, 0), dtype=np.float32)
+        return self.vectorizer_.transform([features]).tocsr()
+
+    def fold_in(self, doc: ItemDoc) -> set[int]:
+        """Add or replace one item on the fitted vocabulary; return ids whose neighbour rows changed."""
+        changed = self.remove(doc.id) if doc.id in self.row_of_ else set()
+        features = item_features(doc)
+        vocabulary = self.vectorizer_.vocabulary_ if self.vectorizer_ is not None else {}
+        self.folded_count_ += 1
+        self.folded_tokens_ += len(features)
+        self.folded_unknown_tokens_ += sum(feature not in vocabulary for feature in features)
+        self.drift_ = self.folded_unknown_tokens_ / max(self.folded_tokens_, 1)
+        for prefix, phrases in ((TAG_PREFIX, doc.tags), (CREATOR_PREFIX, doc.creators)):
+            for phrase in phrases:
+                feature = prefix + phrase_key(phrase)
+                if feature in vocabulary:
+                    self.labels_.setdefault(feature, " ".join(phrase.split()))
+
+        row = len(self.ids_)
+        self.matrix_ = sp.vstack([self.matrix_, self._vectorize(features)], format="csr")
+        self.ids_ = np.append(self.ids_, np.int64(doc.id))
+        self.kinds_ = np.append(self.kinds_, np.array([doc.kind], dtype=object))
+        self.row_of_[doc.id] = row
+        if doc.kind not in self.neighbours_:
+            # A new kind: every item gains an (empty so far) list of it.
+            empty = np.zeros((row, self.top_n))
+            self.neighbours_[doc.kind] = NeighbourTable(empty.astype(np.int64), empty.astype(np.float32))
+        for kind, table in self.neighbours_.items():
+            own = self._table_for(kind, np.array([row]))
+            table.ids = np.vstack([table.ids, own.ids])
+            table.scores = np.vstack([table.scores, own.scores])
+        changed.add(doc.id)
+        changed |= self._insert_where_it_ranks(row)
+        return changed
+
+    def _insert_where_it_ranks(self, row: int) -> set[int]:
+        """Put the item at `row` into the top lists of every other item it now beats."""
+        if self.top_n == 0:
+            return set()
+        table = self.neighbours_[self.kinds_[row]]
+        scores = np.asarray((self.matrix_ @ self.matrix_[row].T).todense()).ravel()
+        scores[row] = 0
+        weakest = table.scores[:, -1]
+        beats = np.flatnonzero((scores > max(self.similarity_floor, 0.0)) & (scores > weakest))
+        if beats.size == 0:
+            return set()
+        merged_ids = np.hstack([table.ids[beats], np.full((beats.size, 1), self.ids_[row])])
+        merged_scores = np.hstack([table.scores[beats], scores[beats, None].astype(np.float32)])
+        order = np.argsort(-merged_scores, axis=1, kind="stable")[:, : self.top_n]
+        table.ids[beats] = np.take_along_axis(merged_ids, order, axis=1)
+        table.scores[beats] = np.take_along_axis(merged_scores, order, axis=1)
+        return set(self.ids_[beats].tolist())
+
+    def remove(self, item_id: int) -> set[int]:
+        """Drop an item; return the ids of items whose neighbour lists had it and were refreshed."""
+        row = self.row_of_.get(item_id)
+        if row is None:
+            return set()
+        keep = np.ones(len(self.ids_), dtype=bool)
+        keep[row] = False
+        self.matrix_ = self.matrix_[keep]
+        self.ids_ = self.ids_[keep]
+        self.kinds_ = self.kinds_[keep]
+        self.row_of_ = {other: position for position, other in enumerate(self.ids_.tolist())}
+        refreshed: set[int] = set()
+        for kind, table in self.neighbours_.items():
+            table.ids = table.ids[keep]
+            table.scores = table.scores[keep]
+            stale = np.flatnonzero(((table.ids == item_id) & (table.scores > 0)).any(axis=1))
+            if stale.size:
+                fresh = self._table_for(kind, stale)
+                table.ids[stale] = fresh.ids
+                table.scores[stale] = fresh.scores
+                refreshed |= set(self.ids_[stale].tolist())
+        return refreshed
+
+    def needs_rebuild(self) -> bool:
+        """Tell whether enough has been folded in, or enough unknown words seen, to refit."""
+        folded_share = self.folded_count_ / max(self.fitted_count_, 1)
+        return self.drift_ > self.rebuild_after or folded_share > self.rebuild_after
+
+    # ----------------------------------------------------------------------------- persistence
+
+    def dumps(self) -> bytes:
+        """Serialise the fitted model, stamped with the format version."""
+        return pickle.dumps({"format_version": FORMAT_VERSION, "model": self}, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def loads(cls, data: bytes) -> "TfidfRecommender":
+        """Restore a model from dumps(); refuse one written in another format version."""
+        payload = pickle.loads(data)
+        version = payload.get("format_version") if isinstance(payload, dict) else None
+        if version != FORMAT_VERSION:
+            raise ValueError(f"model format {version!r} is not {FORMAT_VERSION}; rebuild the model")
+        if not isinstance(payload["model"], cls):
+            raise TypeError("payload is not a TfidfRecommender")
+        return payload["model"]
