@@ -33,6 +33,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
     from afterimage.api.routes import bp as api_bp
+    from afterimage.feeds.routes import bp as feeds_bp
     from afterimage.public.routes import bp as public_bp
     from afterimage.studio.routes import bp as studio_bp
     from afterimage.widget.routes import bp as widget_bp
@@ -41,3 +42,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(studio_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(widget_bp)
+    app.register_blueprint(feeds_bp)

@@ -17,6 +17,7 @@ class Recommendation:
     score: float
     reasons: list[str] = field(default_factory=list)
     pinned: bool = False
+    hidden: bool = False
 
 
 def recommend_for_items(items: list[Item], kind: str, limit: int = 5) -> list[Recommendation]:
@@ -48,3 +49,13 @@ def recommend_for_items(items: list[Item], kind: str, limit: int = 5) -> list[Re
 def recommend_for_item(item: Item, kind: str, limit: int = 5) -> list[Recommendation]:
     """Recommendations of `kind` for one item."""
     return recommend_for_items([item], kind, limit)
+
+
+def studio_recommendations(item: Item, kind: str, limit: int = 20) -> list[Recommendation]:
+    """What the author sees on the edit page: pinned first, hidden ones included and marked."""
+    return recommend_for_item(item, kind, limit)
+
+
+def set_override(item: Item, target: Item, action: str | None) -> None:
+    """Pin `target` to the top of `item`'s recommendations, hide it, or (None) clear either."""
+    raise NotImplementedError("pin and hide arrive with the recommendation engine")
