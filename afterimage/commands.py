@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask.cli import with_appcontext
 
 from afterimage.database import create_schema
 from afterimage.demo import load_demo_catalog
@@ -13,6 +14,7 @@ from afterimage.studio.commands import register_studio_commands
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the database tables (existing data is kept)."""
     create_schema()
@@ -20,6 +22,7 @@ def init_db_command() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only load when the catalog has no items yet.")
 def demo_command(if_empty: bool) -> None:
     """Load the demo catalog; items already present are left alone."""

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from afterimage.catalog import ItemFields, find_duplicate, get_or_create_tag, save_item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, ListEntry
+from afterimage.models import CuratedList, ListEntry, Tag
 from afterimage.slugs import slugify, unique_slug
 
 DEMO_PATH = Path(__file__).parent / "data" / "demo_catalog.json"
@@ -29,10 +29,11 @@ def load_demo_catalog(path: Path = DEMO_PATH) -> DemoReport:
     data = json.loads(path.read_text(encoding="utf-8"))
     report = DemoReport()
     try:
+        tags_before = db.session.scalar(sa.select(sa.func.count(Tag.id)))
         for tag in data["tags"]:
-            before = len(db.session.new)
             get_or_create_tag(tag["name"], tag.get("family"))
-            report.tags += len(db.session.new) - before
+        db.session.flush()
+        report.tags = db.session.scalar(sa.select(sa.func.count(Tag.id))) - tags_before
         for raw in data["items"]:
             if find_duplicate(raw["kind"], raw["title"], raw.get("year")) is None:
                 save_item(demo_item_fields(raw))
@@ -41,7 +42,7 @@ def load_demo_catalog(path: Path = DEMO_PATH) -> DemoReport:
         for raw in data["lists"]:
             slug = slugify(raw["title"])
             if db.session.scalar(sa.select(CuratedList.id).where(CuratedList.slug == slug)) is None:
-                db.session.add(demo_list(raw))
+                add_demo_list(raw)
                 report.lists += 1
         db.session.commit()
     except Exception:
@@ -69,12 +70,13 @@ def demo_item_fields(raw: dict) -> ItemFields:
     )
 
 
-def demo_list(raw: dict) -> CuratedList:
-    """A curated list whose entries name demo items by kind, title and year."""
+def add_demo_list(raw: dict) -> CuratedList:
+    """Add a curated list whose entries name demo items by kind, title and year."""
     curated = CuratedList(
         title=raw["title"], slug=unique_slug(CuratedList, slugify(raw["title"])),
         introduction=raw.get("introduction", ""), published=True,
     )
+    db.session.add(curated)
     for entry in raw["entries"]:
         item = find_duplicate(entry["kind"], entry["title"], entry.get("year"))
         if item is None:
