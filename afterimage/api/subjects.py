@@ -1,0 +1,95 @@
+"""What a widget or an API answer is about (an item, a list or a tag) and its recommendations."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import url_for
+
+from afterimage.extensions import db
+from afterimage.models import KINDS, CuratedList, Item, Tag
+from afterimage.recommendations import Recommendation, recommend_for_item, recommend_for_items
+from afterimage.slugs import find_by_slug
+
+# The URL segment of each subject: its model, its public page and its widget page.
+SUBJECT_TYPES = {
+    "items": (Item, "public.item", "widget.item_widget"),
+    "lists": (CuratedList, "public.curated_list", "widget.list_widget"),
+    "tags": (Tag, "public.tag", "widget.tag_widget"),
+}
+# A tag may gather hundreds of items; the widget and the API show its first ones.
+MAX_MEMBERS = 100
+
+
+@dataclass
+class Subject:
+    """An item, a published list or a tag, with the items it stands for."""
+
+    type: str  # "items", "lists" or "tags"
+    row: Item | CuratedList | Tag
+    members: list[Item]
+
+    @property
+    def title(self) -> str:
+        """The heading a reader sees."""
+        return self.row.name if isinstance(self.row, Tag) else self.row.title
+
+    @property
+    def page_url(self) -> str:
+        """The absolute URL of the subject's page on the site."""
+        return url_for(SUBJECT_TYPES[self.type][1], slug=self.row.slug, _external=True)
+
+    def widget_url(self, **options) -> str:
+        """The absolute URL of the subject's widget page, with any options."""
+        return url_for(SUBJECT_TYPES[self.type][2], slug=self.row.slug, _external=True, **options)
+
+
+def with_tags_and_credits(query: sa.Select) -> sa.Select:
+    """Load what an item object shows in a fixed number of round trips, not one per item."""
+    return query.options(so.selectinload(Item.tags), so.selectinload(Item.credits))
+
+
+def find_subject(type_: str, slug: str) -> tuple[Subject | None, bool]:
+    """The subject for a slug and whether it was found through an old slug; unpublished lists are not found."""
+    model = SUBJECT_TYPES[type_][0]
+    row, moved = find_by_slug(model, slug)
+    if row is None or (isinstance(row, CuratedList) and not row.published):
+        return None, False
+    return Subject(type_, row, members_of(row)), moved
+
+
+def members_of(row: Item | CuratedList | Tag) -> list[Item]:
+    """The items a subject stands for: the item itself, a list's entries in order, a tag's items."""
+    if isinstance(row, Item):
+        return [row]
+    if isinstance(row, CuratedList):
+        ids = [e.item_id for e in row.entries]
+        loaded = {i.id: i for i in db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.id.in_(ids))))}
+        return [loaded[i] for i in ids if i in loaded]
+    return list(db.session.scalars(
+        with_tags_and_credits(sa.select(Item).where(Item.tags.contains(row)))
+        .order_by(Item.year, Item.title_key).limit(MAX_MEMBERS)
+    ))
+
+
+def recommendations_for(members: list[Item], kinds: tuple[str, ...] = KINDS, limit: int = 5) -> list[Recommendation]:
+    """Up to `limit` recommendations of each kind, films first then books, hidden ones left out."""
+    if not members:
+        return []
+    recs: list[Recommendation] = []
+    for kind in kinds:
+        found = (
+            recommend_for_item(members[0], kind, limit) if len(members) == 1
+            else recommend_for_items(members, kind, limit)
+        )
+        recs.extend(r for r in found if not r.hidden)
+    preload(r.item for r in recs)
+    return recs
+
+
+def preload(items) -> None:
+    """Fetch tags and credits of many items at once, so serialising them costs no query per item."""
+    ids = [i.id for i in items]
+    if ids:
+        db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.id.in_(ids)))).all()

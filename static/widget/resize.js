@@ -1,0 +1,1 @@
+(function(){var l=0,w=document.querySelector(".aw");function s(){var h=Math.ceil(w.getBoundingClientRect().height);if(h!==l){l=h;parent.postMessage({type:"afterimage:resize",height:h},"*")}}addEventListener("load",s);if(window.ResizeObserver)new ResizeObserver(s).observe(w);s()})();
