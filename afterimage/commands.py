@@ -10,6 +10,7 @@ from afterimage.database import create_schema
 from afterimage.demo import load_demo_catalog
 from afterimage.extensions import db
 from afterimage.models import Item
+from afterimage.recommendations.commands import recs_cli
 from afterimage.studio.commands import register_studio_commands
 
 
@@ -38,4 +39,5 @@ def register_commands(app: Flask) -> None:
     """Attach the CLI commands to the app."""
     app.cli.add_command(init_db_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(recs_cli)
     register_studio_commands(app)

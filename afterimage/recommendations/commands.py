@@ -1,0 +1,39 @@
+"""`flask recs rebuild` and `flask recs status`."""
+from __future__ import annotations
+
+import time
+
+import click
+from flask.cli import AppGroup
+
+from afterimage.extensions import db
+from afterimage.recommendations.models import RecModel
+from afterimage.recommendations.store import MODEL_ROW, rebuild
+
+recs_cli = AppGroup("recs", help="Build and inspect the recommendation model.")
+
+STEPS = 4
+
+
+@recs_cli.command("rebuild")
+def rebuild_command() -> None:
+    """Refit the model on the whole catalog; readers see the old lists until it commits."""
+    started = time.perf_counter()
+    with click.progressbar(length=STEPS, label="Rebuilding recommendations", show_eta=False) as bar:
+        def step(label: str) -> None:
+            bar.label = label.capitalize()
+            bar.update(1)
+        model = rebuild(progress=step)
+        db.session.commit()
+    click.echo(f"Recommendations rebuilt for {len(model.ids_)} items in {time.perf_counter() - started:.1f} s.")
+
+
+@recs_cli.command("status")
+def status_command() -> None:
+    """Show the stored model's version and size."""
+    row = db.session.get(RecModel, MODEL_ROW)
+    if row is None:
+        click.echo("No model yet: run `flask --app app recs rebuild`.")
+        return
+    click.echo(f"Model version {row.version}: {row.n_items} items, fitted {row.fitted_at:%Y-%m-%d %H:%M}, "
+               f"{len(row.blob) / 1e6:.1f} MB.")

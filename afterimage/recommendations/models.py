@@ -1,0 +1,56 @@
+"""Stored recommendations: each item's best films and books, the author's pins and hides, and the fitted model."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from afterimage.extensions import db
+from afterimage.models import Item, utcnow
+
+
+class Neighbour(db.Model):
+    """One ranked recommendation of a given kind for an item, as the last model build or fold-in left it."""
+
+    __tablename__ = "neighbours"
+
+    item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8), primary_key=True)
+    rank: so.Mapped[int] = so.mapped_column(primary_key=True)
+    neighbour_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    score: so.Mapped[float] = so.mapped_column(sa.Float)
+    # Reasons are written for the first ranks only (what pages show); deeper ranks get them on demand.
+    reasons: so.Mapped[Optional[list[str]]] = so.mapped_column(sa.JSON)
+
+    neighbour: so.Mapped[Item] = so.relationship(foreign_keys=[neighbour_id])
+
+
+class RecOverride(db.Model):
+    """The author's decision about one recommendation: pin it to the top, or hide it."""
+
+    __tablename__ = "rec_overrides"
+    __table_args__ = (sa.CheckConstraint("action IN ('pin', 'hide')", name="ck_rec_overrides_action"),)
+
+    item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    target_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    action: so.Mapped[str] = so.mapped_column(sa.String(4))
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    target: so.Mapped[Item] = so.relationship(foreign_keys=[target_id])
+
+
+class RecModel(db.Model):
+    """The fitted model, shared by every app server; `version` goes up with every change to it."""
+
+    __tablename__ = "rec_models"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    version: so.Mapped[int] = so.mapped_column(default=0)
+    # A fresh random token per save: processes compare it to know their in-memory copy is current.
+    token: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    n_items: so.Mapped[int] = so.mapped_column(default=0)
+    fitted_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    blob: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)

@@ -1,0 +1,163 @@
+"""Recommendations as pages, the widget and the API read them: stored rows, the author's pins and hides."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from afterimage.extensions import db
+from afterimage.models import Item
+from afterimage.recommendations.models import Neighbour, RecOverride
+from afterimage.recommendations.store import TOP_N, current_model
+
+AUTHORS_PICK = "the author's pick"
+
+
+@dataclass
+class Recommendation:
+    """One recommended item with its score and the reasons behind it."""
+
+    item: Item
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    pinned: bool = False
+    hidden: bool = False
+
+
+def _card_options():
+    """What a recommendation card shows, loaded in bulk."""
+    return (so.selectinload(Item.credits), so.selectinload(Item.tags))
+
+
+def _overrides(item_id: int) -> dict[int, str]:
+    """The author's pins and hides for one item, by target id, in the order she made them."""
+    rows = db.session.execute(
+        sa.select(RecOverride.target_id, RecOverride.action)
+        .where(RecOverride.item_id == item_id)
+        .order_by(RecOverride.created_at)
+    ).all()
+    return {target: action for target, action in rows}
+
+
+def _explain_missing(item: Item, recs: list[Recommendation]) -> None:
+    """Fill reasons that were not stored with the rows (deep ranks, pins from outside the list)."""
+    if not any(not r.reasons for r in recs):
+        return
+    model = current_model()
+    for rec in recs:
+        if not rec.reasons and model is not None:
+            rec.reasons = model.explain(item.id, rec.item.id)
+
+
+def _ranked(item: Item, kind: str, limit: int, include_hidden: bool) -> list[Recommendation]:
+    """Pinned first, then the stored neighbours in rank order, hidden ones dropped or marked."""
+    overrides = _overrides(item.id)
+    rows = db.session.execute(
+        sa.select(Neighbour, Item)
+        .join(Item, Item.id == Neighbour.neighbour_id)
+        .where(Neighbour.item_id == item.id, Neighbour.kind == kind)
+        .order_by(Neighbour.rank)
+        .limit(TOP_N)
+        .options(*_card_options())
+    ).all()
+    by_target = {n.neighbour_id: (n, other) for n, other in rows}
+    pinned_ids = [t for t, action in overrides.items() if action == "pin"]
+    missing = [t for t in pinned_ids if t not in by_target]
+    extra = {
+        other.id: other
+        for other in db.session.scalars(
+            sa.select(Item).where(Item.id.in_(missing), Item.kind == kind).options(*_card_options())
+        )
+    } if missing else {}
+    recs: list[Recommendation] = []
+    for target in pinned_ids:
+        if target in by_target:
+            n, other = by_target[target]
+            recs.append(Recommendation(other, n.score, list(n.reasons or []), pinned=True))
+        elif target in extra:
+            recs.append(Recommendation(extra[target], 0.0, [], pinned=True))
+    for n, other in rows:
+        action = overrides.get(other.id)
+        if action == "pin" or (action == "hide" and not include_hidden):
+            continue
+        recs.append(Recommendation(other, n.score, list(n.reasons or []), hidden=action == "hide"))
+    recs = recs[:limit]
+    _explain_missing(item, recs)
+    for rec in recs:
+        if rec.pinned:
+            rec.reasons = [AUTHORS_PICK, *rec.reasons]
+    return recs
+
+
+def recommend_for_item(item: Item, kind: str, limit: int = 5) -> list[Recommendation]:
+    """The item's best recommendations of one kind, as readers see them."""
+    return _ranked(item, kind, limit, include_hidden=False)
+
+
+def studio_recommendations(item: Item, kind: str, limit: int = TOP_N) -> list[Recommendation]:
+    """What the author sees on the edit page: pinned first, hidden ones included and marked."""
+    return _ranked(item, kind, limit, include_hidden=True)
+
+
+def recommend_for_items(items: list[Item], kind: str, limit: int = 10) -> list[Recommendation]:
+    """Recommendations for a set (a reader's liked items, a list, a tag), its members excluded."""
+    if len(items) == 1:
+        return recommend_for_item(items[0], kind, limit)
+    model = current_model()
+    if model is None or not items:
+        return []
+    member_ids = [i.id for i in items]
+    pairs = model.recommend_for_set(member_ids, kind=kind, k=limit)
+    found = {
+        i.id: i
+        for i in db.session.scalars(
+            sa.select(Item).where(Item.id.in_([p[0] for p in pairs])).options(*_card_options())
+        )
+    }
+    return [
+        Recommendation(found[other], score, model.explain_set(member_ids, other))
+        for other, score in pairs
+        if other in found
+    ]
+
+
+def set_override(item: Item, target: Item, action: str | None) -> None:
+    """Pin `target` to the top of `item`'s recommendations, hide it, or (None) clear either."""
+    if action not in (None, "pin", "hide"):
+        raise ValueError(f"unknown action {action!r}: use 'pin', 'hide' or None")
+    if target.id == item.id:
+        raise ValueError("an item cannot be recommended to itself")
+    existing = db.session.get(RecOverride, (item.id, target.id))
+    if action is None:
+        if existing is not None:
+            db.session.delete(existing)
+    elif existing is None:
+        db.session.add(RecOverride(item_id=item.id, target_id=target.id, action=action))
+    else:
+        existing.action = action
+
+
+def export_overrides() -> list[dict]:
+    """Every pin and hide by item slugs, in a stable order, for the backup file."""
+    source, target = so.aliased(Item), so.aliased(Item)
+    rows = db.session.execute(
+        sa.select(source.slug, target.slug, RecOverride.action)
+        .join(source, source.id == RecOverride.item_id)
+        .join(target, target.id == RecOverride.target_id)
+        .order_by(source.slug, target.slug)
+    ).all()
+    return [{"item": a, "target": b, "action": action} for a, b, action in rows]
+
+
+def import_overrides(entries: list[dict]) -> int:
+    """Restore pins and hides from a backup; entries naming unknown slugs are skipped. Returns how many were set."""
+    slugs = {e["item"] for e in entries} | {e["target"] for e in entries}
+    by_slug = {i.slug: i for i in db.session.scalars(sa.select(Item).where(Item.slug.in_(slugs)))}
+    count = 0
+    for entry in entries:
+        item, target = by_slug.get(entry["item"]), by_slug.get(entry["target"])
+        if item is not None and target is not None and entry.get("action") in ("pin", "hide"):
+            set_override(item, target, entry["action"])
+            count += 1
+    return count

@@ -1,0 +1,161 @@
+"""Recommendations as readers and the author meet them: sensible, explained, fresh after every edit."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from afterimage.catalog import ItemFields, save_item
+from afterimage.extensions import db
+from afterimage.models import Item
+from afterimage.recommendations import (
+    recommend_for_item,
+    recommend_for_items,
+    set_override,
+    studio_recommendations,
+)
+from afterimage.recommendations.models import Neighbour, RecModel
+from app import create_app
+
+KOREAN_WOMEN = "Korean women writers"
+
+
+def item(slug: str) -> Item:
+    return db.session.scalar(sa.select(Item).where(Item.slug == slug))
+
+
+def titles(recs) -> list[str]:
+    return [r.item.title for r in recs]
+
+
+def test_hiroshima_mon_amour_leads_to_resnais_films_and_a_duras_book(demo_app):
+    with demo_app.app_context():
+        hiroshima = item("hiroshima-mon-amour-1959")
+        films = titles(recommend_for_item(hiroshima, "film"))
+        books = recommend_for_item(hiroshima, "book")
+        assert {"Night and Fog", "Last Year at Marienbad"} & set(films)
+        assert any("Marguerite Duras" in [c.name for c in r.item.makers] for r in books)
+
+
+def test_a_han_kang_books_books_are_mostly_by_korean_women_writers(demo_app):
+    with demo_app.app_context():
+        books = recommend_for_item(item("human-acts-2014"), "book")
+        korean = [r for r in books if KOREAN_WOMEN in [t.name for t in r.item.tags]]
+        assert len(books) == 5 and len(korean) >= 4
+
+
+def test_recommendations_cross_media_and_never_include_the_item_itself(demo_app):
+    with demo_app.app_context():
+        for slug in ("the-lover-1984", "jaws-1975", "grave-of-the-fireflies-1988"):
+            source = item(slug)
+            for kind in ("film", "book"):
+                recs = recommend_for_item(source, kind)
+                assert recs, (slug, kind)
+                assert all(r.item.kind == kind for r in recs)
+                assert source.id not in [r.item.id for r in recs]
+                assert len({r.item.id for r in recs}) == len(recs)
+
+
+def test_every_reason_names_something_both_items_really_share(demo_app):
+    with demo_app.app_context():
+        source = item("hiroshima-mon-amour-1959")
+        for rec in recommend_for_item(source, "film") + recommend_for_item(source, "book"):
+            for reason in rec.reasons:
+                if reason.startswith("shared tags: "):
+                    shared = {t.name for t in source.tags} & {t.name for t in rec.item.tags}
+                    assert set(reason.removeprefix("shared tags: ").split(", ")) <= shared
+                if reason.startswith("both by "):
+                    people = {c.creator.name for c in source.credits} & {c.creator.name for c in rec.item.credits}
+                    assert set(reason.removeprefix("both by ").split(" and ")) <= people
+
+
+def test_item_page_shows_films_and_books_with_reasons(demo_client):
+    html = demo_client.get("/items/hiroshima-mon-amour-1959").get_data(as_text=True)
+    recs = html.split("If you liked this")[1]
+    assert "Last Year at Marienbad" in recs and "The Lover" in recs
+    assert "shared tags:" in recs and "both by Marguerite Duras" in recs
+
+
+def test_a_new_item_is_recommended_on_the_next_page_view(demo_app, demo_client):
+    with demo_app.app_context():
+        save_item(ItemFields(
+            kind="book", title="Summer Flowers", year=1947, creators=[("Tamiki Hara", "author")],
+            tags=["Hiroshima", "War", "Memory"],
+            description="A survivor's account of Hiroshima in the days after the bomb: the river, the burned city, memory.",
+        ))
+        db.session.commit()
+    html = demo_client.get("/items/hiroshima-1946").get_data(as_text=True)
+    assert "Summer Flowers" in html.split("If you liked this")[1]
+
+
+def test_a_deleted_item_disappears_from_every_list(demo_app, demo_client):
+    with demo_app.app_context():
+        lover = item("the-lover-1984")
+        lover_id = lover.id
+        db.session.delete(lover)
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).where(Neighbour.neighbour_id == lover_id)) == 0
+    assert "The Lover" not in demo_client.get("/items/hiroshima-mon-amour-1959").get_data(as_text=True)
+
+
+def test_pinned_goes_first_and_hidden_is_gone_at_once(demo_app, demo_client):
+    with demo_app.app_context():
+        hiroshima = item("hiroshima-mon-amour-1959")
+        first = recommend_for_item(hiroshima, "film")[0].item
+        set_override(hiroshima, first, "hide")
+        set_override(hiroshima, item("jaws-1975"), "pin")
+        db.session.commit()
+        films = recommend_for_item(hiroshima, "film")
+        assert films[0].item.title == "Jaws" and films[0].pinned
+        assert "the author's pick" in films[0].reasons
+        assert first.id not in [r.item.id for r in films]
+        marked = {r.item.id: r.hidden for r in studio_recommendations(hiroshima, "film")}
+        assert marked[first.id] is True
+        hidden_title = first.title
+    page = demo_client.get("/items/hiroshima-mon-amour-1959").get_data(as_text=True).split("If you liked this")[1]
+    assert "Jaws" in page and hidden_title not in page
+
+
+def test_a_set_of_liked_items_gets_recommendations_excluding_its_members(demo_app):
+    with demo_app.app_context():
+        members = [item("the-vegetarian-2007"), item("human-acts-2014"), item("please-look-after-mom-2008")]
+        books = recommend_for_items(members, "book", 5)
+        assert books and not {m.id for m in members} & {r.item.id for r in books}
+        assert all(r.reasons for r in books)
+        assert KOREAN_WOMEN in [t.name for t in books[0].item.tags]
+
+
+def test_a_restart_serves_the_same_recommendations_without_refitting(demo_app, database_url):
+    with demo_app.app_context():
+        before = titles(recommend_for_item(item("cleo-from-5-to-7-1962"), "film"))
+        fitted = db.session.scalar(sa.select(RecModel.fitted_at))
+    restarted = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
+    with restarted.app_context():
+        assert titles(recommend_for_item(item("cleo-from-5-to-7-1962"), "film")) == before
+        liked = recommend_for_items([item("cleo-from-5-to-7-1962"), item("vagabond-1985")], "film")
+        assert liked
+        assert db.session.scalar(sa.select(RecModel.fitted_at)) == fitted
+
+
+def test_a_corrupted_model_is_rebuilt_not_served(demo_app):
+    with demo_app.app_context():
+        db.session.execute(sa.update(RecModel).values(blob=b"not a model", token="corrupt"))
+        db.session.commit()
+        members = [item("cleo-from-5-to-7-1962"), item("vagabond-1985")]
+        assert recommend_for_items(members, "film")
+        db.session.commit()
+        assert db.session.scalar(sa.select(RecModel.token)) != "corrupt"
+
+
+def test_recs_rebuild_command_refits_and_reports(demo_app):
+    result = demo_app.test_cli_runner().invoke(args=["recs", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt for" in result.output
+    status = demo_app.test_cli_runner().invoke(args=["recs", "status"])
+    assert "items" in status.output
+
+
+def test_an_empty_catalog_has_no_recommendations_and_no_errors(app, client):
+    with app.app_context():
+        lone = save_item(ItemFields(kind="film", title="La Jetée", year=1962))
+        db.session.commit()
+        assert recommend_for_item(lone, "book") == []
+    assert client.get("/items/la-jetee-1962").status_code == 200
