@@ -1,6 +1,88 @@
-"""Studio CLI commands (being written)."""
+"""Studio CLI: author accounts, imports (Goodreads, Letterboxd, backups) and the JSON backup export."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
 from flask import Flask
+from flask.cli import AppGroup
+
+from afterimage.database import create_schema
+from afterimage.extensions import db
+from afterimage.importers import ImportRefused, apply_import, read_import_file
+from afterimage.importers.backup import backup_json
+from afterimage.importers.detect import check_size
+from afterimage.studio.auth import create_author, find_author, set_password
+from afterimage.studio.forms import MIN_PASSWORD
+
+author_cli = AppGroup("author", help="Manage the author accounts that may sign in to the studio.")
+
+
+def warn_if_short(password: str) -> None:
+    """Short passwords are allowed from the shell, but not silently."""
+    if len(password) < MIN_PASSWORD:
+        click.secho(f"Warning: this password is shorter than {MIN_PASSWORD} characters.", fg="yellow", err=True)
+
+
+@author_cli.command("create")
+@click.argument("name")
+def create_author_command(name: str) -> None:
+    """Create an author account; the password is asked twice and never echoed."""
+    create_schema()
+    if find_author(name) is not None:
+        raise click.ClickException(f"An author called {name!r} already exists.")
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    warn_if_short(password)
+    try:
+        create_author(name, password)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Author {name!r} created. Sign in at /studio/.")
+
+
+@author_cli.command("password")
+@click.argument("name")
+def reset_password_command(name: str) -> None:
+    """Set a new password for an author (and sign out all their sessions)."""
+    author = find_author(name)
+    if author is None:
+        raise click.ClickException(f"There is no author called {name!r}.")
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    warn_if_short(password)
+    set_password(author, password)
+    db.session.commit()
+    click.echo(f"Password changed for {author.name!r}; their sessions were signed out.")
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Restoring a backup: delete the current catalog first.")
+def import_command(path: Path, replace: bool) -> None:
+    """Import a Goodreads CSV, a Letterboxd ZIP or CSV, or restore an Afterimage backup JSON."""
+    create_schema()
+    try:
+        check_size(path.stat().st_size)
+        plan = read_import_file(path.name, path.read_bytes())
+        with click.progressbar(length=max(plan.steps, 1), label=f"Importing {plan.source}") as bar:
+            report = apply_import(plan, replace=replace, tick=bar.update)
+    except ImportRefused as error:
+        raise click.ClickException(f"{error} Nothing was imported.") from None
+    for line in report.summary_lines():
+        click.echo(line)
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_command(path: Path) -> None:
+    """Write the whole catalog as a JSON backup (no passwords)."""
+    text = backup_json()
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"Backup written to {path}.")
 
 
 def register_studio_commands(app: Flask) -> None:
     """Attach the author, import and export commands."""
+    app.cli.add_command(author_cli)
+    app.cli.add_command(import_command)
+    app.cli.add_command(export_command)

@@ -1,0 +1,81 @@
+"""Imports of the author's history (Goodreads, Letterboxd) and of Afterimage backups.
+
+Reading a file (`read_import_file`) never touches the database; applying it (`apply_import`) writes
+everything in one transaction, committed once at the end and rolled back on any error.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from afterimage.extensions import db
+from afterimage.importers.backup import check_backup, restore_backup
+from afterimage.importers.detect import ZIP_MAGIC, ImportRefused, check_size, decode_text, first_row
+from afterimage.importers.goodreads import looks_like_goodreads, read_goodreads_csv
+from afterimage.importers.letterboxd import LIST_MARKER, identify_csv, read_letterboxd_csv, read_letterboxd_zip
+from afterimage.importers.records import ImportedItem, ImportPlan, find_existing, merge_imported_item, merge_imported_list
+from afterimage.importers.report import ImportReport
+
+__all__ = ["ImportRefused", "ImportReport", "ImportPlan", "read_import_file", "apply_import"]
+
+
+def read_import_file(filename: str, data: bytes) -> ImportPlan:
+    """Recognise and parse a file; raises ImportRefused (with a reason) for anything it is not."""
+    check_size(len(data))
+    if not data.strip():
+        raise ImportRefused("The file is empty.")
+    if data.startswith(ZIP_MAGIC):
+        return read_letterboxd_zip(data)
+    text = decode_text(data)
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("{"):
+        try:
+            backup = json.loads(stripped)
+        except json.JSONDecodeError as error:
+            raise ImportRefused(f"The JSON file is damaged: {error.msg} (line {error.lineno}).") from None
+        check_backup(backup)
+        return ImportPlan(source="Afterimage backup", backup=backup)
+    if stripped.startswith(LIST_MARKER):
+        return read_letterboxd_csv(filename, text)
+    header = [cell.lstrip("\ufeff") for cell in first_row(text)]
+    if looks_like_goodreads(header):
+        return read_goodreads_csv(text)
+    if identify_csv(filename, header):
+        return read_letterboxd_csv(filename, text)
+    shown = ", ".join(header[:8]) or "none"
+    raise ImportRefused(
+        "This file is not a Goodreads library export, a Letterboxd export or an Afterimage backup "
+        f"(its first row has: {shown})."
+    )
+
+
+def apply_import(plan: ImportPlan, replace: bool = False, tick: Callable[[int], None] | None = None) -> ImportReport:
+    """Write a plan in one transaction and say what happened; nothing is kept if anything fails."""
+    tick = tick or (lambda n: None)
+    report = ImportReport(source=plan.source)
+    for row, message in plan.skipped:
+        report.skip(row, message)
+    for row, message in plan.warnings:
+        report.warn(row, message)
+    try:
+        if plan.backup is not None:
+            restore_backup(plan.backup, replace, report, tick)
+        else:
+            if replace:
+                raise ImportRefused("Replacing the catalog only applies to an Afterimage backup.")
+            for record in plan.items:
+                merge_imported_item(record, report)
+                tick(1)
+
+            def item_for_entry(record: ImportedItem):
+                # A list may name films she never logged; they are added so the list is complete.
+                return find_existing(record) or merge_imported_item(record, report)
+
+            for imported in plan.lists:
+                merge_imported_list(imported, report, item_for_entry)
+                tick(1)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return report

@@ -1,0 +1,207 @@
+"""The whole catalog as one JSON file, and its restore into an empty database."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from afterimage import recommendations
+from afterimage.catalog import ItemFields, save_item, validate_item_fields
+from afterimage.extensions import db
+from afterimage.importers.detect import ImportRefused
+from afterimage.importers.report import ImportReport
+from afterimage.models import Creator, Credit, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags
+from recs.text import fold_accents
+
+FORMAT = {"name": "afterimage-backup", "version": 1}
+ITEM_VALUES = (
+    "title", "original_title", "year", "country", "language", "description", "note", "rating", "status",
+    "cover_url", "blog_url", "letterboxd_uri", "goodreads_id", "isbn13", "where_to_find",
+)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC ISO 8601, the same whether the database kept the zone (PostgreSQL) or not (SQLite)."""
+    if moment is None:
+        return None
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.isoformat()
+
+
+def from_iso(value: str | None) -> datetime | None:
+    """The datetime an export wrote."""
+    return datetime.fromisoformat(value) if value else None
+
+
+def export_catalog() -> dict[str, Any]:
+    """Items, tags, lists, redirects (and pins and hides when the recommender offers them), sorted by slug."""
+    items = db.session.scalars(
+        sa.select(Item).options(so.selectinload(Item.credits), so.selectinload(Item.tags)).order_by(Item.slug)
+    ).all()
+    tags = db.session.scalars(sa.select(Tag).order_by(Tag.slug)).all()
+    lists = db.session.scalars(
+        sa.select(CuratedList).options(so.selectinload(CuratedList.entries).joinedload(ListEntry.item))
+        .order_by(CuratedList.slug)
+    ).all()
+    slugs = {
+        "item": dict(db.session.execute(sa.select(Item.id, Item.slug)).all()),
+        "tag": {t.id: t.slug for t in tags},
+        "list": {c.id: c.slug for c in lists},
+    }
+    redirects = db.session.scalars(sa.select(SlugRedirect)).all()
+    data: dict[str, Any] = {
+        "format": dict(FORMAT),
+        "exported_at": iso(datetime.now(timezone.utc)),
+        "items": [item_record(item) for item in items],
+        "tags": [
+            {"name": t.name, "slug": t.slug, "family": t.family, "description": t.description or ""} for t in tags
+        ],
+        "lists": [
+            {
+                "slug": c.slug, "title": c.title, "introduction": c.introduction or "", "published": c.published,
+                "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
+                "entries": [{"item": e.item.slug, "note": e.note or ""} for e in c.entries],
+            }
+            for c in lists
+        ],
+        "slug_redirects": sorted(
+            (
+                {"entity": r.entity, "old_slug": r.old_slug, "target": slugs[r.entity][r.target_id]}
+                for r in redirects if r.target_id in slugs[r.entity]
+            ),
+            key=lambda r: (r["entity"], r["old_slug"]),
+        ),
+    }
+    export_overrides = getattr(recommendations, "export_overrides", None)
+    if export_overrides is not None:
+        data["recommendation_overrides"] = export_overrides()
+    return data
+
+
+def item_record(item: Item) -> dict[str, Any]:
+    """Every field of an item, creators with roles in credit order, tags by name."""
+    record: dict[str, Any] = {"kind": item.kind, "slug": item.slug}
+    record.update({name: getattr(item, name) for name in ITEM_VALUES})
+    record["creators"] = [{"name": c.creator.name, "role": c.role} for c in item.credits]
+    record["tags"] = sorted((t.name for t in item.tags), key=fold_accents)
+    record["import_snapshot"] = item.import_snapshot
+    record["created_at"] = iso(item.created_at)
+    record["updated_at"] = iso(item.updated_at)
+    return record
+
+
+def backup_json() -> str:
+    """The backup file's text: stable key order, so two exports differ only in exported_at."""
+    return json.dumps(export_catalog(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def is_backup(data: Any) -> bool:
+    """True for an object carrying the backup's format marker."""
+    return isinstance(data, dict) and isinstance(data.get("format"), dict) and data["format"].get("name") == FORMAT["name"]
+
+
+def check_backup(data: Any) -> None:
+    """Refuse JSON that is not a backup this version can read."""
+    if not is_backup(data):
+        raise ImportRefused("This JSON file is not an Afterimage backup.")
+    if data["format"].get("version") != FORMAT["version"]:
+        raise ImportRefused(f"This backup is format version {data['format'].get('version')}; this site reads version 1.")
+    for key in ("items", "tags", "lists"):
+        if not isinstance(data.get(key), list):
+            raise ImportRefused(f"This backup has no {key!r} list; it may be damaged.")
+
+
+def catalog_is_empty() -> bool:
+    """No items, tags or lists yet (author accounts do not count)."""
+    return not any(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Item, Tag, CuratedList))
+
+
+def clear_catalog() -> None:
+    """Delete every catalog row (not author accounts), for a restore with --replace."""
+    for statement in (
+        sa.delete(ListEntry), sa.delete(CuratedList), sa.delete(item_tags), sa.delete(Credit), sa.delete(Item),
+        sa.delete(Creator), sa.delete(Tag), sa.delete(SlugRedirect),
+    ):
+        db.session.execute(statement)
+    db.session.expunge_all()
+
+
+def restore_backup(data: dict[str, Any], replace: bool, report: ImportReport, tick: Callable[[int], None]) -> None:
+    """Recreate the catalog from a backup; refuses a non-empty catalog unless replace is set."""
+    check_backup(data)
+    if not catalog_is_empty():
+        if not replace:
+            raise ImportRefused(
+                "The catalog is not empty, so the backup was not restored. Restore into an empty database, "
+                "or replace everything (CLI: --replace; studio: tick 'Replace the whole catalog')."
+            )
+        clear_catalog()
+    for raw in data["tags"]:
+        db.session.add(Tag(
+            name=raw["name"], name_key=fold_accents(" ".join(raw["name"].split())), slug=raw["slug"],
+            family=raw.get("family"), description=raw.get("description") or "",
+        ))
+        report.tags_created += 1
+    db.session.flush()
+    by_slug: dict[str, Item] = {}
+    with db.session.no_autoflush:
+        for raw in data["items"]:
+            by_slug[raw["slug"]] = restore_item(raw)
+            report.created += 1
+            tick(1)
+    db.session.flush()
+    for raw in data["lists"]:
+        curated = CuratedList(
+            slug=raw["slug"], title=raw["title"], introduction=raw.get("introduction") or "",
+            published=bool(raw.get("published", True)),
+            created_at=from_iso(raw.get("created_at")), updated_at=from_iso(raw.get("updated_at")),
+        )
+        for entry in raw.get("entries", []):
+            if entry["item"] not in by_slug:
+                raise ImportRefused(f"List {raw['slug']!r} names an item that is not in the backup: {entry['item']}.")
+            curated.entries.append(ListEntry(item=by_slug[entry["item"]], note=entry.get("note") or ""))
+        db.session.add(curated)
+        report.lists_created += 1
+        tick(1)
+    db.session.flush()
+    ids = {
+        "item": {slug: item.id for slug, item in by_slug.items()},
+        "tag": dict(db.session.execute(sa.select(Tag.slug, Tag.id)).all()),
+        "list": dict(db.session.execute(sa.select(CuratedList.slug, CuratedList.id)).all()),
+    }
+    for raw in data.get("slug_redirects", []):
+        target = ids.get(raw["entity"], {}).get(raw["target"])
+        if target is not None:
+            db.session.add(SlugRedirect(entity=raw["entity"], old_slug=raw["old_slug"], target_id=target))
+    if "recommendation_overrides" in data:
+        import_overrides = getattr(recommendations, "import_overrides", None)
+        if import_overrides is None:
+            report.warn("recommendation_overrides", "this site cannot restore pins and hides yet; they were skipped.")
+        else:
+            db.session.flush()
+            import_overrides(data["recommendation_overrides"])
+
+
+def restore_item(raw: dict[str, Any]) -> Item:
+    """One backup item through the catalog rules, keeping its slug and timestamps."""
+    fields = ItemFields(
+        kind=raw["kind"],
+        creators=[(c["name"], c["role"]) for c in raw.get("creators", [])],
+        tags=list(raw.get("tags", [])),
+        **{name: raw.get(name) for name in ITEM_VALUES},
+    )
+    fields.description = fields.description or ""
+    fields.note = fields.note or ""
+    fields.status = fields.status or "seen"
+    errors = validate_item_fields(fields)
+    if errors:
+        raise ImportRefused(f"Item {raw.get('slug')!r} in the backup is invalid: {' '.join(errors.values())}")
+    item = save_item(fields)
+    item.slug = raw["slug"]
+    item.import_snapshot = raw.get("import_snapshot")
+    item.created_at = from_iso(raw.get("created_at")) or item.created_at
+    item.updated_at = from_iso(raw.get("updated_at")) or item.updated_at
+    return item

@@ -1,0 +1,264 @@
+"""Letterboxd export: the ZIP as downloaded, or its CSVs (watched, ratings, diary, reviews, watchlist, lists)."""
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from afterimage.catalog import ItemFields, rating_is_valid
+from afterimage.importers.detect import MAX_IMPORT_BYTES, ImportRefused, check_size, csv_rows, decode_text
+from afterimage.importers.records import ImportedItem, ImportedList, ImportedListEntry, ImportPlan
+from recs.text import fold_accents
+
+FILM_FILES = ("watched.csv", "ratings.csv", "diary.csv", "reviews.csv", "watchlist.csv")
+# Deleted and orphaned entries are kept in the export for the record; they are not her catalog.
+IGNORED_FOLDERS = {"deleted", "orphaned", "likes"}
+LIST_MARKER = "Letterboxd list export"
+
+
+@dataclass
+class FilmSeen:
+    """Everything the export's files say about one film, gathered by name and year."""
+
+    name: str
+    year: int | None
+    rows: list[str] = field(default_factory=list)
+    film_uri: str | None = None
+    entry_uri: str | None = None
+    seen: bool = False
+    want: bool = False
+    rating: float | None = None
+    rating_is_current: bool = False
+    rating_date: str = ""
+    review: str = ""
+    review_date: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+def identify_csv(name: str, header: list[str]) -> str | None:
+    """Which Letterboxd CSV a header belongs to (watched/watchlist share a header, so the name decides)."""
+    columns = set(header)
+    if not {"Name", "Year"} <= columns:
+        return None
+    base = PurePosixPath(name or "").name.lower()
+    if "Review" in columns:
+        return "reviews.csv"
+    if "Watched Date" in columns or "Rewatch" in columns:
+        return "diary.csv"
+    if "Rating" in columns:
+        return "ratings.csv"
+    if "Letterboxd URI" in columns:
+        return "watchlist.csv" if "watchlist" in base else "watched.csv"
+    return None
+
+
+def zip_members(data: bytes) -> dict[str, str]:
+    """The Letterboxd CSVs inside an export ZIP, decoded, keyed "watched.csv" or "lists/<name>.csv"."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ImportRefused("The ZIP file is damaged or not a ZIP file.") from None
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        # A ZIP bomb announces its real size here; refuse before inflating anything.
+        check_size(sum(i.file_size for i in infos), MAX_IMPORT_BYTES)
+        members: dict[str, str] = {}
+        for info in infos:
+            parts = PurePosixPath(info.filename).parts
+            if not parts or IGNORED_FOLDERS & {p.lower() for p in parts[:-1]} or not parts[-1].lower().endswith(".csv"):
+                continue
+            base = parts[-1]
+            if len(parts) >= 2 and parts[-2].lower() == "lists":
+                key = f"lists/{base}"
+            elif base.lower() in FILM_FILES:
+                key = base.lower()
+            else:
+                continue
+            members[key] = decode_text(archive.read(info), name=info.filename)
+    if not members:
+        raise ImportRefused(
+            "This ZIP holds no Letterboxd export files (watched.csv, ratings.csv, diary.csv, reviews.csv, "
+            "watchlist.csv or lists/)."
+        )
+    return members
+
+
+def read_letterboxd_zip(data: bytes) -> ImportPlan:
+    """A whole export ZIP as one plan."""
+    return read_letterboxd_files(zip_members(data), source="Letterboxd export")
+
+
+def read_letterboxd_csv(name: str, text: str) -> ImportPlan:
+    """A single CSV from the export, recognised by its header (and name, for the watchlist)."""
+    if text.lstrip("\ufeff").startswith(LIST_MARKER):
+        base = PurePosixPath(name or "list.csv").name
+        return read_letterboxd_files({f"lists/{base}": text}, source=f"Letterboxd list {base}")
+    rows = csv_rows(text)
+    kind = identify_csv(name, [c.strip() for c in rows[0]] if rows else [])
+    if kind is None:
+        raise ImportRefused("This CSV is not one of the Letterboxd export files.")
+    return read_letterboxd_files({kind: text}, source=f"Letterboxd {kind}")
+
+
+def film_key(name: str, year: int | None) -> tuple[str, int | None]:
+    """Films are gathered across files by folded name and year (diary URIs point at entries, not films)."""
+    return fold_accents(" ".join(name.split())), year
+
+
+def parse_year(raw: str) -> int | None:
+    """An empty Year is allowed; anything else must be a number."""
+    raw = (raw or "").strip()
+    return int(raw) if raw else None
+
+
+def read_letterboxd_files(files: dict[str, str], source: str) -> ImportPlan:
+    """Gather films from every film CSV, then lists, into one plan."""
+    plan = ImportPlan(source=source)
+    films: dict[tuple[str, int | None], FilmSeen] = {}
+    for kind in FILM_FILES:
+        if kind in files:
+            read_film_csv(kind, files[kind], films, plan)
+    has_ratings = any(k in files for k in ("ratings.csv", "diary.csv", "reviews.csv"))
+    has_tags = any(k in files for k in ("diary.csv", "reviews.csv"))
+    plan.items = [film_record(f, has_ratings, has_tags) for f in films.values()]
+    for name in sorted(k for k in files if k.startswith("lists/")):
+        imported = read_list_csv(name, files[name], plan)
+        if imported is not None:
+            plan.lists.append(imported)
+    return plan
+
+
+def read_film_csv(kind: str, text: str, films: dict, plan: ImportPlan) -> None:
+    """Fold one film CSV into the films gathered so far."""
+    rows = csv_rows(text)
+    if not rows:
+        return
+    header = [c.strip().lstrip("\ufeff") for c in rows[0]]
+    if not {"Name", "Year"} <= set(header):
+        raise ImportRefused(f"{kind} does not have the Letterboxd columns Name and Year.")
+    for number, cells in enumerate(rows[1:], start=2):
+        label = f"{kind} row {number}"
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            plan.skipped.append((label, f"it has {len(cells)} columns where the header has {len(header)}."))
+            continue
+        row = dict(zip(header, cells))
+        name = " ".join((row.get("Name") or "").split())
+        if not name:
+            plan.skipped.append((label, "it has no film name."))
+            continue
+        try:
+            year = parse_year(row.get("Year", ""))
+        except ValueError:
+            plan.skipped.append((label, f"the year {row.get('Year')!r} is not a number."))
+            continue
+        film = films.setdefault(film_key(name, year), FilmSeen(name=name, year=year))
+        film.rows.append(label)
+        uri = (row.get("Letterboxd URI") or "").strip() or None
+        if kind in ("watched.csv", "ratings.csv", "watchlist.csv"):
+            film.film_uri = film.film_uri or uri
+        else:
+            film.entry_uri = film.entry_uri or uri
+        if kind == "watchlist.csv":
+            film.want = True
+        else:
+            film.seen = True
+        when = (row.get("Watched Date") or row.get("Date") or "").strip()
+        rating = read_rating(row.get("Rating"), label, plan)
+        if rating is not None:
+            if kind == "ratings.csv":
+                film.rating, film.rating_is_current = rating, True
+            elif not film.rating_is_current and when >= film.rating_date:
+                film.rating, film.rating_date = rating, when
+        if kind == "reviews.csv":
+            review = (row.get("Review") or "").strip()
+            if review and when >= film.review_date:
+                film.review, film.review_date = review, when
+        for tag in (row.get("Tags") or "").split(","):
+            tag = " ".join(tag.split())
+            if tag and fold_accents(tag) not in {fold_accents(t) for t in film.tags}:
+                film.tags.append(tag)
+
+
+def read_rating(raw: str | None, label: str, plan: ImportPlan) -> float | None:
+    """Half stars, 0.5 to 5; anything else is dropped with a warning."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not rating_is_valid(value):
+        plan.warnings.append((label, f"rating {raw!r} is not 0.5–5 in half stars; ignored."))
+        return None
+    return value
+
+
+def film_record(film: FilmSeen, has_ratings: bool, has_tags: bool) -> ImportedItem:
+    """One gathered film as catalog fields; watchlist films stay unrated and apart ("want")."""
+    status = "seen" if film.seen else "want"
+    uri = film.film_uri or film.entry_uri
+    fields = ItemFields(
+        kind="film", title=film.name, year=film.year, status=status, letterboxd_uri=uri,
+        rating=film.rating if status == "seen" else None, note=film.review, tags=list(film.tags),
+    )
+    provided = {"title", "year", "status"}
+    if uri:
+        provided.add("letterboxd_uri")
+    if has_ratings:
+        provided.add("rating")
+    if has_tags:
+        provided.add("tags")
+    if film.review:
+        provided.add("note")
+    return ImportedItem(
+        row=film.rows[0], fields=fields, provided=provided,
+        source_key=("letterboxd_uri", film.film_uri) if film.film_uri else None,
+    )
+
+
+def read_list_csv(name: str, text: str, plan: ImportPlan) -> ImportedList | None:
+    """A list export: a meta section (Date,Name,Tags,URL,Description), a blank line, then the entries."""
+    rows = csv_rows(text)
+    if not rows or not rows[0] or not rows[0][0].lstrip("\ufeff").startswith(LIST_MARKER):
+        plan.skipped.append((name, "it is not a Letterboxd list export."))
+        return None
+    start = next((i for i, r in enumerate(rows) if r and r[0].strip() == "Position"), None)
+    meta_header = [c.strip() for c in rows[1]] if len(rows) > 1 else []
+    meta_values = rows[2] if len(rows) > 2 else []
+    meta = dict(zip(meta_header, meta_values))
+    title = " ".join((meta.get("Name") or "").split())
+    if start is None or not title:
+        plan.skipped.append((name, "the list has no name or no entries section."))
+        return None
+    imported = ImportedList(row=name, title=title[:300], introduction=(meta.get("Description") or "").strip())
+    header = [c.strip() for c in rows[start]]
+    entries = []
+    for number, cells in enumerate(rows[start + 1:], start=start + 2):
+        label = f"{name} row {number}"
+        if not any(c.strip() for c in cells):
+            continue
+        row = dict(zip(header, cells))
+        film_name = " ".join((row.get("Name") or "").split())
+        try:
+            year = parse_year(row.get("Year", ""))
+            position = int((row.get("Position") or "0").strip() or 0)
+        except ValueError:
+            plan.skipped.append((label, "its year or position is not a number."))
+            continue
+        if not film_name:
+            plan.skipped.append((label, "it has no film name."))
+            continue
+        url = (row.get("URL") or "").strip() or None
+        record = ImportedItem(
+            row=label,
+            fields=ItemFields(kind="film", title=film_name, year=year, letterboxd_uri=url),
+            provided={"title", "year"},
+            source_key=("letterboxd_uri", url) if url else None,
+        )
+        entries.append((position, ImportedListEntry(item=record, note=(row.get("Description") or "").strip())))
+    imported.entries = [e for _, e in sorted(entries, key=lambda pair: pair[0])]
+    return imported

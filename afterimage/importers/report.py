@@ -1,0 +1,63 @@
+"""What an import did, row by row, for the studio page and the CLI summary."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RowNote:
+    """A row of the file and what happened to it (skipped, or imported with a warning)."""
+
+    row: str
+    message: str
+
+
+@dataclass
+class FieldNote:
+    """A field of an existing item that the import overwrote or left alone."""
+
+    item: str
+    field: str
+
+
+@dataclass
+class ImportReport:
+    """Counts and details of one import; nothing in it is written until the whole file succeeded."""
+
+    source: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    lists_created: int = 0
+    lists_updated: int = 0
+    tags_created: int = 0
+    skipped: list[RowNote] = field(default_factory=list)
+    warnings: list[RowNote] = field(default_factory=list)
+    overwritten: list[FieldNote] = field(default_factory=list)
+    left_alone: list[FieldNote] = field(default_factory=list)
+
+    def skip(self, row: str, message: str) -> None:
+        """Record a row that was not imported and why."""
+        self.skipped.append(RowNote(row, message))
+
+    def warn(self, row: str, message: str) -> None:
+        """Record a row that was imported with something dropped or guessed."""
+        self.warnings.append(RowNote(row, message))
+
+    def summary_lines(self) -> list[str]:
+        """A short plain-text summary, as the CLI prints it."""
+        lines = [
+            f"{self.source}: {self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.skipped)} skipped."
+        ]
+        if self.lists_created or self.lists_updated:
+            lines.append(f"Lists: {self.lists_created} created, {self.lists_updated} updated.")
+        for note in self.skipped:
+            lines.append(f"Skipped {note.row}: {note.message}")
+        for note in self.warnings:
+            lines.append(f"Warning {note.row}: {note.message}")
+        for note in self.overwritten:
+            lines.append(f"Overwrote {note.field} of {note.item} with the newer file's value.")
+        for note in self.left_alone:
+            lines.append(f"Left {note.field} of {note.item} alone: you edited it since the last import.")
+        return lines

@@ -1,0 +1,199 @@
+"""Signing the author in and out: password checks, throttled guessing, server-side sessions."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from flask import Flask, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from afterimage.extensions import db
+from afterimage.models import utcnow
+from afterimage.studio.models import Author, AuthorSession, SignInAttempt
+
+SESSION_KEY = "studio_token"
+SESSION_LIFETIME = timedelta(days=14)
+ATTEMPT_WINDOW = timedelta(minutes=15)
+# After this many failures in the window, each further try must wait, doubling each time.
+SLOW_DOWN_AFTER = 3
+MAX_WAIT_SECONDS = 60
+# After this many failures in the window the account (or the address) is refused until it passes.
+LOCK_ACCOUNT_AFTER = 10
+LOCK_ADDRESS_AFTER = 30
+_DUMMY_HASH: list[str] = []
+
+
+class SignInRefused(Exception):
+    """Too many failed sign-ins: the message says how long to wait."""
+
+
+def name_key(name: str) -> str:
+    """Account names compare without case or surrounding spaces."""
+    return name.strip().casefold()[:80]
+
+
+def hash_password(password: str) -> str:
+    """werkzeug's default (scrypt) salted hash."""
+    return generate_password_hash(password)
+
+
+def create_author(name: str, password: str) -> Author:
+    """Add an author account; raises ValueError if the name is empty or taken."""
+    name = name.strip()
+    if not name:
+        raise ValueError("An author needs a name.")
+    if find_author(name) is not None:
+        raise ValueError(f"An author called {name!r} already exists.")
+    author = Author(name=name, password_hash=hash_password(password))
+    db.session.add(author)
+    return author
+
+
+def find_author(name: str) -> Author | None:
+    """The author with this name, ignoring case."""
+    return db.session.scalar(sa.select(Author).where(sa.func.lower(Author.name) == name_key(name)))
+
+
+def set_password(author: Author, password: str) -> None:
+    """Store a new password hash and end every session the author had open."""
+    author.password_hash = hash_password(password)
+    author.password_changed_at = utcnow()
+    db.session.execute(sa.delete(AuthorSession).where(AuthorSession.author_id == author.id))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def client_address() -> str:
+    """The address the request came from (behind a proxy, configure ProxyFix in the factory)."""
+    return (request.remote_addr or "unknown")[:64]
+
+
+def _recent_failures(column, value) -> list[datetime]:
+    since = utcnow() - ATTEMPT_WINDOW
+    rows = db.session.scalars(
+        sa.select(SignInAttempt.at)
+        .where(column == value, SignInAttempt.at >= since, SignInAttempt.succeeded.is_(False))
+        .order_by(SignInAttempt.at.desc())
+    ).all()
+    return [as_utc(r) for r in rows]
+
+
+def check_throttle(name: str, address: str) -> None:
+    """Raise SignInRefused when this account or address has failed too often recently."""
+    now = utcnow()
+    for failures, lock_after, what in (
+        (_recent_failures(SignInAttempt.name_key, name_key(name)), LOCK_ACCOUNT_AFTER, "this account"),
+        (_recent_failures(SignInAttempt.address, address), LOCK_ADDRESS_AFTER, "your address"),
+    ):
+        if len(failures) >= lock_after:
+            # Refused until the oldest counted failure leaves the window.
+            unlock = failures[lock_after - 1] + ATTEMPT_WINDOW
+            minutes = max(1, int((unlock - now).total_seconds() // 60) + 1)
+            raise SignInRefused(
+                f"Too many failed sign-ins for {what}. Sign-in is blocked for about {minutes} "
+                f"minute{'s' if minutes != 1 else ''}; try again later."
+            )
+        if len(failures) >= SLOW_DOWN_AFTER:
+            wait = min(MAX_WAIT_SECONDS, 2 ** (len(failures) - SLOW_DOWN_AFTER + 1))
+            remaining = (failures[0] + timedelta(seconds=wait) - now).total_seconds()
+            if remaining > 0:
+                seconds = int(remaining) + 1
+                raise SignInRefused(
+                    f"Several sign-ins failed. Please wait {seconds} second{'s' if seconds != 1 else ''} "
+                    "before trying again."
+                )
+
+
+def authenticate(name: str, password: str, address: str) -> Author | None:
+    """The author if the password is right; every try is recorded. Raises SignInRefused when throttled."""
+    check_throttle(name, address)
+    author = find_author(name)
+    if author is None:
+        # Spend the same time as a real check, so timing does not reveal which names exist.
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(hash_password(secrets.token_hex(8)))
+        check_password_hash(_DUMMY_HASH[0], password)
+        ok = False
+    else:
+        ok = check_password_hash(author.password_hash, password)
+    db.session.add(SignInAttempt(name_key=name_key(name), address=address, succeeded=ok))
+    db.session.commit()
+    return author if ok else None
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a session token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(author: Author) -> None:
+    """A fresh session for the author: nothing from before sign-in survives (no fixation)."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    db.session.add(AuthorSession(
+        token_hash=token_hash(token), author=author, expires_at=utcnow() + SESSION_LIFETIME,
+        address=client_address(), user_agent=(request.user_agent.string or "")[:300],
+    ))
+    # Old rows are only clutter; sweep them while we are here.
+    db.session.execute(sa.delete(AuthorSession).where(AuthorSession.expires_at < utcnow()))
+    db.session.execute(sa.delete(SignInAttempt).where(SignInAttempt.at < utcnow() - timedelta(days=1)))
+    db.session.commit()
+    session[SESSION_KEY] = token
+    session.permanent = True
+
+
+def end_session() -> None:
+    """Delete the session row, so a copied cookie is dead, and clear the cookie."""
+    token = session.get(SESSION_KEY)
+    if token:
+        db.session.execute(sa.delete(AuthorSession).where(AuthorSession.token_hash == token_hash(token)))
+        db.session.commit()
+    session.clear()
+
+
+def current_author() -> Author | None:
+    """The signed-in author for this request, looked up once from the session token."""
+    if "author" not in g:
+        g.author = None
+        token = session.get(SESSION_KEY)
+        if isinstance(token, str) and token:
+            row = db.session.scalar(sa.select(AuthorSession).where(AuthorSession.token_hash == token_hash(token)))
+            if row is not None and as_utc(row.expires_at) > utcnow():
+                g.author = row.author
+                g.author_session = row
+    return g.author
+
+
+class StudioSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked Secure whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure if configured, or if this request is HTTPS."""
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            return True
+        try:
+            return request.is_secure
+        except RuntimeError:
+            return False
+
+
+def install_session_interface(app: Flask) -> None:
+    """Use the studio's cookie rules for the whole site (there is one session cookie)."""
+    if type(app.session_interface) is SecureCookieSessionInterface:
+        app.session_interface = StudioSessionInterface()
+
+
+def wants_page() -> bool:
+    """True for a browser asking for a page, which gets redirected to sign-in instead of a bare 401."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if request.is_json:
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best != "application/json"
