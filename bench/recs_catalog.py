@@ -50,13 +50,13 @@ def synthetic_catalog(n: int, seed: int = 20240611, first_id: int = 1000) -> lis
 
     # Topics reorder the rare words so each has its own frequent vocabulary; an item mixes its
     # topic's words with general prose, which gives real neighbours rather than pure noise.
-    topic_count = max(20, n // 200)
+    topic_count = max(20, n // 100)
     topic_orders = [
         np.concatenate([
             np.arange(len(_COMMON_WORDS)),
             len(_COMMON_WORDS) + rng.permutation(len(rare_words)),
         ])
-        for _ in range(min(topic_count, 400))
+        for _ in range(min(topic_count, 1000))
     ]
     tag_pool = [" ".join(pair) for pair in zip(_pseudo_words(900, rng), _pseudo_words(900, rng))]
     tag_cdf = np.cumsum(_zipf_probabilities(len(tag_pool), 1.1))
@@ -72,13 +72,23 @@ def synthetic_catalog(n: int, seed: int = 20240611, first_id: int = 1000) -> lis
         ranks[from_topic] = topic_order[ranks[from_topic]]
         return " ".join(vocabulary[ranks])
 
+    # Tags and creators follow the topic too, as genres and authors do: most of an item's tags
+    # come from its topic's favourites, the rest from the whole (Zipf-popular) tag pool.
+    topic_tags = [rng.choice(len(tag_pool), size=8, replace=False) for _ in topic_orders]
+    topic_creators = [rng.choice(len(creator_pool), size=4, replace=False) for _ in topic_orders]
+
     docs = []
     ids = first_id + rng.permutation(n * 3)[:n]
     for position in range(n):
-        topic_order = topic_orders[int(rng.integers(len(topic_orders)))]
+        topic = int(rng.integers(len(topic_orders)))
+        topic_order = topic_orders[topic]
         tag_count = int(rng.integers(2, 9))
-        tags = {tag_pool[i] for i in np.searchsorted(tag_cdf, rng.random(tag_count))}
-        creators = {creator_pool[i] for i in np.searchsorted(creator_cdf, rng.random(int(rng.integers(1, 3))))}
+        popular_tags = np.searchsorted(tag_cdf, rng.random(tag_count))
+        favourite_tags = rng.choice(topic_tags[topic], size=tag_count)
+        tags = {tag_pool[i] for i in np.where(rng.random(tag_count) < 0.6, favourite_tags, popular_tags)}
+        popular_creator = int(np.searchsorted(creator_cdf, rng.random()))
+        favourite_creator = int(rng.choice(topic_creators[topic]))
+        creators = {creator_pool[favourite_creator if rng.random() < 0.7 else popular_creator]}
         description_length = int(rng.integers(100, 201))
         docs.append(ItemDoc(
             id=int(ids[position]),

@@ -52,14 +52,22 @@ class TfidfRecommender:
 
     # ----------------------------------------------------------------------------- fitting
 
-    def fit(self, docs: Iterable[ItemDoc]) -> "TfidfRecommender":
-        """Learn the vocabulary and idf from docs and precompute every item's top lists per kind."""
+    def fit(self, docs: Iterable[ItemDoc], vectorizer: TfidfVectorizer | None = None) -> "TfidfRecommender":
+        """Learn the vocabulary and idf from docs and precompute every item's top lists per kind.
+
+        Given another model's fitted ``vectorizer_``, keep its vocabulary and idf instead: the
+        result is what fold_in() and remove() must agree with.
+        """
         docs = list(docs)
         ids = [doc.id for doc in docs]
         if len(set(ids)) != len(ids):
             raise ValueError("item ids must be unique")
         features = [item_features(doc) for doc in docs]
-        if any(features):
+        if vectorizer is not None:
+            self.vectorizer_ = vectorizer
+            self.matrix_ = vectorizer.transform(features).tocsr()
+            self.feature_names_ = vectorizer.get_feature_names_out()
+        elif any(features):
             # The features are computed above so that fold_in() can count unknown tokens;
             # `list` as analyzer hands them to the vectorizer unchanged.
             self.vectorizer_ = TfidfVectorizer(

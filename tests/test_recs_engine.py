@@ -1,0 +1,339 @@
+"""The recommender engine on plain data: correctness against brute force, updates, persistence."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from recs import FIELD_WEIGHTS, ItemDoc, TfidfRecommender, fold_accents
+from recs.model import FORMAT_VERSION
+
+WORDS = (
+    "memory war lovers city river night summer ghost train letter island winter garden mirror "
+    "silence harbour desert mother brother stranger village storm voyage music painter hotel"
+).split()
+TAGS = ("war", "memory", "french new wave", "noir", "comedy", "coming of age", "road", "grief")
+CREATORS = ("Marguerite Duras", "Alain Resnais", "Agnès Varda", "Yasujirō Ozu", "Toni Morrison")
+
+
+def random_catalog(seed: int, size: int, kinds=("film", "book")) -> list[ItemDoc]:
+    """Items drawn from a small vocabulary so that many pairs overlap."""
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(10_000, size=size, replace=False) + 1
+    return [
+        ItemDoc(
+            id=int(item_id),
+            kind=str(rng.choice(kinds)),
+            title=" ".join(rng.choice(WORDS, size=int(rng.integers(1, 4)))),
+            creators=tuple(rng.choice(CREATORS, size=int(rng.integers(0, 3)), replace=False)),
+            tags=tuple(rng.choice(TAGS, size=int(rng.integers(0, 4)), replace=False)),
+            description=" ".join(rng.choice(WORDS, size=int(rng.integers(0, 30)))),
+            note=" ".join(rng.choice(WORDS, size=int(rng.integers(0, 5)))),
+        )
+        for item_id in ids
+    ]
+
+
+def brute_force_scores(model: TfidfRecommender) -> np.ndarray:
+    """Every pairwise cosine of the model's own vectors, as a dense matrix."""
+    dense = model.matrix_.toarray().astype(np.float64)
+    return dense @ dense.T
+
+
+def assert_same_ranking(got: list[tuple[int, float]], expected: list[tuple[int, float]]) -> None:
+    """Same scores in the same order, and the same ids wherever a score is not tied."""
+    assert [score for _, score in got] == pytest.approx([score for _, score in expected], abs=1e-5)
+    expected_scores = [score for _, score in expected]
+    for item_id, score in got:
+        if sum(abs(other - score) < 1e-5 for other in expected_scores) == 1:
+            assert item_id in {other_id for other_id, _ in expected}
+
+
+def expected_neighbours(model, scores, item_id, kind, k):
+    """The brute-force top k of one kind for an item: positive scores only, itself left out."""
+    row = model.row_of_[item_id]
+    candidates = [
+        (int(other_id), float(scores[row, column]))
+        for column, other_id in enumerate(model.ids_)
+        if other_id != item_id and model.kinds_[column] == kind and scores[row, column] > 1e-9
+    ]
+    candidates.sort(key=lambda pair: -pair[1])
+    return candidates[:k]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_neighbours_match_brute_force_cosine_on_random_catalogs(seed):
+    model = TfidfRecommender(top_n=5).fit(random_catalog(seed, 60))
+    scores = brute_force_scores(model)
+    for item_id in model.ids_.tolist():
+        for kind in ("film", "book"):
+            assert_same_ranking(
+                model.neighbours(item_id, kind=kind), expected_neighbours(model, scores, item_id, kind, 5)
+            )
+
+
+def test_both_search_engines_agree_with_each_other():
+    docs = random_catalog(4, 80)
+    fast = TfidfRecommender(top_n=6, engine="sdtn").fit(docs)
+    plain = TfidfRecommender(top_n=6, engine="scipy").fit(docs)
+    for item_id in fast.ids_.tolist():
+        for kind in ("film", "book"):
+            assert_same_ranking(fast.neighbours(item_id, kind), plain.neighbours(item_id, kind))
+
+
+def test_rows_are_unit_length_tfidf_vectors():
+    model = TfidfRecommender().fit(random_catalog(5, 30))
+    norms = np.sqrt(np.asarray(model.matrix_.multiply(model.matrix_).sum(axis=1)).ravel())
+    assert norms[norms > 0] == pytest.approx(1.0, abs=1e-5)
+    assert model.vectorizer_.sublinear_tf
+
+
+def test_scores_are_symmetric_and_an_item_is_never_its_own_neighbour():
+    model = TfidfRecommender(top_n=100).fit(random_catalog(6, 40))
+    for item_id, _, pairs in model.all_neighbours():
+        assert item_id not in [other for other, _ in pairs]
+        assert len({other for other, _ in pairs}) == len(pairs)
+        for other, score in pairs:
+            back = dict(model.neighbours(other, kind=model.kinds_[model.row_of_[item_id]]))
+            assert back[item_id] == pytest.approx(score, abs=1e-6)
+
+
+def test_kind_filter_returns_only_items_of_that_kind():
+    model = TfidfRecommender().fit(random_catalog(7, 50))
+    kind_of = dict(zip(model.ids_.tolist(), model.kinds_.tolist()))
+    for item_id in model.ids_.tolist():
+        assert all(kind_of[other] == "book" for other, _ in model.neighbours(item_id, kind="book"))
+        assert all(kind_of[other] == "film" for other, _ in model.neighbours(item_id, kind="film"))
+        assert all(kind_of[other] == "film" for other, _ in model.recommend_for_set([item_id], kind="film"))
+
+
+def test_neighbours_of_all_kinds_are_merged_best_first_and_honour_exclude():
+    model = TfidfRecommender(top_n=5).fit(random_catalog(8, 50))
+    item_id = int(model.ids_[0])
+    merged = model.neighbours(item_id, k=6)
+    assert [score for _, score in merged] == sorted((score for _, score in merged), reverse=True)
+    banned = {other for other, _ in merged[:2]}
+    assert not banned & {other for other, _ in model.neighbours(item_id, k=6, exclude=banned)}
+
+
+def test_all_neighbours_covers_every_item_and_every_kind():
+    model = TfidfRecommender().fit(random_catalog(9, 25))
+    rows = list(model.all_neighbours())
+    assert {(item_id, kind) for item_id, kind, _ in rows} == {
+        (item_id, kind) for item_id in model.ids_.tolist() for kind in ("book", "film")
+    }
+
+
+def duras_catalog() -> list[ItemDoc]:
+    return [
+        ItemDoc(1, "film", "Hiroshima mon amour", original_title="二十四時間の情事",
+                creators=("Alain Resnais", "Marguerite Duras"), tags=("war", "memory", "French New Wave"),
+                description="Two lovers in Hiroshima remember the war and a love in Nevers."),
+        ItemDoc(2, "book", "The Lover", creators=("Marguerite Duras",), tags=("memory", "colonial"),
+                description="A girl and her lover in Saigon; memory of the war years."),
+        ItemDoc(3, "film", "Cléo de 5 à 7", creators=("Agnès Varda",), tags=("French New Wave", "Paris"),
+                description="A singer waits two hours in Paris for a diagnosis."),
+        ItemDoc(4, "book", "Beloved", creators=("Toni Morrison",), tags=("grief", "memory"),
+                description="A ghost, a mother and the memory of slavery."),
+    ]
+
+
+def test_explain_names_shared_tags_then_creators_then_words():
+    model = TfidfRecommender().fit(duras_catalog())
+    assert model.explain(1, 2) == ["shared tags: memory", "both by Marguerite Duras", "shared words: war"]
+    assert model.explain(1, 3) == ["shared tags: French New Wave"]
+
+
+def test_reasons_only_name_features_both_items_really_have():
+    docs = random_catalog(10, 40)
+    model = TfidfRecommender().fit(docs)
+    by_id = {doc.id: doc for doc in docs}
+    for a in docs[:10]:
+        for b_id, _ in model.neighbours(a.id):
+            b = by_id[b_id]
+            for reason in model.explain(a.id, b_id, max_words=10):
+                label, _, names = reason.partition(": ")
+                if reason.startswith("both by "):
+                    for name in reason.removeprefix("both by ").split(" and "):
+                        assert name in a.creators and name in b.creators
+                elif label == "shared tags":
+                    for tag in names.split(", "):
+                        assert tag in a.tags and tag in b.tags
+                else:
+                    for word in names.split(", "):
+                        assert word in fold_accents(f"{a.title} {a.description} {a.note}").split()
+                        assert word in fold_accents(f"{b.title} {b.description} {b.note}").split()
+
+
+def test_explain_set_names_what_the_item_shares_with_the_set():
+    model = TfidfRecommender().fit(duras_catalog())
+    assert model.explain_set([2, 3], 1) == [
+        "shared tags: French New Wave, memory", "both by Marguerite Duras", "shared words: war",
+    ]
+    assert model.explain_set([4], 3) == []
+
+
+def test_recommend_for_set_matches_brute_force_and_leaves_members_out():
+    model = TfidfRecommender().fit(random_catalog(11, 60))
+    dense = model.matrix_.toarray().astype(np.float64)
+    members = model.ids_[:5].tolist()
+    total = dense[[model.row_of_[m] for m in members]].sum(axis=0)
+    scores = dense @ (total / np.linalg.norm(total))
+    expected = sorted(
+        ((int(i), float(s)) for i, s in zip(model.ids_, scores) if i not in members and s > 1e-9),
+        key=lambda pair: -pair[1],
+    )[:10]
+    assert_same_ranking(model.recommend_for_set(members, k=10), expected)
+
+
+@pytest.mark.parametrize("size", [1, 20])
+def test_recommend_for_set_excludes_members_and_the_exclude_set(size):
+    model = TfidfRecommender().fit(random_catalog(12, 60))
+    members = model.ids_[:size].tolist()
+    banned = {int(model.ids_[-1]), int(model.ids_[-2])}
+    got = model.recommend_for_set(members, k=15, exclude=banned)
+    assert got
+    assert not {item_id for item_id, _ in got} & (set(members) | banned)
+    assert len({item_id for item_id, _ in got}) == len(got)
+
+
+def assert_same_lists(model: TfidfRecommender, reference: TfidfRecommender) -> None:
+    assert sorted(model.ids_.tolist()) == sorted(reference.ids_.tolist())
+    for item_id in reference.ids_.tolist():
+        for kind in reference.neighbours_:
+            assert_same_ranking(model.neighbours(item_id, kind), reference.neighbours(item_id, kind))
+
+
+def test_fold_in_gives_the_same_neighbours_as_a_rebuild_on_the_same_vocabulary():
+    docs = random_catalog(13, 70)
+    model = TfidfRecommender(top_n=5).fit(docs[:60])
+    changed = set()
+    for doc in docs[60:]:
+        changed |= model.fold_in(doc)
+    rebuilt = TfidfRecommender(top_n=5).fit(docs, vectorizer=model.vectorizer_)
+    assert_same_lists(model, rebuilt)
+    assert {doc.id for doc in docs[60:]} <= changed
+
+
+def test_fold_in_reports_exactly_the_rows_that_changed():
+    docs = random_catalog(14, 50)
+    model = TfidfRecommender(top_n=4).fit(docs[:49])
+    before = {(item_id, kind): pairs for item_id, kind, pairs in model.all_neighbours()}
+    changed = model.fold_in(docs[49])
+    after = {(item_id, kind): pairs for item_id, kind, pairs in model.all_neighbours()}
+    really_changed = {item_id for (item_id, kind), pairs in after.items() if before.get((item_id, kind)) != pairs}
+    assert really_changed <= changed
+    assert docs[49].id in changed
+
+
+def test_fold_in_of_a_known_id_replaces_the_item():
+    docs = random_catalog(15, 40)
+    model = TfidfRecommender(top_n=5).fit(docs)
+    edited = ItemDoc(docs[0].id, "book", "ghost train", tags=("noir",), description="ghost train night")
+    model.fold_in(edited)
+    rebuilt = TfidfRecommender(top_n=5).fit([edited, *docs[1:]], vectorizer=model.vectorizer_)
+    assert_same_lists(model, rebuilt)
+    assert len(model.ids_) == 40
+
+
+def test_remove_refreshes_the_lists_that_held_the_item():
+    docs = random_catalog(16, 50)
+    model = TfidfRecommender(top_n=4).fit(docs)
+    gone = docs[3].id
+    holders = {item_id for item_id, _, pairs in model.all_neighbours() if gone in dict(pairs)}
+    assert model.remove(gone) == holders
+    rebuilt = TfidfRecommender(top_n=4).fit([d for d in docs if d.id != gone], vectorizer=model.vectorizer_)
+    assert_same_lists(model, rebuilt)
+    assert model.neighbours(gone) == []
+    assert model.remove(gone) == set()
+
+
+def test_drift_grows_with_unknown_words_until_a_rebuild_is_due():
+    model = TfidfRecommender(rebuild_after=0.2).fit(random_catalog(17, 50))
+    assert not model.needs_rebuild()
+    model.fold_in(ItemDoc(99_999, "book", "Zyzzyva quokka", description="entirely unheard vocabulary"))
+    assert model.drift_ > 0.2
+    assert model.needs_rebuild()
+
+
+def test_dumps_and_loads_give_identical_neighbours_and_recommendations():
+    model = TfidfRecommender().fit(random_catalog(18, 40))
+    restored = TfidfRecommender.loads(model.dumps())
+    assert list(restored.all_neighbours()) == list(model.all_neighbours())
+    members = model.ids_[:3].tolist()
+    assert restored.recommend_for_set(members) == model.recommend_for_set(members)
+    assert restored.explain(members[0], members[1]) == model.explain(members[0], members[1])
+    new = ItemDoc(77_777, "film", "ghost island", description="ghost island storm")
+    assert restored.fold_in(new) == model.fold_in(new)
+
+
+def test_loads_refuses_another_format_version():
+    payload = pickle.dumps({"format_version": FORMAT_VERSION + 1, "model": TfidfRecommender()})
+    with pytest.raises(ValueError, match="format"):
+        TfidfRecommender.loads(payload)
+
+
+def test_an_empty_catalog_fits_and_answers_with_empty_lists():
+    model = TfidfRecommender().fit([])
+    assert model.neighbours(1) == []
+    assert list(model.all_neighbours()) == []
+    assert model.recommend_for_set([1, 2]) == []
+    assert model.explain(1, 2) == []
+    assert TfidfRecommender.loads(model.dumps()).neighbours(1) == []
+
+
+def test_a_single_item_has_no_neighbours():
+    model = TfidfRecommender().fit([ItemDoc(5, "film", "Alone", tags=("solitude",))])
+    assert list(model.all_neighbours()) == [(5, "film", [])]
+    assert model.recommend_for_set([5]) == []
+
+
+def test_items_without_description_or_tags_still_get_title_neighbours():
+    model = TfidfRecommender().fit([
+        ItemDoc(1, "film", "Winter Light"), ItemDoc(2, "book", "Winter Garden"),
+        ItemDoc(3, "book", "", tags=()), ItemDoc(4, "film", "Summer", tags=("seasons",)),
+    ])
+    assert [item_id for item_id, _ in model.neighbours(1)] == [2]
+    assert model.neighbours(3) == []
+
+
+def test_a_catalog_without_any_words_works():
+    model = TfidfRecommender().fit([ItemDoc(1, "film", "a"), ItemDoc(2, "book", "")])
+    assert model.neighbours(1) == []
+    assert model.fold_in(ItemDoc(3, "book", "a")) == {3}
+
+
+def test_a_catalog_of_only_films_has_only_film_lists():
+    model = TfidfRecommender().fit(random_catalog(19, 30, kinds=("film",)))
+    assert {kind for _, kind, _ in model.all_neighbours()} == {"film"}
+    item_id = int(model.ids_[0])
+    assert model.neighbours(item_id, kind="book") == []
+    assert model.neighbours(item_id)
+    book = ItemDoc(123_456, "book", "memory war lovers", tags=("war",))
+    changed = model.fold_in(book)
+    assert {kind for _, kind, _ in model.all_neighbours()} == {"film", "book"}
+    for film_id in model.ids_[:-1].tolist():
+        assert (film_id in changed) == (model.neighbours(film_id, kind="book") != [])
+
+
+def test_unicode_and_cjk_titles_produce_features():
+    model = TfidfRecommender().fit([
+        ItemDoc(1, "film", "二十四時間の情事"), ItemDoc(2, "book", "情事の時間"),
+        ItemDoc(3, "film", "Cléo de 5 à 7"), ItemDoc(4, "book", "Cleo"),
+    ])
+    assert [item_id for item_id, _ in model.neighbours(1)] == [2]
+    assert [item_id for item_id, _ in model.neighbours(3)] == [4]
+    assert model.explain(1, 2)[0].startswith("shared words: ")
+
+
+def test_fold_accents_strips_latin_accents_and_keeps_other_scripts():
+    assert fold_accents("Cléo") == "cleo"
+    assert fold_accents("Hiroshima mon amour") == "hiroshima mon amour"
+    assert fold_accents("二十四時間の情事") == "二十四時間の情事"
+    assert fold_accents("ゴジラ") == "ゴジラ"
+    assert fold_accents("Łódź STRASSE Straße") == "lodz strasse strasse"
+
+
+def test_tags_and_creators_weigh_more_than_description_words():
+    assert FIELD_WEIGHTS["tags"] > FIELD_WEIGHTS["description"]
+    assert FIELD_WEIGHTS["creators"] > FIELD_WEIGHTS["description"]
