@@ -278,6 +278,9 @@ def recommendation_override(item_id: int, target_id: int):
     except NotImplementedError:
         db.session.rollback()
         flash("Pinning and hiding are not available yet.", "error")
+    except ValueError as error:
+        db.session.rollback()
+        flash(f"That did not work: {error}.", "error")
     else:
         done = {"pin": "Pinned", "hide": "Hid", "clear": "Restored"}[action]
         commit(f"{done} {target.title} in the recommendations for {item.title}.")
