@@ -89,7 +89,7 @@ def recommendations_for(members: list[Item], kinds: tuple[str, ...] = KINDS, lim
 
 
 def preload(items) -> None:
-    """Fetch tags and credits of many items at once, so serialising them costs no query per item."""
-    ids = [i.id for i in items]
+    """Fetch tags and credits of many items at once (those the recommender did not load already)."""
+    ids = [i.id for i in items if {"tags", "credits"} & sa.inspect(i).unloaded]
     if ids:
         db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.id.in_(ids)))).all()
