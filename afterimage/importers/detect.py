@@ -13,8 +13,9 @@ class ImportRefused(ValueError):
     """The file is not what it claims (or is unusable); nothing was written. The message says why."""
 
 
-def check_size(size: int, limit: int = MAX_IMPORT_BYTES) -> None:
+def check_size(size: int, limit: int | None = None) -> None:
     """Refuse files larger than the import limit."""
+    limit = limit or MAX_IMPORT_BYTES
     if size > limit:
         raise ImportRefused(
             f"The file is too large ({size / 1_048_576:.1f} MB); the limit is {limit // 1_048_576} MB."

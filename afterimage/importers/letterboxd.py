@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from afterimage.catalog import ItemFields, rating_is_valid
-from afterimage.importers.detect import MAX_IMPORT_BYTES, ImportRefused, check_size, csv_rows, decode_text
+from afterimage.importers.detect import ImportRefused, check_size, csv_rows, decode_text
 from afterimage.importers.records import ImportedItem, ImportedList, ImportedListEntry, ImportPlan
 from recs.text import fold_accents
 
@@ -62,7 +62,7 @@ def zip_members(data: bytes) -> dict[str, str]:
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         # A ZIP bomb announces its real size here; refuse before inflating anything.
-        check_size(sum(i.file_size for i in infos), MAX_IMPORT_BYTES)
+        check_size(sum(i.file_size for i in infos))
         members: dict[str, str] = {}
         for info in infos:
             parts = PurePosixPath(info.filename).parts

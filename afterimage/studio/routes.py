@@ -19,7 +19,7 @@ from afterimage.catalog import (
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, apply_import, read_import_file
 from afterimage.importers.backup import backup_json
-from afterimage.importers.detect import MAX_IMPORT_BYTES
+from afterimage.importers import detect
 from afterimage.importers.items_csv import items_csv
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags, utcnow
 from afterimage.search import search_items
@@ -566,7 +566,7 @@ def import_file():
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
-        data = upload.stream.read(MAX_IMPORT_BYTES + 1)
+        data = upload.stream.read(detect.MAX_IMPORT_BYTES + 1)
         try:
             plan = read_import_file(upload.filename or "", data)
             report = apply_import(plan, replace=form.replace.data)
