@@ -1,0 +1,82 @@
+/* The studio's Embed panels: keep the preview and the copy-paste code in step with the options, and copy. */
+(function () {
+  "use strict";
+  var HEIGHTS = { full: 480, compact: 260 };
+
+  function escapeAttribute(text) {
+    return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+  }
+
+  // The options that differ from their defaults, as query parameters and as data- attributes.
+  function chosenOptions(form) {
+    var chosen = [];
+    ["limit", "kind", "theme", "accent"].forEach(function (name) {
+      var field = form.elements[name];
+      if (!field || !field.value || field.value === field.getAttribute("data-default")) return;
+      if (name === "limit" && !field.checkValidity()) return;
+      chosen.push([name, name === "accent" ? field.value.replace("#", "").toLowerCase() : field.value]);
+    });
+    if (form.elements.compact.checked) chosen.push(["compact", "1"]);
+    return chosen;
+  }
+
+  function initPanel(panel) {
+    if (panel.hasAttribute("data-embed-ready")) return;
+    panel.setAttribute("data-embed-ready", "");
+    var form = panel.querySelector("form"), preview = panel.querySelector(".embed-preview");
+    var iframeCode = panel.querySelector('[data-code="iframe"]'), scriptCode = panel.querySelector('[data-code="script"]');
+    var status = panel.querySelector(".embed-status"), data = panel.dataset, timer = null;
+
+    function update() {
+      var chosen = chosenOptions(form), query = new URLSearchParams(chosen).toString();
+      var url = data.widgetUrl + (query ? "?" + query : "");
+      var height = form.elements.compact.checked ? HEIGHTS.compact : HEIGHTS.full;
+      iframeCode.value = '<iframe src="' + escapeAttribute(url) + '" width="560" height="' + height +
+        '" title="If you liked this: recommendations from Afterimage" loading="lazy" frameborder="0"' +
+        ' style="border:0;max-width:100%" data-afterimage></iframe>\n' + iframeCode.getAttribute("data-listener");
+      var attributes = chosen.map(function (pair) {
+        return " data-" + pair[0] + '="' + escapeAttribute(pair[0] === "accent" ? "#" + pair[1] : pair[1]) + '"';
+      }).join("");
+      scriptCode.value = '<script src="' + escapeAttribute(data.scriptUrl) + '" ' + data.attr + '="' +
+        escapeAttribute(data.slug) + '"' + attributes + " async></" + "script>";
+      clearTimeout(timer);
+      // Reload the preview once typing pauses, not on every keystroke.
+      timer = setTimeout(function () { if (preview.src !== url) preview.src = url; }, 250);
+    }
+
+    function copy(button) {
+      var field = document.getElementById(button.getAttribute("data-copy"));
+      var done = function () {
+        status.textContent = "Copied to the clipboard.";
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      };
+      field.select();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, function () { status.textContent = "Press Ctrl+C (⌘C) to copy."; });
+      } else {
+        status.textContent = document.execCommand("copy") ? "Copied to the clipboard." : "Press Ctrl+C (⌘C) to copy.";
+      }
+    }
+
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
+    form.addEventListener("submit", function (event) { event.preventDefault(); update(); });
+    panel.querySelectorAll(".embed-copy").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { copy(button); });
+    });
+    // The preview reports its height like any embed; let it fit.
+    window.addEventListener("message", function (event) {
+      if (event.origin === data.origin && event.source === preview.contentWindow &&
+          event.data && event.data.type === "afterimage:resize") {
+        preview.style.height = event.data.height + "px";
+      }
+    });
+    update();
+  }
+
+  function initAll() { document.querySelectorAll("[data-embed-panel]").forEach(initPanel); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initAll);
+  else initAll();
+})();
