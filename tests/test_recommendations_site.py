@@ -12,7 +12,8 @@ from afterimage.recommendations import (
     set_override,
     studio_recommendations,
 )
-from afterimage.recommendations.models import Neighbour, RecModel
+from afterimage.recommendations import store
+from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob
 from app import create_app
 
 KOREAN_WOMEN = "Korean women writers"
@@ -125,19 +126,28 @@ def test_a_set_of_liked_items_gets_recommendations_excluding_its_members(demo_ap
 
 def test_a_restart_serves_the_same_recommendations_without_refitting(demo_app, database_url):
     with demo_app.app_context():
+        save_item(ItemFields(kind="film", title="Faces Places", year=2017, creators=[("Agnès Varda", "director")],
+                             tags=["Left Bank", "Women's lives"], description="Varda and JR travel through villages."))
+        db.session.commit()
+        set_members = [item("cleo-from-5-to-7-1962"), item("vagabond-1985")]
         before = titles(recommend_for_item(item("cleo-from-5-to-7-1962"), "film"))
+        liked_before = titles(recommend_for_items(set_members, "film"))
+        assert "Faces Places" in liked_before
         fitted = db.session.scalar(sa.select(RecModel.fitted_at))
+    # A new process has no model in memory: it loads the stored blob and replays the logged fold-ins.
+    store._forget_cached_model()
     restarted = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
     with restarted.app_context():
         assert titles(recommend_for_item(item("cleo-from-5-to-7-1962"), "film")) == before
-        liked = recommend_for_items([item("cleo-from-5-to-7-1962"), item("vagabond-1985")], "film")
-        assert liked
+        set_members = [item("cleo-from-5-to-7-1962"), item("vagabond-1985")]
+        assert titles(recommend_for_items(set_members, "film")) == liked_before
         assert db.session.scalar(sa.select(RecModel.fitted_at)) == fitted
 
 
 def test_a_corrupted_model_is_rebuilt_not_served(demo_app):
     with demo_app.app_context():
-        db.session.execute(sa.update(RecModel).values(blob=b"not a model", token="corrupt"))
+        db.session.execute(sa.update(RecModelBlob).values(blob=b"not a model"))
+        db.session.execute(sa.update(RecModel).values(token="corrupt", blob_token="corrupt"))
         db.session.commit()
         members = [item("cleo-from-5-to-7-1962"), item("vagabond-1985")]
         assert recommend_for_items(members, "film")

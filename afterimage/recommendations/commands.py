@@ -4,10 +4,11 @@ from __future__ import annotations
 import time
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from afterimage.extensions import db
-from afterimage.recommendations.models import RecModel
+from afterimage.recommendations.models import RecModel, RecModelBlob
 from afterimage.recommendations.store import MODEL_ROW, rebuild
 
 recs_cli = AppGroup("recs", help="Build and inspect the recommendation model.")
@@ -35,5 +36,6 @@ def status_command() -> None:
     if row is None:
         click.echo("No model yet: run `flask --app app recs rebuild`.")
         return
+    size = db.session.scalar(sa.select(sa.func.length(RecModelBlob.blob)).where(RecModelBlob.id == MODEL_ROW)) or 0
     click.echo(f"Model version {row.version}: {row.n_items} items, fitted {row.fitted_at:%Y-%m-%d %H:%M}, "
-               f"{len(row.blob) / 1e6:.1f} MB.")
+               f"{size / 1e6:.1f} MB.")

@@ -48,9 +48,33 @@ class RecModel(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     version: so.Mapped[int] = so.mapped_column(default=0)
-    # A fresh random token per save: processes compare it to know their in-memory copy is current.
+    # A fresh random token per change: processes compare it to know their in-memory copy is current.
     token: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    # Changes only when the blob is rewritten (a refit); fold-ins since then are in rec_model_changes.
+    blob_token: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
     n_items: so.Mapped[int] = so.mapped_column(default=0)
     fitted_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class RecModelBlob(db.Model):
+    """The pickled fitted model, apart from RecModel: bumping a version must not rewrite megabytes."""
+
+    __tablename__ = "rec_model_blobs"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
     blob: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+
+
+class RecModelChange(db.Model):
+    """An item folded into (or removed from) the model since the stored blob was fitted.
+
+    Edits append a row here instead of rewriting the whole blob; a process that loads the blob replays
+    them in order, so every server ends up with the writer's model without refitting.
+    """
+
+    __tablename__ = "rec_model_changes"
+
+    seq: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=True)
+    item_id: so.Mapped[int] = so.mapped_column()
+    removed: so.Mapped[bool] = so.mapped_column(default=False)

@@ -10,7 +10,7 @@ import sqlalchemy.orm as so
 
 from afterimage.extensions import db
 from afterimage.models import KINDS, Item
-from afterimage.recommendations.models import Neighbour, RecModel
+from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange
 from recs import ItemDoc, TfidfRecommender
 
 log = logging.getLogger(__name__)
@@ -23,8 +23,13 @@ REASONED_RANKS = 10
 REFIT_SHARE = 0.2
 WRITE_CHUNK = 5000
 
-# This process's copy of the model, valid while the stored token matches.
-_cached: dict[str, object] = {"token": None, "model": None}
+# This process's copy of the model: valid while the stored token matches; `seq` is the last change replayed.
+_cached: dict[str, object] = {"token": None, "blob_token": None, "seq": 0, "model": None}
+
+
+def _forget_cached_model() -> None:
+    """Drop this process's copy, e.g. before changing it ahead of a commit that may roll back."""
+    _cached.update(token=None, blob_token=None, seq=0, model=None)
 
 
 def new_recommender() -> TfidfRecommender:
@@ -57,53 +62,112 @@ def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
 
 
 def current_model() -> TfidfRecommender | None:
-    """The stored model, loaded once per process per version; None before the first build."""
-    token = db.session.scalar(sa.select(RecModel.token).where(RecModel.id == MODEL_ROW))
-    if token is None:
+    """The stored model with every later change replayed, loaded once per process; None before the first build."""
+    row = db.session.execute(
+        sa.select(RecModel.token, RecModel.blob_token).where(RecModel.id == MODEL_ROW)
+    ).first()
+    if row is None:
         return None
+    token, blob_token = row
     if _cached["token"] == token:
         return _cached["model"]  # type: ignore[return-value]
-    blob = db.session.scalar(sa.select(RecModel.blob).where(RecModel.id == MODEL_ROW))
-    try:
-        model = TfidfRecommender.loads(blob)
-    except Exception:
-        # A damaged or outdated model is rebuilt, never served.
-        log.exception("stored recommendation model unreadable; rebuilding")
-        return rebuild()
-    _cached.update(token=token, model=model)
-    return model
+    if _cached["blob_token"] == blob_token and _cached["model"] is not None:
+        model, since = _cached["model"], _cached["seq"]
+    else:
+        blob = db.session.scalar(sa.select(RecModelBlob.blob).where(RecModelBlob.id == MODEL_ROW))
+        try:
+            model, since = TfidfRecommender.loads(blob), 0
+        except Exception:
+            # A damaged or outdated model is rebuilt, never served.
+            log.exception("stored recommendation model unreadable; rebuilding")
+            return rebuild()
+    _forget_cached_model()
+    seq = _replay_changes(model, since)  # type: ignore[arg-type]
+    _cached.update(token=token, blob_token=blob_token, seq=seq, model=model)
+    return model  # type: ignore[return-value]
 
 
-def save_model(model: TfidfRecommender, refitted: bool) -> None:
-    """Store the model in the database so every app server and every restart uses it without refitting."""
+def _replay_changes(model: TfidfRecommender, since: int) -> int:
+    """Apply the logged fold-ins and removals after `since` to the model; return the last seq applied."""
+    changes = db.session.execute(
+        sa.select(RecModelChange.seq, RecModelChange.item_id, RecModelChange.removed)
+        .where(RecModelChange.seq > since)
+        .order_by(RecModelChange.seq)
+    ).all()
+    docs = {doc.id: doc for doc in item_docs({c.item_id for c in changes if not c.removed})}
+    for _, item_id, removed in changes:
+        if removed or item_id not in docs:
+            model.remove(item_id)
+        else:
+            model.fold_in(docs[item_id])
+    return changes[-1].seq if changes else since
+
+
+def save_model(model: TfidfRecommender) -> None:
+    """Store a freshly fitted model so every app server and every restart uses it without refitting."""
     row = db.session.get(RecModel, MODEL_ROW)
     if row is None:
         row = RecModel(id=MODEL_ROW, version=0)
         db.session.add(row)
+    stored = db.session.get(RecModelBlob, MODEL_ROW)
+    if stored is None:
+        stored = RecModelBlob(id=MODEL_ROW)
+        db.session.add(stored)
+    stored.blob = model.dumps()
     token = uuid.uuid4().hex
-    row.blob = model.dumps()
-    row.token = token
+    row.token = row.blob_token = token
     row.version = (row.version or 0) + 1
     row.n_items = len(model.ids_)
-    if refitted:
-        row.fitted_at = sa.func.now()
-    _cached.update(token=token, model=model)
+    row.fitted_at = sa.func.now()
+    db.session.execute(sa.delete(RecModelChange))
+    _cached.update(token=token, blob_token=token, seq=0, model=model)
 
 
-def write_neighbour_rows(model: TfidfRecommender, item_ids: Iterable[int] | None) -> None:
-    """Replace the stored top lists of these items (all items when None) with the model's."""
+def log_changes(model: TfidfRecommender, changed: set[int], removed: set[int]) -> None:
+    """Record a fold-in for the other processes and restarts, without rewriting the blob."""
+    rows = [dict(item_id=i, removed=False) for i in sorted(changed)] + [dict(item_id=i, removed=True) for i in sorted(removed)]
+    db.session.execute(sa.insert(RecModelChange), rows)
+    seq = db.session.scalar(sa.select(sa.func.max(RecModelChange.seq)))
+    row = db.session.get(RecModel, MODEL_ROW)
+    token = uuid.uuid4().hex
+    row.token = token
+    row.n_items = len(model.ids_)
+    _cached.update(token=token, blob_token=row.blob_token, seq=seq, model=model)
+
+
+def write_neighbour_rows(
+    model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int] = frozenset()
+) -> None:
+    """Replace the stored top lists of these items (all items when None) with the model's.
+
+    Reasons already stored for a pair are kept unless one of the two items was `edited`: explaining
+    is the costly part of a small update.
+    """
+    known: dict[tuple[int, int], list[str]] = {}
     if item_ids is None:
         db.session.execute(sa.delete(Neighbour))
         ids = model.ids_.tolist()
     else:
         ids = sorted(set(item_ids) & set(model.row_of_))
         for start in range(0, len(ids), WRITE_CHUNK):
-            db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(ids[start:start + WRITE_CHUNK])))
+            chunk = ids[start:start + WRITE_CHUNK]
+            known.update(
+                ((a, b), reasons)
+                for a, b, reasons in db.session.execute(
+                    sa.select(Neighbour.item_id, Neighbour.neighbour_id, Neighbour.reasons).where(
+                        Neighbour.item_id.in_(chunk), Neighbour.reasons.is_not(None)
+                    )
+                )
+                if a not in edited and b not in edited
+            )
+            db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(chunk)))
     rows: list[dict] = []
     for item_id in ids:
         for kind in KINDS:
             for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
-                reasons = model.explain(item_id, other) if rank < REASONED_RANKS else None
+                reasons = None
+                if rank < REASONED_RANKS:
+                    reasons = known.get((item_id, other)) or model.explain(item_id, other)
                 rows.append(dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons=reasons))
         if len(rows) >= WRITE_CHUNK:
             db.session.execute(sa.insert(Neighbour), rows)
@@ -122,7 +186,7 @@ def rebuild(progress: Callable[[str], None] | None = None) -> TfidfRecommender:
     say("writing neighbours and reasons")
     write_neighbour_rows(model, None)
     say("storing the model")
-    save_model(model, refitted=True)
+    save_model(model)
     return model
 
 
@@ -138,7 +202,7 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
         rebuild()
         return
     # The copy in memory is about to change ahead of the commit; if it rolls back, reload from the database.
-    _cached.update(token=None, model=None)
+    _forget_cached_model()
     affected: set[int] = set()
     for item_id in removed:
         affected |= model.remove(item_id)
@@ -147,5 +211,5 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     if model.needs_rebuild():
         rebuild()
         return
-    write_neighbour_rows(model, affected - removed)
-    save_model(model, refitted=False)
+    write_neighbour_rows(model, affected - removed, edited=changed)
+    log_changes(model, changed, removed)
