@@ -38,8 +38,9 @@ def test_the_panel_has_no_inline_script_and_loads_its_behaviour_from_a_file(app,
     parsed = Elements(render_panel(app, "items", "hiroshima-mon-amour-1959"))
     scripts = [a for tag, a in parsed.tags if tag == "script"]
     assert scripts == [{"src": "/static/js/embed-panel.js", "defer": None}]
-    assert client.get("/static/js/embed-panel.js").status_code == 200
-    assert client.get("/static/widget/embed-panel.css").status_code == 200
+    for asset in ("/static/js/embed-panel.js", "/static/widget/embed-panel.css"):
+        with client.get(asset) as response:
+            assert response.status_code == 200
 
 
 def test_without_javascript_the_code_uses_default_options_and_copy_buttons_stay_hidden(app):
