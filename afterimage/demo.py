@@ -34,7 +34,8 @@ def load_demo_catalog(path: Path = DEMO_PATH) -> DemoReport:
             get_or_create_tag(tag["name"], tag.get("family"))
         db.session.flush()
         report.tags = db.session.scalar(sa.select(sa.func.count(Tag.id))) - tags_before
-        for raw in data["items"]:
+        # Newest last: the file opens with the showcase, which should head "Recently added".
+        for raw in reversed(data["items"]):
             if find_duplicate(raw["kind"], raw["title"], raw.get("year")) is None:
                 save_item(demo_item_fields(raw))
                 db.session.flush()
