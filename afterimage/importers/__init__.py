@@ -38,7 +38,7 @@ def read_import_file(filename: str, data: bytes) -> ImportPlan:
     if stripped.startswith(LIST_MARKER):
         return read_letterboxd_csv(filename, text)
     header = [cell.lstrip("\ufeff") for cell in first_row(text)]
-    if looks_like_goodreads(header):
+    if looks_like_goodreads(header) or "Book Id" in header:
         return read_goodreads_csv(text)
     if identify_csv(filename, header):
         return read_letterboxd_csv(filename, text)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from afterimage.database import create_schema
 from afterimage.extensions import db
@@ -58,6 +58,7 @@ def reset_password_command(name: str) -> None:
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="Restoring a backup: delete the current catalog first.")
+@with_appcontext
 def import_command(path: Path, replace: bool) -> None:
     """Import a Goodreads CSV, a Letterboxd ZIP or CSV, or restore an Afterimage backup JSON."""
     create_schema()
@@ -74,6 +75,7 @@ def import_command(path: Path, replace: bool) -> None:
 
 @click.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@with_appcontext
 def export_command(path: Path) -> None:
     """Write the whole catalog as a JSON backup (no passwords)."""
     text = backup_json()
