@@ -1,0 +1,146 @@
+"""The JSON backup (export, restore, round trip) and the spreadsheet-safe CSV export."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import sqlalchemy as sa
+
+from afterimage.catalog import ItemFields, save_item
+from afterimage.extensions import db
+from afterimage.models import CuratedList, Item, Tag
+from afterimage.recommendations import set_override, studio_recommendations
+from afterimage.slugs import change_slug
+from app import create_app
+from tests.test_studio_fixtures import PASSWORD, add_author, author_client, demo_author_client  # noqa: F401
+
+
+def fresh_app(tmp_path, name: str):
+    """Another site on its own empty database."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}"})
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def without_timestamp(text: str) -> dict:
+    """The backup minus exported_at."""
+    data = json.loads(text)
+    data.pop("exported_at")
+    return data
+
+
+def test_a_backup_round_trip_through_a_fresh_database_gives_the_same_file(demo_app, tmp_path):
+    with demo_app.app_context():
+        hiroshima = db.session.scalar(sa.select(Item).where(Item.title == "Hiroshima mon amour"))
+        recs = studio_recommendations(hiroshima, "film")
+        set_override(hiroshima, recs[-1].item, "pin")
+        set_override(hiroshima, recs[0].item, "hide")
+        change_slug(hiroshima, "hiroshima")
+        tag = db.session.scalar(sa.select(Tag).where(Tag.name == "Memory"))
+        change_slug(tag, "remembering")
+        db.session.commit()
+    first = tmp_path / "first.json"
+    result = demo_app.test_cli_runner().invoke(args=["export", str(first)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(first.read_text(encoding="utf-8"))
+    assert data["format"] == {"name": "afterimage-backup", "version": 1}
+    assert len(data["items"]) == 82 and len(data["lists"]) == 4
+    assert [i["slug"] for i in data["items"]] == sorted(i["slug"] for i in data["items"])
+    assert {"entity": "item", "old_slug": "hiroshima-mon-amour-1959", "target": "hiroshima"} in data["slug_redirects"]
+    assert len(data["recommendation_overrides"]) == 2
+    assert "二十四時間の情事" in first.read_text(encoding="utf-8")  # ensure_ascii=False
+
+    restored = fresh_app(tmp_path, "restored.db")
+    runner = restored.test_cli_runner()
+    result = runner.invoke(args=["import", str(first)])
+    assert result.exit_code == 0, result.output
+    assert "Afterimage backup: 82 created" in result.output
+    second = tmp_path / "second.json"
+    runner.invoke(args=["export", str(second)])
+    assert without_timestamp(second.read_text(encoding="utf-8")) == without_timestamp(first.read_text(encoding="utf-8"))
+    with restored.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    client = restored.test_client()
+    assert client.get("/items/hiroshima-mon-amour-1959").status_code == 301
+    assert client.get("/tags/remembering").status_code == 200
+
+
+def test_two_exports_of_the_same_catalog_differ_only_in_exported_at(demo_app, tmp_path):
+    runner = demo_app.test_cli_runner()
+    runner.invoke(args=["export", str(tmp_path / "a.json")])
+    runner.invoke(args=["export", str(tmp_path / "b.json")])
+    a, b = ((tmp_path / n).read_text(encoding="utf-8").splitlines() for n in ("a.json", "b.json"))
+    assert [line for line in a if "exported_at" not in line] == [line for line in b if "exported_at" not in line]
+
+
+def test_restoring_into_a_catalog_that_is_not_empty_needs_replace(demo_app, tmp_path):
+    path = tmp_path / "backup.json"
+    runner = demo_app.test_cli_runner()
+    runner.invoke(args=["export", str(path)])
+    with demo_app.app_context():
+        save_item(ItemFields(kind="film", title="Added after the backup", year=2001))
+        db.session.commit()
+    refused = runner.invoke(args=["import", str(path)])
+    assert refused.exit_code != 0 and "The catalog is not empty" in refused.output
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 83
+    replaced = runner.invoke(args=["import", "--replace", str(path)])
+    assert replaced.exit_code == 0, replaced.output
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 82
+        assert db.session.scalar(sa.select(Item).where(Item.title == "Added after the backup")) is None
+
+
+def test_the_backup_holds_no_author_accounts_or_passwords(demo_app, tmp_path):
+    add_author(demo_app)
+    path = tmp_path / "backup.json"
+    demo_app.test_cli_runner().invoke(args=["export", str(path)])
+    text = path.read_text(encoding="utf-8")
+    assert "scrypt" not in text and "Mina" not in text and "password" not in text
+
+
+def test_the_studio_downloads_the_backup_and_restores_it_from_an_upload(demo_app, demo_author_client, tmp_path):
+    response = demo_author_client.get("/studio/export.json")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="afterimage-backup-')
+    restored = fresh_app(tmp_path, "upload.db")
+    add_author(restored)
+    client = restored.test_client()
+    from tests.test_studio_fixtures import sign_in
+    from tests.test_import_goodreads import upload
+
+    sign_in(client)
+    html = upload(client, response.data, "afterimage-backup.json").get_data(as_text=True)
+    assert "<strong>82</strong> created" in html
+    with restored.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(CuratedList.id))) == 4
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_csv_export_neutralises_spreadsheet_formulas(app, author_client):
+    with app.app_context():
+        save_item(ItemFields(kind="film", title="=HYPERLINK(\"http://evil.example\",\"click\")", year=1999,
+                             note="+cmd|' /C calc'!A0", description="-2+3", tags=["@SUM(A1)"],
+                             where_to_find="@home"))
+        save_item(ItemFields(kind="book", title="Plain — Ünïcode 한강", year=2014, rating=4.5))
+        db.session.commit()
+    response = author_client.get("/studio/export.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
+    evil = next(r for r in rows if "HYPERLINK" in r["title"])
+    assert evil["title"].startswith("'=")
+    assert evil["note"].startswith("'+") and evil["description"] == "'-2+3" and evil["tags"] == "'@SUM(A1)"
+    assert evil["where_to_find"] == "'@home"
+    plain = next(r for r in rows if r["kind"] == "book")
+    assert plain["title"] == "Plain — Ünïcode 한강" and plain["rating"] == "4.5" and plain["creators"] == ""
+
+
+def test_cells_starting_with_a_tab_or_carriage_return_are_neutralised_too():
+    from afterimage.importers.items_csv import spreadsheet_safe
+
+    assert [spreadsheet_safe(v) for v in ("\t=1", "\r=1", "=1", "ok", None, 1962)] == ["'\t=1", "'\r=1", "'=1", "ok", "", "1962"]
