@@ -77,3 +77,29 @@ def _scatter_ranked(rows, columns, values, positions, scores) -> None:
     fits = rank < positions.shape[1]
     positions[rows[fits], rank[fits]] = columns[fits]
     scores[rows[fits], rank[fits]] = values[fits]
+
+
+# Pairs whose dot products are taken at once: bounds the rows gathered in one step.
+_PAIR_CHUNK = 262_144
+
+
+def pair_dots(matrix: sp.csr_matrix, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    """Return the dot product of matrix rows rows_a[i] and rows_b[i] for every i."""
+    dots = np.zeros(len(rows_a), dtype=np.float32)
+    if matrix.nnz == 0:
+        return dots
+    for start in range(0, len(rows_a), _PAIR_CHUNK):
+        stop = start + _PAIR_CHUNK
+        both = matrix[rows_a[start:stop]].multiply(matrix[rows_b[start:stop]])
+        dots[start:stop] = np.asarray(both.sum(axis=1)).ravel()
+    return dots
+
+
+def rerank(positions: np.ndarray, scores: np.ndarray, k: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keep each row's k best (position, score) pairs above floor, best first, padded as usual."""
+    ranked_scores = np.where(positions >= 0, scores, -np.inf)
+    order = np.argsort(-ranked_scores, axis=1, kind="stable")[:, :k]
+    positions = np.take_along_axis(positions, order, axis=1)
+    scores = np.take_along_axis(ranked_scores, order, axis=1)
+    kept = (positions >= 0) & (scores > floor) & (scores > 0)
+    return np.where(kept, positions, -1), np.where(kept, scores, 0).astype(np.float32)

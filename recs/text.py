@@ -20,6 +20,10 @@ _WORD_RUN = re.compile(
     r"\u0670\u06d6-\u06ed\u0900-\u0dff\u0e00-\u0e7f\u3099\u309a])+"
 )
 
+# The same runs for folded ASCII text, at two letters or more; most catalogs are mostly ASCII
+# and this pattern runs about twice as fast as the one above.
+_ASCII_WORD = re.compile(r"[a-z0-9]{2,}")
+
 # Scripts written without spaces: a run of them becomes overlapping character pairs.
 _UNSPACED_SCRIPT = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u31f0-\u31ff\uac00-\ud7af\u0e00-\u0e7f]+"
@@ -43,6 +47,8 @@ def _unspaced_pairs(run: str) -> list[str]:
 
 def word_tokens(text: str, stop_words: frozenset[str] = frozenset()) -> list[str]:
     """Split folded text into words; CJK, kana, Hangul and Thai runs become character pairs."""
+    if text.isascii():
+        return [word for word in _ASCII_WORD.findall(text) if word not in stop_words]
     runs = _WORD_RUN.findall(text)
     if not _UNSPACED_SCRIPT.search(text):
         return [run for run in runs if len(run) > 1 and run not in stop_words]
