@@ -90,7 +90,10 @@
     var ds = script.dataset, base = new URL(script.src).origin, host = el("div"), q = new URLSearchParams(), path;
     var o = { kind: ds.kind || "both", theme: ds.theme || "auto", compact: ds.compact != null && !/^(0|false|no|off)$/i.test(ds.compact) };
     host.setAttribute("data-afterimage-widget", "");
-    script.parentNode.insertBefore(host, script.nextSibling);
+    // Right after the script tag; a tag pasted into <head> renders at the end of the body instead.
+    if (script.parentNode && script.closest("body")) script.parentNode.insertBefore(host, script.nextSibling);
+    else if (document.body) document.body.appendChild(host);
+    else document.addEventListener("DOMContentLoaded", function () { document.body.appendChild(host); });
     var root = host.attachShadow({ mode: "open" }), box = el("div", "aw");
     style(root);
     root.appendChild(box);

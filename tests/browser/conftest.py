@@ -1,0 +1,197 @@
+"""A real headless Chromium against the site on a real HTTP server, and a host page on another origin.
+
+Without Chromium the browser tests skip with a message naming the Debian packages to install;
+with CI=true a missing browser fails the run instead, so CI can never pass without them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import render_template_string
+from werkzeug.serving import make_server
+
+from afterimage.catalog import ItemFields, save_item
+from afterimage.extensions import db
+from afterimage.models import Item
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+HIROSHIMA = "hiroshima-mon-amour-1959"
+XSS_TITLE = "<img src=x onerror=alert(1)>"
+HOSTILE_CSS = (
+    "* { color: red !important; font-size: 40px !important; font-family: 'Comic Sans MS', cursive !important;"
+    " line-height: 3 !important; letter-spacing: 5px !important }"
+    " a { display: none !important } img { display: none !important } div { padding: 30px !important }"
+)
+PANEL = '{% from "widget/_embed_panel.html" import embed_panel %}{{ embed_panel(kind, slug) }}'
+
+
+def no_browser(reason: str) -> None:
+    """Skip on a laptop without Chromium, but fail under CI=true: CI must never pass by skipping."""
+    message = (
+        f"{reason}. The browser tests need Chromium: install the Debian packages "
+        "`chromium` and `chromium-driver` (sudo apt install chromium chromium-driver)."
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def chromium_path() -> str | None:
+    """The system Chromium (Playwright's own download does not work here)."""
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        no_browser("The Python package playwright is not installed")
+    path = chromium_path()
+    if path is None:
+        no_browser("Chromium was not found at /usr/bin/chromium")
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        except Exception as error:  # a broken install is as good as none
+            no_browser(f"Chromium at {path} did not start ({error.__class__.__name__})")
+        yield browser
+        browser.close()
+
+
+class LiveServer:
+    """A WSGI app on a real port of 127.0.0.1, served from a thread."""
+
+    def __init__(self, wsgi_app):
+        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@dataclass
+class Site:
+    """The running site and what the tests created in it."""
+
+    url: str
+    xss_slug: str
+    listener: str = ""
+    app: object = field(default=None, repr=False)
+
+
+@pytest.fixture
+def site(demo_app):
+    """The demo catalog plus a film titled with markup, closest to Hiroshima mon amour, on a live server."""
+    with demo_app.app_context():
+        hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == HIROSHIMA))
+        xss = save_item(ItemFields(
+            kind="film", title=XSS_TITLE, year=1961, tags=[t.name for t in hiroshima.tags],
+            creators=[("Alain Resnais", "director"), ("<b onmouseover=alert(2)>Bold</b>", "director")],
+            description=hiroshima.description,
+        ))
+        db.session.commit()
+        xss_slug = xss.slug
+
+    # A page of the site showing the studio's Embed panel, as the studio's edit page includes it.
+    demo_app.add_url_rule(
+        "/test/embed-panel", "test_embed_panel",
+        lambda: render_template_string(
+            "<!doctype html><html lang=en><head><meta charset=utf-8><title>Embed</title></head><body>"
+            + PANEL + "</body></html>", kind="items", slug=HIROSHIMA,
+        ),
+    )
+    server = LiveServer(demo_app)
+    with demo_app.test_request_context(base_url=server.url):
+        html = render_template_string(PANEL, kind="items", slug=HIROSHIMA)
+    start = html.index('data-listener="') + len('data-listener="')
+    listener = html[start:html.index('"', start)].replace("&lt;", "<").replace("&gt;", ">").replace("&#34;", '"')
+    listener = listener.replace("&amp;", "&")
+    yield Site(url=server.url, xss_slug=xss_slug, listener=listener, app=demo_app)
+    server.stop()
+
+
+def host_page(site: Site) -> str:
+    """A blog post on another origin: an iframe embed with the resize listener, two script embeds, hostile CSS."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A blog post</title>
+<style>{HOSTILE_CSS}</style></head>
+<body>
+<h1>What I watched this week</h1>
+<div id="iframe-embed">
+<iframe id="frame" src="{site.url}/widget/items/{HIROSHIMA}" width="560" height="480" title="If you liked this"
+  loading="lazy" frameborder="0" style="border:0;max-width:100%" data-afterimage></iframe>
+{site.listener}
+</div>
+<div id="script-embed"><script src="{site.url}/widget.js" data-item="{site.xss_slug}" data-theme="dark" data-accent="#336699" async></script></div>
+<div id="script-embed-tag"><script src="{site.url}/widget.js" data-tag="korean-cinema" data-kind="books" data-limit="2" async></script></div>
+</body></html>"""
+
+
+@pytest.fixture
+def host(site):
+    """The host blog, served from a different origin (another port) than the site."""
+
+    def blog(environ, start_response):
+        if environ["PATH_INFO"] != "/":
+            start_response("204 No Content", [])
+            return [b""]
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [host_page(site).encode()]
+
+    server = LiveServer(blog)
+    yield server.url
+    server.stop()
+
+
+@dataclass
+class Watched:
+    """A browser page and everything alarming it reported."""
+
+    page: object
+    console_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def watched(browser):
+    """A fresh page that records console errors, uncaught exceptions and dialogs (dismissing them)."""
+    context = browser.new_context(viewport={"width": 1000, "height": 1400})
+    page = context.new_page()
+    watched = Watched(page)
+    page.on("console", lambda m: m.type == "error" and watched.console_errors.append(m.text))
+    page.on("pageerror", lambda e: watched.console_errors.append(str(e)))
+
+    def on_dialog(dialog):
+        watched.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    yield watched
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """test-artifacts/ at the repository root (gitignored), for screenshots."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
