@@ -51,11 +51,14 @@ def synthetic_catalog(n: int, seed: int = 20240611, first_id: int = 1000) -> lis
     # Topics reorder the rare words so each has its own frequent vocabulary; an item mixes its
     # topic's words with general prose, which gives real neighbours rather than pure noise.
     topic_count = max(20, n // 100)
+    # Only the first few thousand ranks are reordered: beyond them words are rare either way,
+    # and a full permutation per topic would cost more memory than the catalog itself.
+    reordered_ranks = 5000
     topic_orders = [
         np.concatenate([
             np.arange(len(_COMMON_WORDS)),
-            len(_COMMON_WORDS) + rng.permutation(len(rare_words)),
-        ])
+            len(_COMMON_WORDS) + rng.choice(len(rare_words), reordered_ranks, replace=False),
+        ]).astype(np.int32)
         for _ in range(min(topic_count, 1000))
     ]
     tag_pool = [" ".join(pair) for pair in zip(_pseudo_words(900, rng), _pseudo_words(900, rng))]
@@ -68,7 +71,7 @@ def synthetic_catalog(n: int, seed: int = 20240611, first_id: int = 1000) -> lis
 
     def draw_words(count: int, topic_order: np.ndarray) -> str:
         ranks = np.minimum(np.searchsorted(word_cdf, rng.random(count)), vocabulary_size - 1)
-        from_topic = rng.random(count) < 0.5
+        from_topic = (rng.random(count) < 0.5) & (ranks < len(topic_order))
         ranks[from_topic] = topic_order[ranks[from_topic]]
         return " ".join(vocabulary[ranks])
 

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recs.documents import CREATOR_PREFIX, TAG_PREFIX, ItemDoc, item_features, phrase_key
-from recs.search import pair_dots, rerank, top_k_rows
+from recs.search import pair_dots, rerank, top_k_rows, without_empty_columns
 
 # Bumped whenever the pickled layout changes; loads() refuses other versions.
 FORMAT_VERSION = 1
@@ -34,8 +34,8 @@ class PrunedSearch:
     """The matrices of the two-step neighbour search used while fitting a large catalog."""
 
     matrix: sp.csr_matrix  # the model's vectors without the light entries of common terms
-    common_part: sp.csr_matrix  # the model's vectors restricted to common terms
-    pruned_common_part: sp.csr_matrix  # `matrix` restricted to common terms
+    common_part: sp.csr_matrix  # the model's vectors restricted to the common terms' columns
+    pruned_common_part: sp.csr_matrix  # `matrix` restricted to the common terms' columns
 
 
 def _only_columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
@@ -140,8 +140,8 @@ class TfidfRecommender:
         pruned.eliminate_zeros()
         return PrunedSearch(
             matrix=pruned,
-            common_part=_only_columns(self.matrix_, common_terms),
-            pruned_common_part=_only_columns(pruned, common_terms),
+            common_part=without_empty_columns(_only_columns(self.matrix_, common_terms)),
+            pruned_common_part=without_empty_columns(_only_columns(pruned, common_terms)),
         )
 
     def _phrase_labels(self, docs: list[ItemDoc]) -> dict[str, str]:
@@ -172,6 +172,28 @@ class TfidfRecommender:
         ids = np.where(positions >= 0, self.ids_[candidate_rows][positions], 0)
         return NeighbourTable(ids=ids.astype(np.int64), scores=scores)
 
+    def _exact_tables(self, query_rows: np.ndarray) -> tuple[dict[str, NeighbourTable], np.ndarray]:
+        """Rank a few rows' neighbours of every kind exactly; also return their score rows.
+
+        Used by fold_in() and remove(), where one sparse product against the whole matrix is
+        much cheaper than setting up the bulk search.
+        """
+        scores = (self.matrix_ @ self.matrix_[query_rows].T).toarray().T
+        scores[np.arange(len(query_rows)), query_rows] = 0  # never its own neighbour
+        tables = {}
+        for kind in self.neighbours_:
+            candidate_rows = np.flatnonzero(self.kinds_ == kind)
+            block = scores[:, candidate_rows]
+            k = min(self.top_n, block.shape[1])
+            positions = np.full((len(query_rows), self.top_n), -1, dtype=np.int64)
+            if k:
+                positions[:, :k] = np.argpartition(-block, k - 1, axis=1)[:, :k]
+            best = np.take_along_axis(block, np.maximum(positions, 0), axis=1)
+            positions, best = rerank(positions, best, self.top_n, self.similarity_floor)
+            ids = np.where(positions >= 0, self.ids_[candidate_rows][np.maximum(positions, 0)], 0)
+            tables[kind] = NeighbourTable(ids=ids.astype(np.int64), scores=best)
+        return tables, scores
+
     def _top_of_kind(
         self, kind: str, query_rows: np.ndarray, matrix: sp.csr_matrix, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -182,8 +204,9 @@ class TfidfRecommender:
         # A query's own position among the candidates, so that it never comes back as its own match.
         position_of_row = np.full(len(self.ids_), -1, dtype=np.int64)
         position_of_row[candidate_rows] = np.arange(len(candidate_rows))
+        every_row = np.array_equal(query_rows, np.arange(matrix.shape[0]))  # bulk: spare a copy
         return top_k_rows(
-            matrix[query_rows], matrix[candidate_rows], k,
+            matrix if every_row else matrix[query_rows], matrix[candidate_rows], k,
             skip=position_of_row[query_rows], floor=self.similarity_floor,
             n_threads=self._threads(), engine=self.engine,
         )
@@ -336,21 +359,19 @@ class TfidfRecommender:
             # A new kind: every item gains an (empty so far) list of it.
             empty = np.zeros((row, self.top_n))
             self.neighbours_[doc.kind] = NeighbourTable(empty.astype(np.int64), empty.astype(np.float32))
+        own_tables, own_scores = self._exact_tables(np.array([row]))
         for kind, table in self.neighbours_.items():
-            own = self._table_for(kind, np.array([row]))
-            table.ids = np.vstack([table.ids, own.ids])
-            table.scores = np.vstack([table.scores, own.scores])
+            table.ids = np.vstack([table.ids, own_tables[kind].ids])
+            table.scores = np.vstack([table.scores, own_tables[kind].scores])
         changed.add(doc.id)
-        changed |= self._insert_where_it_ranks(row)
+        changed |= self._insert_where_it_ranks(row, own_scores[0])
         return changed
 
-    def _insert_where_it_ranks(self, row: int) -> set[int]:
+    def _insert_where_it_ranks(self, row: int, scores: np.ndarray) -> set[int]:
         """Put the item at `row` into the top lists of every other item it now beats."""
         if self.top_n == 0:
             return set()
         table = self.neighbours_[self.kinds_[row]]
-        scores = np.asarray((self.matrix_ @ self.matrix_[row].T).todense()).ravel()
-        scores[row] = 0
         weakest = table.scores[:, -1]
         beats = np.flatnonzero((scores > max(self.similarity_floor, 0.0)) & (scores > weakest))
         if beats.size == 0:
@@ -373,17 +394,22 @@ class TfidfRecommender:
         self.ids_ = self.ids_[keep]
         self.kinds_ = self.kinds_[keep]
         self.row_of_ = {other: position for position, other in enumerate(self.ids_.tolist())}
-        refreshed: set[int] = set()
+        stale_by_kind = {}
         for kind, table in self.neighbours_.items():
             table.ids = table.ids[keep]
             table.scores = table.scores[keep]
-            stale = np.flatnonzero(((table.ids == item_id) & (table.scores > 0)).any(axis=1))
-            if stale.size:
-                fresh = self._table_for(kind, stale)
-                table.ids[stale] = fresh.ids
-                table.scores[stale] = fresh.scores
-                refreshed |= set(self.ids_[stale].tolist())
-        return refreshed
+            stale_by_kind[kind] = np.flatnonzero(((table.ids == item_id) & (table.scores > 0)).any(axis=1))
+        stale = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *stale_by_kind.values()]))
+        if stale.size == 0:
+            return set()
+        fresh, _ = self._exact_tables(stale)
+        position_in_stale = {row: position for position, row in enumerate(stale.tolist())}
+        for kind, table in self.neighbours_.items():
+            rows = stale_by_kind[kind]
+            picked = [position_in_stale[row] for row in rows.tolist()]
+            table.ids[rows] = fresh[kind].ids[picked]
+            table.scores[rows] = fresh[kind].scores[picked]
+        return set(self.ids_[stale].tolist())
 
     def needs_rebuild(self) -> bool:
         """Tell whether enough has been folded in, or enough unknown words seen, to refit."""

@@ -80,18 +80,29 @@ def _scatter_ranked(rows, columns, values, positions, scores) -> None:
 
 
 # Pairs whose dot products are taken at once: bounds the rows gathered in one step.
-_PAIR_CHUNK = 262_144
+_PAIR_CHUNK = 65_536
 
 
-def pair_dots(matrix: sp.csr_matrix, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-    """Return the dot product of matrix rows rows_a[i] and rows_b[i] for every i."""
+def without_empty_columns(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Return the matrix with its all-zero columns dropped (row dot products are unchanged)."""
+    return matrix[:, np.unique(matrix.indices)].tocsr()
+
+
+def pair_dots(compact: sp.csr_matrix, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    """Return the dot product of rows rows_a[i] and rows_b[i] for every i, for a matrix of few columns."""
     dots = np.zeros(len(rows_a), dtype=np.float32)
-    if matrix.nnz == 0:
+    if compact.nnz == 0 or len(rows_a) == 0:
         return dots
+    # A dense block of the a-side rows is small when columns are few (here: the common terms),
+    # and then each pair costs one pass over its b-side row.
     for start in range(0, len(rows_a), _PAIR_CHUNK):
-        stop = start + _PAIR_CHUNK
-        both = matrix[rows_a[start:stop]].multiply(matrix[rows_b[start:stop]])
-        dots[start:stop] = np.asarray(both.sum(axis=1)).ravel()
+        chunk_a, chunk_b = rows_a[start : start + _PAIR_CHUNK], rows_b[start : start + _PAIR_CHUNK]
+        distinct_a, local_a = np.unique(chunk_a, return_inverse=True)
+        dense_a = compact[distinct_a].toarray()
+        gathered_b = compact[chunk_b]
+        pair_of_entry = np.repeat(np.arange(len(chunk_b)), np.diff(gathered_b.indptr))
+        products = gathered_b.data * dense_a[local_a[pair_of_entry], gathered_b.indices]
+        dots[start : start + len(chunk_b)] = np.bincount(pair_of_entry, weights=products, minlength=len(chunk_b))
     return dots
 
 
