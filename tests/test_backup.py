@@ -144,3 +144,14 @@ def test_cells_starting_with_a_tab_or_carriage_return_are_neutralised_too():
     from afterimage.importers.items_csv import spreadsheet_safe
 
     assert [spreadsheet_safe(v) for v in ("\t=1", "\r=1", "=1", "ok", None, 1962)] == ["'\t=1", "'\r=1", "'=1", "ok", "", "1962"]
+
+
+def test_replacing_the_catalog_from_the_studio_keeps_the_author_signed_in(demo_app, demo_author_client):
+    from tests.test_import_goodreads import upload
+
+    backup = demo_author_client.get("/studio/export.json").data
+    html = upload(demo_author_client, backup, "backup.json", replace="y").get_data(as_text=True)
+    assert "<strong>82</strong> created" in html and "Signed in as Mina" in html
+    assert demo_author_client.get("/studio/").status_code == 200
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 82

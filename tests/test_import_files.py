@@ -116,3 +116,12 @@ def test_an_upload_is_never_written_to_disk_under_its_name(app, author_client, t
 
     for root in (app.instance_path, app.static_folder, os.getcwd()):
         assert not any("evil name" in f for _, _, files in os.walk(root) for f in files)
+
+
+def test_an_upload_over_the_request_limit_gets_a_clear_message(app, author_client):
+    # Small sizes: werkzeug keeps such uploads in memory, so no temporary file is left open.
+    app.config["MAX_CONTENT_LENGTH"] = 100 * 1024
+    response = upload(author_client, b"x" * (200 * 1024), "goodreads_library_export.csv")
+    assert response.status_code == 413
+    assert "larger than the upload limit (100 KB)" in response.get_data(as_text=True)
+    assert catalog_size(app) == (0, 0)

@@ -153,3 +153,19 @@ def test_bad_letterboxd_rows_are_reported_and_good_ones_kept(app, author_client)
     assert "ratings.csv row 4</td><td>it has no film name." in html
     assert "ratings.csv row 5</td><td>the year &#39;19x0&#39; is not a number." in html
     assert "rating &#39;3.3&#39; is not 0.5–5 in half stars; ignored." in html
+
+
+def test_a_newer_list_adds_its_new_films_but_not_an_entry_the_author_removed(app, author_client):
+    upload(author_client, LIST.encode(), "cities.csv")
+    with app.app_context():
+        curated = db.session.scalars(sa.select(CuratedList)).one()
+        removed = next(e for e in curated.entries if e.item.title == "Sans Soleil")
+        curated.entries.remove(removed)
+        db.session.commit()
+    newer = LIST + "4,La Jetée,1962,https://letterboxd.com/film/la-jetee/,Memory as a still image.\r\n"
+    html = upload(author_client, newer.encode(), "cities.csv").get_data(as_text=True)
+    assert "<strong>1</strong> created" in html
+    with app.app_context():
+        curated = db.session.scalars(sa.select(CuratedList)).one()
+        assert [e.item.title for e in curated.entries] == ["Hiroshima mon amour", "Cléo de 5 à 7", "La Jetée"]
+        assert curated.entries[-1].note == "Memory as a still image."

@@ -126,7 +126,11 @@ def clear_catalog() -> None:
         sa.delete(Creator), sa.delete(Tag), sa.delete(SlugRedirect),
     ):
         db.session.execute(statement)
-    db.session.expunge_all()
+    # Bulk deletes bypass the identity map: drop the stale catalog objects (not the signed-in author)
+    # so that restored rows reusing their ids are not confused with them.
+    for obj in list(db.session.identity_map.values()):
+        if type(obj).__module__ != "afterimage.studio.models":
+            db.session.expunge(obj)
 
 
 def restore_backup(data: dict[str, Any], replace: bool, report: ImportReport, tick: Callable[[int], None]) -> None:

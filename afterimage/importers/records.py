@@ -164,7 +164,7 @@ def merge_tags(current: list[str], imported: list[str], last: list[str]) -> list
 
 
 def merge_imported_list(imported: ImportedList, report: ImportReport, on_item: Callable[[ImportedItem], Item | None]) -> None:
-    """Create the list (as a draft) or add the entries it lacks; the author's order and notes stay."""
+    """Create the list (as a draft), or add the entries new in the file; her order, notes and removals stay."""
     curated = db.session.scalar(
         sa.select(CuratedList).where(sa.func.lower(CuratedList.title) == imported.title.lower()).limit(1)
     )
@@ -175,17 +175,23 @@ def merge_imported_list(imported: ImportedList, report: ImportReport, on_item: C
             slug=unique_slug(CuratedList, slugify(imported.title) or "list"),
         )
         db.session.add(curated)
-    present = {e.item_id for e in curated.entries if e.item_id} | {id(e.item) for e in curated.entries}
+    # Each item's import snapshot remembers the imported lists it was put on, so an entry
+    # the author took off is not brought back by the next import of the same list.
+    list_key = fold_accents(imported.title.strip())
+    present = {id(e.item) for e in curated.entries}
     added = 0
     for entry in imported.entries:
         item = on_item(entry.item)
-        if item is None or item.id in present or id(item) in present:
+        if item is None:
             continue
-        present.add(id(item))
-        if item.id:
-            present.add(item.id)
-        curated.entries.append(ListEntry(item=item, note=entry.note))
-        added += 1
+        snapshot = dict(item.import_snapshot or {})
+        seen_on = list(snapshot.get("lists", []))
+        if id(item) not in present and list_key not in seen_on:
+            curated.entries.append(ListEntry(item=item, note=entry.note))
+            present.add(id(item))
+            added += 1
+        if list_key not in seen_on:
+            item.import_snapshot = {**snapshot, "lists": sorted([*seen_on, list_key])}
     if created:
         report.lists_created += 1
     elif added:

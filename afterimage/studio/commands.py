@@ -4,18 +4,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from afterimage.database import create_schema
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, apply_import, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.detect import check_size
 from afterimage.studio.auth import create_author, find_author, set_password
 from afterimage.studio.forms import MIN_PASSWORD
+from afterimage.studio.models import Author
 
 author_cli = AppGroup("author", help="Manage the author accounts that may sign in to the studio.")
+
+
+def require_schema() -> None:
+    """Stop with a clear message when the database has no tables yet."""
+    try:
+        db.session.execute(sa.select(Author.id).limit(1))
+    except sa.exc.DatabaseError:
+        db.session.rollback()
+        raise click.ClickException("The database is not set up yet: run `flask --app app init-db` first.") from None
 
 
 def warn_if_short(password: str) -> None:
@@ -28,7 +38,7 @@ def warn_if_short(password: str) -> None:
 @click.argument("name")
 def create_author_command(name: str) -> None:
     """Create an author account; the password is asked twice and never echoed."""
-    create_schema()
+    require_schema()
     if find_author(name) is not None:
         raise click.ClickException(f"An author called {name!r} already exists.")
     password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -61,7 +71,7 @@ def reset_password_command(name: str) -> None:
 @with_appcontext
 def import_command(path: Path, replace: bool) -> None:
     """Import a Goodreads CSV, a Letterboxd ZIP or CSV, or restore an Afterimage backup JSON."""
-    create_schema()
+    require_schema()
     try:
         check_size(path.stat().st_size)
         plan = read_import_file(path.name, path.read_bytes())

@@ -581,6 +581,16 @@ def import_file():
     return render_template("studio/import.html", form=form)
 
 
+@bp.errorhandler(413)
+def upload_too_large(error):
+    """Flask refuses bodies over MAX_CONTENT_LENGTH before the view runs; say so in words."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    size = f"{limit // 1_048_576} MB" if limit >= 1_048_576 else f"{limit // 1024} KB"
+    flash(f"The file is larger than the upload limit ({size}). Nothing was imported. "
+          "Larger files can be imported on the server with: flask --app app import PATH", "error")
+    return render_template("studio/import.html", form=ImportForm(formdata=None)), 413
+
+
 def download(body: str | bytes, mimetype: str, filename: str) -> Response:
     """An attachment response."""
     response = Response(body, mimetype=mimetype)
