@@ -191,3 +191,17 @@ def test_the_dashboard_counts_the_catalog_and_links_to_everything(demo_author_cl
                  "/studio/export.csv", "/studio/items/new", "/studio/password"):
         assert f'href="{link}' in html
     assert "films seen" in html and "Recent edits" in html
+
+
+def test_saving_a_tag_keeps_a_colour_family_the_form_does_not_list(demo_app, demo_author_client):
+    with demo_app.app_context():
+        tag = db.session.scalar(sa.select(Tag).where(Tag.family == "place"))
+        tag.family = "city-symphony"
+        db.session.commit()
+        tag_id, name = tag.id, tag.name
+    form = demo_author_client.get(f"/studio/tags/{tag_id}").get_data(as_text=True)
+    assert '<option selected value="city-symphony">' in form or 'value="city-symphony" selected' in form
+    response = post_form(demo_author_client, f"/studio/tags/{tag_id}", {"name": name, "family": "city-symphony"})
+    assert response.status_code == 303
+    with demo_app.app_context():
+        assert db.session.get(Tag, tag_id).family == "city-symphony"

@@ -15,12 +15,19 @@ from afterimage.models import ROLES
 
 FAMILIES = [
     SelectChoice(value, label) for value, label in (
-        ("", "Other (no colour family)"), ("war", "War"), ("memory", "Memory"),
-        ("french-new-wave", "French New Wave"), ("korean-women-writers", "Korean women writers"),
+        ("", "None"), ("war", "War"), ("memory", "Memory"), ("french-new-wave", "French New Wave"),
+        ("korean-women-writers", "Korean women writers"), ("place", "Place"), ("theme", "Theme"),
+        ("form", "Form"), ("other", "Other"),
     )
 ]
 CREATOR_LINE = re.compile(r"^(?P<name>.+?)\s*(?:\((?P<role>[^()]*)\))?$")
 MIN_PASSWORD = 8
+
+
+def family_choices(existing: list[str]) -> list[SelectChoice]:
+    """The known colour families, plus any other family a tag already carries (so saving keeps it)."""
+    known = {c.value for c in FAMILIES}
+    return FAMILIES + [SelectChoice(f, f.replace("-", " ").capitalize()) for f in sorted(set(existing) - known) if f]
 
 
 def strip_filter(value):

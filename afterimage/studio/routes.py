@@ -30,7 +30,7 @@ from afterimage.studio.auth import (
     install_session_interface, set_password, start_session, wants_page,
 )
 from afterimage.studio.forms import (
-    ChangePasswordForm, ConfirmForm, EntryNoteForm, ImportForm, ItemForm, ListForm, SignInForm, TagForm,
+    ChangePasswordForm, ConfirmForm, family_choices, EntryNoteForm, ImportForm, ItemForm, ListForm, SignInForm, TagForm,
     TagMergeForm,
 )
 from recs.text import fold_accents
@@ -317,6 +317,7 @@ def tag_edit(tag_id: int):
     """Rename a tag (its old address keeps working), describe it, merge or delete it."""
     tag = db.get_or_404(Tag, tag_id)
     form = TagForm(obj=tag if request.method == "GET" else None)
+    form.family.choices = family_choices(list(db.session.scalars(sa.select(Tag.family).distinct())))
     if request.method == "GET":
         form.family.data = tag.family or ""
     existing = None
