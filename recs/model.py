@@ -96,25 +96,7 @@ class TfidfRecommender:
         ids = [doc.id for doc in docs]
         if len(set(ids)) != len(ids):
             raise ValueError("item ids must be unique")
-        features = [item_features(doc) for doc in docs]
-        if vectorizer is not None:
-            self.vectorizer_ = vectorizer
-            self.matrix_ = vectorizer.transform(features).tocsr()
-            self.feature_names_ = vectorizer.get_feature_names_out()
-        elif any(features):
-            # The features are computed above so that fold_in() can count unknown tokens;
-            # `list` as analyzer hands them to the vectorizer unchanged.
-            self.vectorizer_ = TfidfVectorizer(
-                analyzer=list, sublinear_tf=True, min_df=self.min_df, max_df=self.max_df,
-                dtype=np.float32,
-            )
-            self.matrix_ = self.vectorizer_.fit_transform(features).tocsr()
-            self.feature_names_ = self.vectorizer_.get_feature_names_out()
-        else:
-            # scikit-learn refuses an empty vocabulary; a catalog without words simply has none.
-            self.vectorizer_ = None
-            self.matrix_ = sp.csr_matrix((len(docs), 0), dtype=np.float32)
-            self.feature_names_ = np.array([], dtype=object)
+        self._fit_vectors(docs, vectorizer)
         self.labels_ = self._phrase_labels(docs)
         self.ids_ = np.array(ids, dtype=np.int64)
         self.kinds_ = np.array([doc.kind for doc in docs], dtype=object)
@@ -129,6 +111,27 @@ class TfidfRecommender:
             kind: self._table_for(kind, np.arange(len(docs)), pruned) for kind in self._kind_names()
         }
         return self
+
+    def _fit_vectors(self, docs: list[ItemDoc], vectorizer: TfidfVectorizer | None) -> None:
+        """Set vectorizer_, matrix_ and feature_names_ (the token lists are freed on return)."""
+        features = [item_features(doc) for doc in docs]
+        if vectorizer is not None:
+            self.vectorizer_ = vectorizer
+            self.matrix_ = vectorizer.transform(features).tocsr()
+            self.feature_names_ = vectorizer.get_feature_names_out()
+        elif any(features):
+            # `list` as analyzer hands the precomputed feature tokens to the vectorizer unchanged.
+            self.vectorizer_ = TfidfVectorizer(
+                analyzer=list, sublinear_tf=True, min_df=self.min_df, max_df=self.max_df,
+                dtype=np.float32,
+            )
+            self.matrix_ = self.vectorizer_.fit_transform(features).tocsr()
+            self.feature_names_ = self.vectorizer_.get_feature_names_out()
+        else:
+            # scikit-learn refuses an empty vocabulary; a catalog without words simply has none.
+            self.vectorizer_ = None
+            self.matrix_ = sp.csr_matrix((len(docs), 0), dtype=np.float32)
+            self.feature_names_ = np.array([], dtype=object)
 
     def _pruned_search(self) -> PrunedSearch:
         """Build the matrices of the candidate search, with light entries of common terms dropped."""
