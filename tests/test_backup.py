@@ -155,3 +155,16 @@ def test_replacing_the_catalog_from_the_studio_keeps_the_author_signed_in(demo_a
     assert demo_author_client.get("/studio/").status_code == 200
     with demo_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 82
+
+
+def test_a_backup_that_contradicts_itself_is_refused_and_nothing_is_written(app, runner, tmp_path):
+    item = {"kind": "film", "slug": "same", "title": "One", "year": 1990, "creators": [], "tags": [],
+            "created_at": "2024-01-01T00:00:00+00:00", "updated_at": "2024-01-01T00:00:00+00:00"}
+    data = {"format": {"name": "afterimage-backup", "version": 1}, "exported_at": "2024-01-01T00:00:00+00:00",
+            "items": [item, {**item, "title": "Two"}], "tags": [], "lists": [], "slug_redirects": []}
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code != 0 and "conflicts with itself" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Callable
 
+import sqlalchemy as sa
+
 from afterimage.extensions import db
 from afterimage.importers.backup import check_backup, restore_backup
 from afterimage.importers.detect import ZIP_MAGIC, ImportRefused, check_size, decode_text, first_row
@@ -75,6 +77,10 @@ def apply_import(plan: ImportPlan, replace: bool = False, tick: Callable[[int], 
                 merge_imported_list(imported, report, item_for_entry)
                 tick(1)
         db.session.commit()
+    except sa.exc.IntegrityError as error:
+        db.session.rollback()
+        # A backup that contradicts itself (two items with one slug) or a race with another writer.
+        raise ImportRefused(f"The file could not be saved: it conflicts with itself or the catalog ({error.orig}).") from None
     except BaseException:
         db.session.rollback()
         raise
