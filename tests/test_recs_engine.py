@@ -73,12 +73,31 @@ def test_neighbours_match_brute_force_cosine_on_random_catalogs(seed):
 
 
 def test_both_search_engines_agree_with_each_other():
+    pytest.importorskip("sparse_dot_topn")
     docs = random_catalog(4, 80)
     fast = TfidfRecommender(top_n=6, engine="sdtn").fit(docs)
     plain = TfidfRecommender(top_n=6, engine="scipy").fit(docs)
     for item_id in fast.ids_.tolist():
         for kind in ("film", "book"):
             assert_same_ranking(fast.neighbours(item_id, kind), plain.neighbours(item_id, kind))
+
+
+@pytest.mark.parametrize("engine", ["auto", "scipy"])
+def test_pruned_search_of_large_catalogs_keeps_exact_scores_and_finds_the_neighbours(engine):
+    docs = random_catalog(20, 300)
+    exact = TfidfRecommender(top_n=5).fit(docs)
+    pruned = TfidfRecommender(top_n=5, exact_below=0, engine=engine).fit(docs)
+    scores = brute_force_scores(exact)
+    found = wanted = 0
+    for item_id in exact.ids_.tolist():
+        for kind in ("film", "book"):
+            got = pruned.neighbours(item_id, kind)
+            for other, score in got:
+                assert score == pytest.approx(scores[exact.row_of_[item_id], exact.row_of_[other]], abs=1e-5)
+            expected = exact.neighbours(item_id, kind)
+            found += len({other for other, _ in got} & {other for other, _ in expected})
+            wanted += len(expected)
+    assert found / wanted >= 0.9
 
 
 def test_rows_are_unit_length_tfidf_vectors():
