@@ -46,7 +46,7 @@ def iframe_html(subject: Subject, width: int, height: int) -> str:
     return (
         f'<iframe src="{escape(src)}" width="{width}" height="{height}" '
         f'title="{escape("If you liked " + subject.title)} (Afterimage)" loading="lazy" frameborder="0" '
-        f'style="border:0;max-width:100%" data-afterimage></iframe>'
+        'data-afterimage></iframe>'
     )
 
 

@@ -33,7 +33,7 @@
       var height = form.elements.compact.checked ? HEIGHTS.compact : HEIGHTS.full;
       iframeCode.value = '<iframe src="' + escapeAttribute(url) + '" width="560" height="' + height +
         '" title="If you liked this: recommendations from Afterimage" loading="lazy" frameborder="0"' +
-        ' style="border:0;max-width:100%" data-afterimage></iframe>\n' + iframeCode.getAttribute("data-listener");
+        ' data-afterimage></iframe>\n' + iframeCode.getAttribute("data-listener");
       var attributes = chosen.map(function (pair) {
         return " data-" + pair[0] + '="' + escapeAttribute(pair[0] === "accent" ? "#" + pair[1] : pair[1]) + '"';
       }).join("");

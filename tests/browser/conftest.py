@@ -139,7 +139,7 @@ def host_page(site: Site) -> str:
 <h1>What I watched this week</h1>
 <div id="iframe-embed">
 <iframe id="frame" src="{site.url}/widget/items/{HIROSHIMA}" width="560" height="480" title="If you liked this"
-  loading="lazy" frameborder="0" style="border:0;max-width:100%" data-afterimage></iframe>
+  loading="lazy" frameborder="0" data-afterimage></iframe>
 {site.listener}
 </div>
 <div id="script-embed"><script src="{site.url}/widget.js" data-item="{site.xss_slug}" data-theme="dark" data-accent="#336699" async></script></div>
