@@ -19,6 +19,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(VENV)/.installed $@
 
+# init-db runs the migrations (`flask db upgrade`), adopting a database made before migrations existed.
 run: $(VENV)/.installed
 	$(FLASK) init-db
 	$(FLASK) demo --if-empty

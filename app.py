@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from afterimage import security
+from afterimage import database, security
 from afterimage.commands import register_commands
 from afterimage.config import load_config
-from afterimage.database import configure_sqlite
-from afterimage.errors import register_error_handlers
-from afterimage.extensions import csrf, db
+from afterimage.errors import register_error_handlers, register_health_check
+from afterimage.extensions import csrf
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -18,16 +17,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_health_check(app)
     register_commands(app)
     security.init_app(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the database and CSRF protection."""
-    db.init_app(app)
+    """Bind the database (with `flask db` migrations) and CSRF protection."""
+    database.init_app(app)
     csrf.init_app(app)
-    configure_sqlite(app)
 
 
 def register_blueprints(app: Flask) -> None:

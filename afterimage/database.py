@@ -1,10 +1,33 @@
-"""Engine set-up that depends on the database: SQLite pragmas so readers never see "database is locked"."""
+"""Database set-up: SQLite pragmas so readers never see "database is locked", and schema changes through migrations."""
 from __future__ import annotations
 
-from flask import Flask
+from pathlib import Path
+
 import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import Migrate, stamp, upgrade
 
 from afterimage.extensions import db
+
+# The Alembic scripts live beside app.py; an absolute path so `flask db` works from any folder.
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Batch mode lets later migrations alter tables on SQLite, which has almost no ALTER TABLE.
+migrate = Migrate(directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+
+
+def import_all_models() -> None:
+    """Import every module that defines tables, so the metadata (and autogenerate) sees the whole schema."""
+    from afterimage import models  # noqa: F401
+    from afterimage.recommendations import models as rec_models  # noqa: F401
+    from afterimage.studio import models as studio_models  # noqa: F401
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database, the SQLite pragmas and `flask db` (Flask-Migrate) to the app."""
+    db.init_app(app)
+    import_all_models()
+    migrate.init_app(app, db)
+    configure_sqlite(app)
 
 
 def configure_sqlite(app: Flask) -> None:
@@ -17,13 +40,27 @@ def configure_sqlite(app: Flask) -> None:
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, connection_record):
             cursor = dbapi_connection.cursor()
+            # WAL: readers go on reading while the author writes; the timeout makes a second writer wait, not fail.
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute(f"PRAGMA busy_timeout={int(app.config.get('SQLITE_BUSY_TIMEOUT_MS', 15000))}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
 
 def create_schema() -> None:
-    """Create every table that does not exist yet."""
-    db.create_all()
+    """Bring the schema up to date through the migrations: the one way tables are created or changed.
+
+    A database made before migrations existed (by `init-db` of old, or db.create_all as the tests do for
+    speed) has tables but no alembic_version: its missing tables are added and it is stamped as current,
+    instead of the first migration failing on tables that already exist.
+    """
+    directory = str(MIGRATIONS_DIR)
+    tables = set(sa.inspect(db.engine).get_table_names())
+    if "alembic_version" not in tables and tables & set(db.metadata.tables):
+        db.create_all()
+        stamp(directory=directory, revision="head")
+    else:
+        upgrade(directory=directory)
+    # Alembic worked on its own connection; start the next unit of work on a clean session.
+    db.session.remove()

@@ -9,19 +9,24 @@ is a failure instead, so CI can never pass without having run them.
 """
 from __future__ import annotations
 
+import atexit
 import glob
 import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+CLUSTER_PREFIX = "afterimage-pg-"
+OWNER_FILE = "owner.pid"
 PACKAGE_HINT = "install the Debian package `postgresql` (apt-get install postgresql)"
 ADMIN_USER = "postgres"
 UNPRIVILEGED_USER = "nobody"
@@ -133,13 +138,33 @@ class PostgresServer:
         return self.run("pg_ctl", "-D", str(self.datadir), "status", check=False).returncode == 0
 
 
+def remove_orphaned_clusters(bindir: Path) -> None:
+    """Stop and delete clusters left by earlier runs that were killed before they could clean up."""
+    for root in Path(tempfile.gettempdir()).glob(f"{CLUSTER_PREFIX}*"):
+        try:
+            owner = int((root / OWNER_FILE).read_text())
+            os.kill(owner, 0)
+            continue  # its run is still going
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue  # not ours to judge (unreadable, or another user's)
+        run_as = pwd.getpwnam(UNPRIVILEGED_USER) if os.geteuid() == 0 else None
+        orphan = PostgresServer(bindir=bindir, datadir=root / "data", root=root, port=0, run_as=run_as)
+        if (root / "data" / "postmaster.pid").exists():
+            orphan.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def start_throwaway_cluster() -> PostgresServer:
     """Create and start a cluster in a new temporary folder (owned by `nobody` when we are root)."""
     bindir = postgres_bindir()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL's initdb and pg_ctl were not found")
+    remove_orphaned_clusters(bindir)
     run_as = pwd.getpwnam(UNPRIVILEGED_USER) if os.geteuid() == 0 else None
-    root = Path(tempfile.mkdtemp(prefix="afterimage-pg-"))
+    root = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX))
+    (root / OWNER_FILE).write_text(str(os.getpid()))
     datadir = root / "data"
     if run_as is not None:
         os.chown(root, run_as.pw_uid, run_as.pw_gid)
@@ -150,6 +175,19 @@ def start_throwaway_cluster() -> PostgresServer:
         shutil.rmtree(root, ignore_errors=True)
         raise
     return server
+
+
+def remove_cluster(server: PostgresServer) -> None:
+    """Stop the server and delete its folder; safe to call twice."""
+    if server.root.exists():
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (a CI timeout, `kill`) into a normal exit, so the cluster is still removed at exit."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def unavailable(reason: str):
@@ -173,11 +211,12 @@ def postgres_server():
         server = start_throwaway_cluster()
     except (RuntimeError, OSError, subprocess.SubprocessError) as error:
         unavailable(f"the throwaway cluster did not start ({error})")
+    exit_on_sigterm()
+    atexit.register(remove_cluster, server)
     try:
         yield server
     finally:
-        server.stop()
-        shutil.rmtree(server.root, ignore_errors=True)
+        remove_cluster(server)
 
 
 _database_numbers = itertools.count(1)

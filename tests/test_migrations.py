@@ -1,0 +1,92 @@
+"""The migrations are the only way the schema is made, and they make exactly the models' schema."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade
+
+from afterimage.database import MIGRATIONS_DIR, create_schema
+from afterimage.extensions import db
+from app import create_app
+
+
+@pytest.fixture
+def bare_app(database_url: str):
+    """The site on an empty database: no db.create_all, so only the migrations can make tables."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def schema_differences() -> list:
+    """What alembic autogenerate would still change to reach the models (empty when they agree)."""
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def head_revision() -> str:
+    """The newest migration."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def stored_revision() -> str | None:
+    """The revision the database says it is at."""
+    return db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+
+
+def test_init_db_migrates_an_empty_database_to_exactly_the_models_schema(bare_app):
+    result = bare_app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    with bare_app.app_context():
+        assert schema_differences() == []
+        assert stored_revision() == head_revision()
+        tables = set(sa.inspect(db.engine).get_table_names())
+    expected = {
+        "items", "creators", "credits", "tags", "item_tags", "lists", "list_entries", "slug_redirects",
+        "neighbours", "rec_overrides", "rec_models", "authors", "author_sessions", "sign_in_attempts",
+    }
+    assert expected <= tables
+    assert tables == set(db.metadata.tables) | {"alembic_version"}
+
+
+def test_flask_db_upgrade_is_the_same_path_and_running_it_twice_changes_nothing(bare_app):
+    runner = bare_app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    with bare_app.app_context():
+        assert schema_differences() == []
+        assert stored_revision() == head_revision()
+
+
+def test_every_migration_downgrades_and_upgrades_again(bare_app):
+    with bare_app.app_context():
+        create_schema()
+        downgrade(directory=str(MIGRATIONS_DIR), revision="base")
+        db.session.remove()
+        assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        create_schema()
+        assert schema_differences() == []
+
+
+def test_a_database_made_before_migrations_is_adopted_not_recreated(app, runner):
+    """The test fixture (and init-db before migrations) made tables with create_all: init-db stamps them."""
+    with app.app_context():
+        db.session.execute(sa.text("INSERT INTO tags (name, name_key, slug, description, created_at, updated_at) "
+                                   "VALUES ('War', 'war', 'war', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        db.session.commit()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert stored_revision() == head_revision()
+        assert schema_differences() == []
+        assert db.session.scalar(sa.text("SELECT name FROM tags")) == "War"
