@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-24 22:19:07.152773
+Create Date: generated from the models
 
 """
 from alembic import op
@@ -198,12 +198,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_list_entries_item_id'), ['item_id'], unique=False)
         batch_op.create_index('ix_list_entries_list_position', ['list_id', 'position'], unique=False)
 
-    op.create_table('list_import_snapshots',
-    sa.Column('list_id', sa.Integer(), nullable=False),
-    sa.Column('entry_keys', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['list_id'], ['lists.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('list_id')
-    )
     op.create_table('neighbours',
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
@@ -238,7 +232,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_neighbours_neighbour_id'))
 
     op.drop_table('neighbours')
-    op.drop_table('list_import_snapshots')
     with op.batch_alter_table('list_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_list_entries_list_position')
         batch_op.drop_index(batch_op.f('ix_list_entries_item_id'))
