@@ -113,13 +113,15 @@ class TfidfRecommender:
         return self
 
     def _fit_vectors(self, docs: list[ItemDoc], vectorizer: TfidfVectorizer | None) -> None:
-        """Set vectorizer_, matrix_ and feature_names_ (the token lists are freed on return)."""
-        features = [item_features(doc) for doc in docs]
+        """Set vectorizer_, matrix_ and feature_names_ from the items' feature tokens."""
+        # A generator, so that each item's tokens are freed once counted: as a list they would
+        # be the largest allocation of the whole fit.
+        features = (item_features(doc) for doc in docs)
         if vectorizer is not None:
             self.vectorizer_ = vectorizer
             self.matrix_ = vectorizer.transform(features).tocsr()
             self.feature_names_ = vectorizer.get_feature_names_out()
-        elif any(features):
+        elif any(item_features(doc) for doc in docs):
             # `list` as analyzer hands the precomputed feature tokens to the vectorizer unchanged.
             self.vectorizer_ = TfidfVectorizer(
                 analyzer=list, sublinear_tf=True, min_df=self.min_df, max_df=self.max_df,
@@ -262,11 +264,11 @@ class TfidfRecommender:
             for kind, table in self.neighbours_.items():
                 yield item_id, kind, table.pairs(row)
 
-    def _set_vector(self, item_ids: Iterable[int]) -> tuple[sp.csr_matrix, list[int]]:
-        """Return the normalised sum of the known members' vectors, and those members' rows."""
+    def _set_vector(self, item_ids: Iterable[int]) -> tuple[np.ndarray, list[int]]:
+        """Return the normalised sum of the known members' vectors (dense), and those members' rows."""
         rows = sorted({self.row_of_[item_id] for item_id in item_ids if item_id in self.row_of_})
-        total = sp.csr_matrix(self.matrix_[rows].sum(axis=0), dtype=np.float32)
-        norm = sp.linalg.norm(total)
+        total = np.asarray(self.matrix_[rows].sum(axis=0), dtype=np.float32).ravel()
+        norm = np.linalg.norm(total)
         return (total / norm if norm > 0 else total), rows
 
     def recommend_for_set(
@@ -276,7 +278,7 @@ class TfidfRecommender:
         query, member_rows = self._set_vector(item_ids)
         if not member_rows or k <= 0:
             return []
-        scores = np.asarray((self.matrix_ @ query.T).todense()).ravel()
+        scores = self.matrix_ @ query
         eligible = scores > max(self.similarity_floor, 0.0)
         eligible[member_rows] = False
         if kind is not None:
@@ -304,7 +306,7 @@ class TfidfRecommender:
         query, member_rows = self._set_vector(item_ids)
         if not member_rows or b_id not in self.row_of_:
             return []
-        return self._reasons(query, self.row_of_[b_id], max_words)
+        return self._reasons(sp.csr_matrix(query), self.row_of_[b_id], max_words)
 
     def _reasons(self, query: sp.csr_matrix, row: int, max_words: int) -> list[str]:
         """Name the features present in both vectors, each group ordered by its share of the cosine."""

@@ -30,6 +30,8 @@ def top_k_rows(
     scores = np.zeros((queries.shape[0], k), dtype=np.float32)
     if k == 0 or queries.shape[0] == 0 or candidates.shape[0] == 0 or queries.shape[1] == 0:
         return positions, scores
+    if engine == "sdtn" and sp_matmul_topn is None:
+        raise ImportError("engine='sdtn' needs the sparse-dot-topn package")
     use_sdtn = engine == "sdtn" or (engine == "auto" and sp_matmul_topn is not None)
     if use_sdtn:
         product = sp_matmul_topn(
