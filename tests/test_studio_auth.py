@@ -224,3 +224,10 @@ def test_a_post_without_a_csrf_token_is_refused_even_when_signed_in(app, client)
 @pytest.mark.parametrize("path", ["/studio/", "/studio/items/new", "/studio/import"])
 def test_studio_pages_are_never_cached(author_client, path):
     assert author_client.get(path).headers["Cache-Control"] == "no-store"
+
+
+def test_author_names_match_without_case_even_with_accents(app, client, runner):
+    result = runner.invoke(args=["author", "create", "Émilie"], input="long enough pw\nlong enough pw\n")
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["author", "create", "émilie"], input="x\nx\n").exit_code != 0
+    assert sign_in(client, name="ÉMILIE", password="long enough pw").status_code == 303

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, find_duplicate, item_fields, save_item, validate_item_fields
+from afterimage.catalog import CatalogError, ItemFields, find_duplicate, item_fields, save_item, validate_item_fields
 from afterimage.extensions import db
 from afterimage.importers.report import FieldNote, ImportReport
 from afterimage.models import CuratedList, Item, ListEntry
@@ -135,8 +135,8 @@ def merge_imported_item(record: ImportedItem, report: ImportReport) -> Item | No
     if changed:
         try:
             save_item(updated, item)
-        except Exception as error:  # CatalogError: a merged value the rules refuse.
-            report.skip(record.row, str(error))
+        except CatalogError as error:  # a merged value the rules refuse
+            report.skip(record.row, " ".join(error.errors.values()))
             return item
         report.updated += 1
     else:

@@ -204,13 +204,6 @@ class ListForm(FlaskForm):
     submit = SubmitField("Save list")
 
 
-class EntryNoteForm(FlaskForm):
-    """The author's note on one list entry."""
-
-    note = TextAreaField("Note")
-    submit = SubmitField("Save note")
-
-
 class ImportForm(FlaskForm):
     """An export file from Goodreads or Letterboxd, or an Afterimage backup."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import (
     Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for,
 )
@@ -30,7 +29,7 @@ from afterimage.studio.auth import (
     install_session_interface, set_password, start_session, wants_page,
 )
 from afterimage.studio.forms import (
-    ChangePasswordForm, ConfirmForm, family_choices, EntryNoteForm, ImportForm, ItemForm, ListForm, SignInForm, TagForm,
+    ChangePasswordForm, ConfirmForm, family_choices, ImportForm, ItemForm, ListForm, SignInForm, TagForm,
     TagMergeForm,
 )
 from recs.text import fold_accents
@@ -146,22 +145,25 @@ def change_password():
 # Dashboard -----------------------------------------------------------------------------------------
 
 
+def count_rows(model, *where) -> int:
+    """How many rows of a model match the conditions."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
 @bp.route("/")
 def dashboard():
     """Counts, recent edits and the way to everything."""
-    count = lambda *where, model=Item: db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))  # noqa: E731
     counts = {
-        "films": count(Item.kind == "film", Item.status == "seen"),
-        "books": count(Item.kind == "book", Item.status == "seen"),
-        "want": count(Item.status == "want"),
-        "tags": count(model=Tag),
-        "lists": count(CuratedList.published, model=CuratedList),
-        "drafts": count(CuratedList.published.is_(False), model=CuratedList),
+        "films": count_rows(Item, Item.kind == "film", Item.status == "seen"),
+        "books": count_rows(Item, Item.kind == "book", Item.status == "seen"),
+        "want": count_rows(Item, Item.status == "want"),
+        "tags": count_rows(Tag),
+        "lists": count_rows(CuratedList, CuratedList.published),
+        "drafts": count_rows(CuratedList, CuratedList.published.is_(False)),
     }
     recent = db.session.scalars(sa.select(Item).order_by(Item.updated_at.desc(), Item.id.desc()).limit(10)).all()
     recent_lists = db.session.scalars(sa.select(CuratedList).order_by(CuratedList.updated_at.desc()).limit(5)).all()
-    return render_template("studio/dashboard.html", counts=counts, recent=recent, recent_lists=recent_lists,
-                           sign_out_form=ConfirmForm())
+    return render_template("studio/dashboard.html", counts=counts, recent=recent, recent_lists=recent_lists)
 
 
 # Items ---------------------------------------------------------------------------------------------
@@ -244,7 +246,7 @@ def item_edit(item_id: int):
         status = 422
     recs = {kind: recommendations.studio_recommendations(item, kind, limit=20) for kind in KINDS}
     return render_template("studio/item_form.html", form=form, item=item, duplicate=duplicate,
-                           tag_names=tag_names(), recs=recs, action_form=ConfirmForm()), status
+                           tag_names=tag_names(), recs=recs), status
 
 
 @bp.route("/items/<int:item_id>/delete", methods=["GET", "POST"])
@@ -457,7 +459,7 @@ def list_edit(list_id: int):
     results = db.session.scalars(search_items(q).limit(20)).all() if q else []
     on_list = {e.item_id for e in curated.entries}
     return render_template("studio/list_form.html", curated=curated, form=form, q=q, results=results,
-                           on_list=on_list, action_form=ConfirmForm(), note_form=EntryNoteForm())
+                           on_list=on_list)
 
 
 def back_to_list(curated: CuratedList, anchor: str = "entries") -> Response:
@@ -485,9 +487,7 @@ def entry_note(list_id: int, entry_id: int):
     """Save the note beside one entry."""
     curated = curated_or_404(list_id)
     entry = entry_or_404(curated, entry_id)
-    form = EntryNoteForm()
-    form.validate_on_submit()
-    entry.note = (form.note.data or "").strip()
+    entry.note = (request.form.get("note") or "").strip()
     touch_list(curated)
     commit(f"Saved the note for {entry.item.title}.")
     return back_to_list(curated, f"entry-{entry.id}")
