@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from afterimage.demo import load_demo_catalog
 from afterimage.extensions import db
@@ -54,11 +56,34 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def demo_app(app):
-    """The app with the demo catalog loaded."""
-    with app.app_context():
+@pytest.fixture(scope="session")
+def demo_sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file with the demo catalog and its recommendations, built once per run."""
+    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
+    template_app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with template_app.app_context():
+        db.create_all()
         load_demo_catalog()
+        db.session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_app(app, request):
+    """The app with the demo catalog loaded (on SQLite, a copy of a catalog built once per run)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        if url.startswith("sqlite:///"):
+            db.session.remove()
+            db.engine.dispose()
+            target = Path(url.removeprefix("sqlite:///"))
+            for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+                leftover.unlink(missing_ok=True)
+            shutil.copyfile(request.getfixturevalue("demo_sqlite_template"), target)
+        else:
+            load_demo_catalog()
     return app
 
 
