@@ -187,3 +187,17 @@ def test_pages_refuse_framing_and_carry_a_csp_without_unsafe_inline_scripts(clie
     assert response.headers["X-Frame-Options"] == "DENY"
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+
+
+def test_a_server_error_shows_the_designed_page_without_a_traceback(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in html and "Afterimage" in html
+    assert "secret internals" not in html and "Traceback" not in html
