@@ -201,6 +201,8 @@ def test_api_gets_are_open_to_any_origin_without_credentials(demo_client):
 def test_only_api_gets_carry_the_cors_header(demo_client):
     assert "Access-Control-Allow-Origin" not in demo_client.get(f"/items/{HIROSHIMA}").headers
     assert "Access-Control-Allow-Origin" not in demo_client.get("/").headers
+    assert "Access-Control-Allow-Origin" not in demo_client.get(f"/widget/items/{HIROSHIMA}").headers
+    assert "Access-Control-Allow-Origin" not in demo_client.get(f"/oembed?url=http://localhost/items/{HIROSHIMA}").headers
     assert "Access-Control-Allow-Origin" not in demo_client.post(f"/api/v1/items/{HIROSHIMA}").headers
     assert "Access-Control-Allow-Origin" not in demo_client.options(f"/api/v1/items/{HIROSHIMA}").headers
 

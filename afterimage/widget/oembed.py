@@ -83,6 +83,4 @@ def oembed_answer() -> Response:
     # A thumbnail is optional; leave it out rather than break the consumer's size limits.
     if item is not None and thumb_width <= maxwidth and thumb_height <= maxheight:
         answer.update(thumbnail_url=cover_url(item), thumbnail_width=thumb_width, thumbnail_height=thumb_height)
-    response = cacheable(jsonify(answer))
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return cacheable(jsonify(answer))
