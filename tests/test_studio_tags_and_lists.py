@@ -1,14 +1,47 @@
 """Tags (rename, merge, delete) and curated lists (create, entries, notes, order, publish) in the studio."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, ListEntry, Tag
 from afterimage.search import search_items
 from tests.conftest import csrf_token_from
-from tests.test_studio_fixtures import demo_author_client, post_form  # noqa: F401
+from afterimage.catalog import ItemFields, get_or_create_tag, save_item
+from tests.test_studio_fixtures import add_author, post_form, sign_in
 from tests.test_studio_pages import csp_offences
+
+SMALL_CATALOG = [
+    ("film", "Hiroshima mon amour", 1959, ["War", "Memory", "Left Bank", "French New Wave"]),
+    ("film", "Night and Fog", 1956, ["War", "Memory", "Left Bank"]),
+    ("film", "Cléo from 5 to 7", 1962, ["Left Bank", "French New Wave"]),
+    ("book", "Human Acts", 2014, ["Memory", "Gwangju"]),
+]
+
+
+@pytest.fixture
+def demo_app(app):
+    """A small catalog in the demo's image (four items, five tags, one list): quicker than the full demo."""
+    with app.app_context():
+        get_or_create_tag("Gwangju", family="place")
+        for kind, title, year, tags in SMALL_CATALOG:
+            save_item(ItemFields(kind=kind, title=title, year=year, tags=tags, description=f"About {title}."))
+        db.session.flush()
+        curated = CuratedList(title="Remembering", slug="remembering", introduction="Two ways to remember.")
+        db.session.add(curated)
+        curated.entries.append(ListEntry(item=db.session.scalar(sa.select(Item).where(Item.year == 1959)), note="First."))
+        curated.entries.append(ListEntry(item=db.session.scalar(sa.select(Item).where(Item.year == 2014)), note="Second."))
+        db.session.commit()
+    return app
+
+
+@pytest.fixture
+def demo_author_client(demo_app, client):
+    """A signed-in author on the small catalog."""
+    add_author(demo_app)
+    assert sign_in(client).status_code == 303
+    return client
 
 
 def tag_named(name: str) -> Tag:

@@ -27,7 +27,8 @@ MIN_PASSWORD = 8
 def family_choices(existing: list[str]) -> list[SelectChoice]:
     """The known colour families, plus any other family a tag already carries (so saving keeps it)."""
     known = {c.value for c in FAMILIES}
-    return FAMILIES + [SelectChoice(f, f.replace("-", " ").capitalize()) for f in sorted(set(existing) - known) if f]
+    extra = sorted({f for f in existing if f} - known)
+    return FAMILIES + [SelectChoice(f, f.replace("-", " ").capitalize()) for f in extra]
 
 
 def strip_filter(value):
