@@ -14,6 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the site: configuration, extensions, blueprints, error pages and CLI commands."""
     app = Flask(__name__, instance_relative_config=True, template_folder="templates", static_folder="static")
     load_config(app, test_config)
+    security.bound_url_numbers(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -3,9 +3,27 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request
+from werkzeug.routing import IntegerConverter
 
 FRAMEABLE_BLUEPRINTS = {"widget"}
+# The largest id either database stores (a signed 64-bit integer).
+MAX_URL_INTEGER = 2**63 - 1
+# No listing has this many pages; a bigger ?page= would only make the database skip rows (or overflow).
+MAX_PAGE_NUMBER = 10_000
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:...>` that stops at what the database can hold: a huge id is a 404, not an overflow and a 500."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_URL_INTEGER if max is None else max,
+                         signed=signed)
+
+
+def bound_url_numbers(app: Flask) -> None:
+    """Install the bounded `int` converter; call before any blueprint adds its routes."""
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def csp_nonce() -> str:
@@ -42,7 +60,32 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_absurd_page_numbers() -> None:
+    """A page number past any listing's end is a page that does not exist: 404 before any query runs.
+
+    Pages read ?page= through db.paginate; this keeps a hostile number from becoming a huge OFFSET or an
+    integer overflow. The API validates its own parameters with 400s that say why, so it is left alone.
+    """
+    if request.path.startswith("/api/"):
+        return
+    for name in ("page", "per_page"):
+        raw = request.args.get(name)
+        if raw and raw.isascii() and raw.isdigit() and (len(raw) > 6 or int(raw) > MAX_PAGE_NUMBER):
+            abort(404)
+
+
+def refuse_nul_characters() -> None:
+    """No real title, slug or search contains NUL, and PostgreSQL cannot store it: refuse it with a 400 up front."""
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400, "Text containing NUL characters is not accepted.")
+
+
 def init_app(app: Flask) -> None:
-    """Register the headers and the nonce helper for templates."""
+    """Register the headers, the input guards and the nonce helper for templates."""
+    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_absurd_page_numbers)
     app.after_request(set_security_headers)
     app.add_template_global(csp_nonce)
