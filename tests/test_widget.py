@@ -13,6 +13,7 @@ from afterimage.models import Item
 from afterimage.slugs import change_slug
 from afterimage.widget.assets import csp_hash
 from app import create_app
+from tests.test_api import no_model_from_another_test  # noqa: F401  (autouse)
 
 HIROSHIMA = "hiroshima-mon-amour-1959"
 KOREAN_LIST = "8-korean-books-written-by-women-every-reader-should-read-once"
@@ -256,3 +257,13 @@ def test_widget_js_writes_api_text_only_with_text_content(demo_client):
     assert "attachShadow" in script
     assert "document.currentScript" in script
     assert '"__WIDGET_CSS__"' not in script and ".aw{" in script
+
+
+def test_the_embedding_guide_documents_every_option_and_the_400_rule(demo_client):
+    response = demo_client.get("/widget/")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    for option in ("limit", "kind", "theme", "accent", "compact"):
+        assert f"<code>{option}</code>" in text
+    assert "HTTP 400" in text
+    assert "http://localhost/widget.js" in text and "e.origin!==&#34;http://localhost&#34;" in text

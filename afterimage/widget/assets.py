@@ -58,3 +58,13 @@ def csp_hash(source: str) -> str:
     """A CSP source expression allowing exactly this inline script or style."""
     digest = hashlib.sha256(source.encode("utf-8")).digest()
     return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+def resize_listener(origin: str) -> str:
+    """The optional line for host pages: fit each widget iframe to the height it reports, from our origin only."""
+    return (
+        '<script>addEventListener("message",function(e){if(e.origin!=="' + origin + '"||!e.data||'
+        'e.data.type!=="afterimage:resize")return;document.querySelectorAll("iframe[data-afterimage]")'
+        '.forEach(function(f){if(f.contentWindow===e.source){f.style.height=e.data.height+"px";'
+        'f.style.maxWidth="100%"}})})</script>'
+    )

@@ -1,18 +1,23 @@
 """The embeddable widget (iframe pages and widget.js) and the oEmbed provider."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import (
     Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for,
 )
 from werkzeug.exceptions import HTTPException
 
 from afterimage.api.caching import cacheable
+from afterimage.api.params import MAX_LIMIT
 from afterimage.api.subjects import find_subject, recommendations_for
-from afterimage.widget.assets import csp_hash, embed_script, resize_script, widget_css
+from afterimage.extensions import db
+from afterimage.models import Item
+from afterimage.widget.assets import csp_hash, embed_script, resize_listener, resize_script, widget_css
 from afterimage.widget.oembed import oembed_answer
 from afterimage.widget.options import widget_options
 
 bp = Blueprint("widget", __name__)
+bp.add_app_template_global(resize_listener)
 
 
 def widget_policy(style: str, script: str) -> str:
@@ -68,6 +73,17 @@ def list_widget(slug: str):
 def tag_widget(slug: str):
     """The widget for a tag."""
     return render_widget("tags", slug)
+
+
+@bp.get("/widget/")
+def help_page():
+    """How to embed the widget, with every option and what a bad value does."""
+    example = db.session.scalar(sa.select(Item.slug).order_by(Item.created_at).limit(1)) or "some-film-1959"
+    return render_template(
+        "widget/help.html", example_slug=example, max_limit=MAX_LIMIT,
+        example_widget=url_for("widget.item_widget", slug=example, _external=True),
+        listener=resize_listener(request.host_url.rstrip("/")),
+    )
 
 
 @bp.get("/widget.js")
