@@ -170,3 +170,14 @@ def test_books_older_than_the_catalog_allows_import_without_a_year(app, author_c
     assert "Original Publication Year 1813 is outside 1870" in html
     with app.app_context():
         assert book("Pride and Prejudice").year is None
+
+
+def test_rows_of_one_file_see_each_other_repeats_merge_and_same_titles_get_their_own_slugs(app, author_client):
+    rows = [REMAINS, REMAINS,
+            {"Book Id": "70", "Title": "Untitled", "Exclusive Shelf": "read"},
+            {"Book Id": "71", "Title": "Untitled", "Exclusive Shelf": "read"}]
+    html = upload(author_client, goodreads_csv(COLUMNS_24, rows)).get_data(as_text=True)
+    assert "<strong>3</strong> created" in html and "<strong>1</strong> unchanged" in html
+    with app.app_context():
+        slugs = sorted(db.session.scalars(sa.select(Item.slug).where(Item.title == "Untitled")))
+        assert slugs == ["untitled", "untitled-2"]

@@ -66,7 +66,10 @@ def apply_import(plan: ImportPlan, replace: bool = False, tick: Callable[[int], 
             if replace:
                 raise ImportRefused("Replacing the catalog only applies to an Afterimage backup.")
             for record in plan.items:
-                merge_imported_item(record, report)
+                # One flush per record instead of one per query: rows of the file still see each other.
+                with db.session.no_autoflush:
+                    merge_imported_item(record, report)
+                db.session.flush()
                 tick(1)
 
             def item_for_entry(record: ImportedItem):

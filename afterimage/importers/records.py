@@ -91,7 +91,13 @@ def find_existing(record: ImportedItem) -> Item | None:
         if item is not None:
             return item
     f = record.fields
-    return find_duplicate(f.kind, f.title, f.year)
+    item = find_duplicate(f.kind, f.title, f.year)
+    if item is not None and record.source_key and record.source_key[0] == "goodreads_id":
+        # Same title and year but another Goodreads book id: two different works. (Letterboxd
+        # writes one film under several URL forms, boxd.it and letterboxd.com/film, so not there.)
+        if item.goodreads_id not in (None, "", record.source_key[1]):
+            return None
+    return item
 
 
 def merge_imported_item(record: ImportedItem, report: ImportReport) -> Item | None:
