@@ -1,7 +1,6 @@
 """The iframe widget pages and widget.js: content, options, escaping, framing, size and caching."""
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 
 import pytest
