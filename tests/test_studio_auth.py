@@ -208,6 +208,7 @@ def test_every_studio_route_refuses_anonymous_visitors(demo_app, client):
                 assert "/studio/sign-in" in response.headers["Location"]
                 json = client.get(url, headers={"Accept": "application/json"})
                 assert json.status_code == 401, url
+                assert json.get_json()["error"] == "Unauthorized"
             else:
                 response = client.open(url, method=method, data={"csrf_token": token})
                 assert response.status_code == 401, f"{method} {url}"

@@ -5,20 +5,17 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for,
+    Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for,
 )
 from jinja2 import TemplateNotFound
 from werkzeug.security import check_password_hash
 from wtforms import SelectChoice
 
 from afterimage import recommendations
-from afterimage.catalog import (
-    find_duplicate, item_fields, save_item, validate_item_fields,
-)
+from afterimage.catalog import find_duplicate, item_fields, save_item, validate_item_fields
 from afterimage.extensions import db
-from afterimage.importers import ImportRefused, apply_import, read_import_file
+from afterimage.importers import ImportRefused, apply_import, detect, read_import_file
 from afterimage.importers.backup import backup_json
-from afterimage.importers import detect
 from afterimage.importers.items_csv import items_csv
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags, utcnow
 from afterimage.search import search_items
@@ -53,6 +50,8 @@ def require_author():
     if current_author() is None:
         if wants_page():
             return redirect(url_for("studio.sign_in", next=request.full_path.rstrip("?")))
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error="Unauthorized", message="Sign in to the studio first.", status=401), 401
         abort(401)
     return None
 
