@@ -232,3 +232,14 @@ def test_author_names_match_without_case_even_with_accents(app, client, runner):
     assert result.exit_code == 0, result.output
     assert runner.invoke(args=["author", "create", "émilie"], input="x\nx\n").exit_code != 0
     assert sign_in(client, name="ÉMILIE", password="long enough pw").status_code == 303
+
+
+def test_authors_can_be_listed_and_deleted_from_the_command_line(app, client, runner):
+    add_author(app)
+    sign_in(client)
+    listed = runner.invoke(args=["author", "list"])
+    assert "Mina" in listed.output and "1 active session(s)" in listed.output
+    deleted = runner.invoke(args=["author", "delete", "mina"], input="y\n")
+    assert deleted.exit_code == 0, deleted.output
+    assert client.get("/studio/").status_code == 302
+    assert "No author accounts yet" in runner.invoke(args=["author", "list"]).output

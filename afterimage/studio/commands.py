@@ -65,6 +65,30 @@ def reset_password_command(name: str) -> None:
     click.echo(f"Password changed for {author.name!r}; their sessions were signed out.")
 
 
+@author_cli.command("list")
+def list_authors_command() -> None:
+    """Show the author accounts and how many browsers each is signed in on."""
+    require_schema()
+    authors = db.session.scalars(sa.select(Author).order_by(Author.name)).all()
+    if not authors:
+        click.echo("No author accounts yet: flask --app app author create NAME")
+    for author in authors:
+        click.echo(f"{author.name}  (created {author.created_at:%Y-%m-%d}, {len(author.sessions)} active session(s))")
+
+
+@author_cli.command("delete")
+@click.argument("name")
+@click.confirmation_option(prompt="Delete this author account? Their sessions end at once.")
+def delete_author_command(name: str) -> None:
+    """Delete an author account (the catalog is not touched)."""
+    author = find_author(name)
+    if author is None:
+        raise click.ClickException(f"There is no author called {name!r}.")
+    db.session.delete(author)
+    db.session.commit()
+    click.echo(f"Author {author.name!r} deleted.")
+
+
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="Restoring a backup: delete the current catalog first.")
