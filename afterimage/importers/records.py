@@ -171,9 +171,10 @@ def merge_tags(current: list[str], imported: list[str], last: list[str]) -> list
 
 def merge_imported_list(imported: ImportedList, report: ImportReport, on_item: Callable[[ImportedItem], Item | None]) -> None:
     """Create the list (as a draft), or add the entries new in the file; her order, notes and removals stay."""
-    curated = db.session.scalar(
-        sa.select(CuratedList).where(sa.func.lower(CuratedList.title) == imported.title.lower()).limit(1)
-    )
+    # Lists are few; comparing folded titles in Python also matches accents in any case ("Écrans").
+    wanted = fold_accents(imported.title.strip())
+    curated = next((c for c in db.session.scalars(sa.select(CuratedList).order_by(CuratedList.id))
+                    if fold_accents(c.title.strip()) == wanted), None)
     created = curated is None
     if created:
         curated = CuratedList(
