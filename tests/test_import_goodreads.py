@@ -128,8 +128,8 @@ def test_a_newer_file_updates_what_changed_but_not_what_the_author_edited(app, a
     ]
     html = upload(author_client, goodreads_csv(COLUMNS_24, newer)).get_data(as_text=True)
     assert "<strong>2</strong> updated" in html
-    assert "Left alone (you edited these since the last import)" in html
-    assert "The Remains of the Day (1989): note" in html
+    assert "Left alone: your values were kept" in html
+    assert "The Remains of the Day (1989): note (you edited it here since the last import)" in html
     assert "The Remains of the Day (1989): rating" in html  # overwritten: she had not touched it
     with app.app_context():
         remains = book("The Remains of the Day")
@@ -147,9 +147,10 @@ def test_a_book_typed_by_hand_is_matched_by_title_and_year_not_duplicated(app, a
         db.session.commit()
     html = upload(author_client, goodreads_csv(COLUMNS_24, [REMAINS])).get_data(as_text=True)
     assert "<strong>0</strong> created" in html and "<strong>1</strong> updated" in html
+    assert "title (the item was entered by hand and its value differs)" in html
     with app.app_context():
         only = db.session.scalars(sa.select(Item)).one()
-        assert only.note == "Typed first." and only.goodreads_id == "28921" and only.rating == 5
+        assert only.note == "Typed first." and only.title == "the remains of the day" and only.goodreads_id == "28921" and only.rating == 5
 
 
 def test_bad_rows_are_skipped_with_their_row_number_and_the_rest_imported(app, author_client):

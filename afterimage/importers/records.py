@@ -136,6 +136,8 @@ def merge_imported_item(record: ImportedItem, report: ImportReport) -> Item | No
             changed.append(name)
             if cur not in EMPTY:
                 report.overwritten.append(FieldNote(label, name))
+        elif item.import_snapshot is None:
+            report.left_alone.append(FieldNote(label, name, "the item was entered by hand and its value differs"))
         else:
             report.left_alone.append(FieldNote(label, name))
     if changed:

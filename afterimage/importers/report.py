@@ -18,6 +18,7 @@ class FieldNote:
 
     item: str
     field: str
+    reason: str = "you edited it here since the last import"
 
 
 @dataclass
@@ -59,5 +60,5 @@ class ImportReport:
         for note in self.overwritten:
             lines.append(f"Overwrote {note.field} of {note.item} with the newer file's value.")
         for note in self.left_alone:
-            lines.append(f"Left {note.field} of {note.item} alone: you edited it since the last import.")
+            lines.append(f"Left {note.field} of {note.item} alone: {note.reason}.")
         return lines
