@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,17 +221,35 @@ def postgres_server():
 
 
 _database_numbers = itertools.count(1)
+# Engines that connected to each test database, so their pooled connections are closed with it.
+_engines_by_database: dict[str, weakref.WeakSet] = {}
+
+
+def _remember_engine(connection) -> None:
+    """Engine-level `engine_connect` hook: note which engine touched which test database."""
+    engine = connection.engine
+    if engine.url.get_backend_name() == "postgresql" and engine.url.database in _engines_by_database:
+        _engines_by_database[engine.url.database].add(engine)
 
 
 @pytest.fixture
 def postgres_database_url(postgres_server: PostgresServer):
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    if not sa.event.contains(sa.engine.Engine, "engine_connect", _remember_engine):
+        sa.event.listen(sa.engine.Engine, "engine_connect", _remember_engine)
     name = f"test_{os.getpid()}_{next(_database_numbers)}"
     with postgres_server.connect() as conn:
         # template0 is empty and never has connections, so the copy is quick and clean.
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    _engines_by_database[name] = weakref.WeakSet()
     try:
         yield postgres_server.url(name)
     finally:
+        # An app a test built without disposing its engine would otherwise leave open connections to be
+        # garbage-collected later, with a ResourceWarning in whatever test runs then.
+        for engine in list(_engines_by_database.pop(name, ())):
+            engine.dispose()
         with postgres_server.connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

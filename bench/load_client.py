@@ -1,0 +1,237 @@
+"""Real app servers for tests and the load bench: gunicorn on 127.0.0.1, and a small browser that signs in and fills forms.
+
+Only the standard library, so the tests and the bench share it without extra dependencies.
+"""
+from __future__ import annotations
+
+import http.client
+import http.cookiejar
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class AppServer:
+    """One gunicorn master (and its workers) serving the site on 127.0.0.1."""
+
+    database_url: str
+    workers: int = 1
+    port: int = field(default_factory=free_port)
+    extra_env: dict = field(default_factory=dict)
+    log_path: Path | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT"""
+        return f"http://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        """The production command, as the README gives it, on this port."""
+        return [
+            sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"{HOST}:{self.port}",
+            "--timeout", "120", "--graceful-timeout", "5", "--keep-alive", "5", "app:create_app()",
+        ]
+
+    def start(self, wait: float = 60.0) -> AppServer:
+        """Start gunicorn in its own process group and wait until /healthz answers."""
+        env = {
+            **os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "load-and-fault-tests",
+            "PYTHONUNBUFFERED": "1", **self.extra_env,
+        }
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(
+                self.command(), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        finally:
+            if self.log_path:
+                log.close()
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; log: {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
+                time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"gunicorn did not answer on {self.base_url} within {wait}s")
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM to the master), SIGKILL to the group if it lingers."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once, as a crash or the OOM killer would."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=15)
+
+    def __enter__(self) -> AppServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class FormFields(HTMLParser):
+    """The fields of every <form> on a page, as the browser would submit them untouched."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(),
+                               "fields": {}})
+            return
+        if not self.forms:
+            return
+        fields = self.forms[-1]["fields"]
+        name = attrs.get("name")
+        if tag == "input" and name:
+            kind = (attrs.get("type") or "text").lower()
+            if kind in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    fields[name] = attrs.get("value", "on")
+            elif kind not in ("submit", "button", "file", "image", "reset"):
+                fields[name] = attrs.get("value") or ""
+        elif tag == "textarea" and name:
+            self._textarea = name
+            fields[name] = ""
+        elif tag == "select" and name:
+            self._select = name
+            fields.setdefault(name, "")
+        elif tag == "option" and self._select and ("selected" in attrs or not fields.get(self._select)):
+            fields[self._select] = attrs.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            # Browsers drop the one line break that may follow <textarea>.
+            fields = self.forms[-1]["fields"] if self.forms else {}
+            if self._textarea in fields:
+                value = fields[self._textarea]
+                fields[self._textarea] = value[2:] if value.startswith("\r\n") else value.removeprefix("\n")
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self._textarea and self.forms:
+            self.forms[-1]["fields"][self._textarea] += data
+
+
+def page_forms(html: str) -> list[dict]:
+    """Every form on a page with its current values."""
+    parser = FormFields()
+    parser.feed(html)
+    return parser.forms
+
+
+class Browser:
+    """A cookie-keeping client for one server: GET pages, sign in, submit forms (CSRF token included)."""
+
+    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect)
+
+    def request(self, path: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, str, dict]:
+        """(status, body text, headers); HTTP errors are answers too, not exceptions."""
+        req = urllib.request.Request(self.base_url + path, data=data, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=self.timeout) as response:
+                return response.status, response.read().decode("utf-8", "replace"), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
+
+    def get(self, path: str) -> tuple[int, str]:
+        """GET a page: (status, body)."""
+        status, body, _ = self.request(path)
+        return status, body
+
+    def post_form(self, page: str, changes: dict, action: str | None = None, form_index: int | None = None) -> int:
+        """Load `page`, take its form (the one posting to `action`, or the first POST form), change fields, submit."""
+        status, html = self.get(page)
+        if status != 200:
+            raise RuntimeError(f"GET {page} answered {status}")
+        forms = [f for f in page_forms(html) if f["method"] == "post"]
+        # The page's own form posts to itself; others (sign out, pin, hide) post elsewhere.
+        wanted = {action} if action is not None else {"", page, self.base_url + page}
+        forms = [f for f in forms if f["action"] in wanted] or forms
+        form = forms[form_index or 0]
+        target = action or form["action"] or page
+        body = urllib.parse.urlencode({**form["fields"], **changes}).encode()
+        status, _, _ = self.request(target, body, {"Content-Type": "application/x-www-form-urlencoded",
+                                                   "Referer": self.base_url + page})
+        return status
+
+    def upload(self, page: str, field_name: str, filename: str, content: bytes, extra: dict | None = None) -> int:
+        """Submit the page's upload form with one file (multipart), CSRF token included."""
+        status, html = self.get(page)
+        form = [f for f in page_forms(html) if f["method"] == "post"][0]
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value in {**form["fields"], **(extra or {})}.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; filename="{filename}"\r\n'
+            f"Content-Type: text/csv\r\n\r\n".encode() + content + b"\r\n"
+        )
+        parts.append(f"--{boundary}--\r\n".encode())
+        status, _, _ = self.request(form["action"] or page, b"".join(parts), {
+            "Content-Type": f"multipart/form-data; boundary={boundary}", "Referer": self.base_url + page,
+        })
+        return status
+
+    def sign_in(self, name: str, password: str) -> None:
+        """Sign in to the studio through its form; raises unless the studio redirects onwards."""
+        status = self.post_form("/studio/sign-in", {"name": name, "password": password})
+        if status not in (302, 303):
+            raise RuntimeError(f"sign-in answered {status}")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers to look at (303 after a form), not to follow."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
