@@ -1,9 +1,8 @@
 """The read-only JSON API, version 1: items, recommendations, lists and tags, open to any origin for GET."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, url_for
-
 import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, url_for
 
 from afterimage.api.caching import cacheable
 from afterimage.api.openapi import openapi_document

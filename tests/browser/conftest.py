@@ -55,6 +55,11 @@ def chromium_path() -> str | None:
     return None
 
 
+# One Playwright and one Chromium per process, however many modules import the `browser` fixture:
+# each import is its own session fixture, and two sync Playwrights cannot run in one thread.
+_shared: dict[str, object] = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the whole session."""
@@ -65,13 +70,20 @@ def browser():
     path = chromium_path()
     if path is None:
         no_browser("Chromium was not found at /usr/bin/chromium")
-    with sync_playwright() as playwright:
+    if "browser" not in _shared:
+        playwright = sync_playwright().start()
         try:
-            browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+            _shared["browser"] = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
         except Exception as error:  # a broken install is as good as none
+            playwright.stop()
             no_browser(f"Chromium at {path} did not start ({error.__class__.__name__})")
-        yield browser
-        browser.close()
+        _shared["playwright"] = playwright
+    _shared["users"] += 1
+    yield _shared["browser"]
+    _shared["users"] -= 1
+    if not _shared["users"]:
+        _shared.pop("browser").close()
+        _shared.pop("playwright").stop()
 
 
 class LiveServer:
