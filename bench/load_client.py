@@ -208,7 +208,8 @@ class Browser:
     def upload(self, page: str, field_name: str, filename: str, content: bytes, extra: dict | None = None) -> int:
         """Submit the page's upload form with one file (multipart), CSRF token included."""
         status, html = self.get(page)
-        form = [f for f in page_forms(html) if f["method"] == "post"][0]
+        forms = [f for f in page_forms(html) if f["method"] == "post"]
+        form = ([f for f in forms if f["action"] in ("", page, self.base_url + page)] or forms)[0]
         boundary = uuid.uuid4().hex
         parts = []
         for name, value in {**form["fields"], **(extra or {})}.items():
