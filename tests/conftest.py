@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from afterimage.demo import load_demo_catalog
 from afterimage.extensions import db
+from afterimage.recommendations import store as recommendation_store
 from app import create_app
 
 pytest_plugins = ["tests.postgres"]
@@ -31,6 +32,8 @@ def database_url(request, tmp_path: Path) -> str:
 @pytest.fixture
 def app(database_url: str):
     """The site on its own database, schema created, CSRF on as in production."""
+    # Each test is a fresh "process": no recommendation model carried over from another database.
+    recommendation_store._forget_cached_model()
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from afterimage.models import Item
+from afterimage.recommendations.store import REFRESHING as BUSY
 from afterimage.recommendations.store import apply_item_changes
 
-CHANGED, REMOVED, BUSY = "recs_changed", "recs_removed", "recs_busy"
+CHANGED, REMOVED = "recs_changed", "recs_removed"
 
 
 @sa.event.listens_for(so.Session, "after_flush")

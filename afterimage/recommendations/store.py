@@ -22,6 +22,8 @@ REASONED_RANKS = 10
 # Folding in more than this share of the catalog at once costs more than a refit.
 REFIT_SHARE = 0.2
 WRITE_CHUNK = 5000
+# Session flag set while the commit hook refreshes recommendations (see hooks.py).
+REFRESHING = "recs_busy"
 
 # This process's copy of the model: valid while the stored token matches; `seq` is the last change replayed.
 _cached: dict[str, object] = {"token": None, "blob_token": None, "seq": 0, "model": None}
@@ -67,7 +69,9 @@ def current_model() -> TfidfRecommender | None:
         sa.select(RecModel.token, RecModel.blob_token).where(RecModel.id == MODEL_ROW)
     ).first()
     if row is None:
-        return None
+        # No model at all: build one if there is anything to recommend, rather than serve nothing.
+        has_items = db.session.scalar(sa.select(Item.id).limit(1)) is not None
+        return _rebuild_and_store() if has_items else None
     token, blob_token = row
     if _cached["token"] == token:
         return _cached["model"]  # type: ignore[return-value]
@@ -80,11 +84,19 @@ def current_model() -> TfidfRecommender | None:
         except Exception:
             # A damaged or outdated model is rebuilt, never served.
             log.exception("stored recommendation model unreadable; rebuilding")
-            return rebuild()
+            return _rebuild_and_store()
     _forget_cached_model()
     seq = _replay_changes(model, since)  # type: ignore[arg-type]
     _cached.update(token=token, blob_token=blob_token, seq=seq, model=model)
     return model  # type: ignore[return-value]
+
+
+def _rebuild_and_store() -> TfidfRecommender:
+    """Rebuild and commit at once, even from a read-only request; inside a commit hook, that commit does it."""
+    model = rebuild()
+    if not db.session.info.get(REFRESHING):
+        db.session.commit()
+    return model
 
 
 def _replay_changes(model: TfidfRecommender, since: int) -> int:
