@@ -1,0 +1,332 @@
+"""Load test: the site under gunicorn on 127.0.0.1 with a 10,000-item catalog, 64 concurrent readers, an author writing.
+
+1. Builds a throwaway database (SQLite file by default, `--postgres` for a throwaway PostgreSQL cluster)
+   through the migrations, bulk-inserts a synthetic catalog and runs `flask recs rebuild`.
+2. Starts gunicorn (2 workers) and, route by route, sends `--requests` / 5 requests from `--clients`
+   keep-alive clients: the trivial /healthz (the ceiling), item pages, widget pages, API recommendations
+   and search. Each route's requests per second is measured alone, so they compare like for like.
+3. Then a mixed phase of `--requests` requests over all routes while an author signed in through
+   /studio edits items one after another and imports a Goodreads export. Afterwards every edit and
+   every imported book is checked in the database: one missing is a lost write.
+
+Prints a table, then as its last line one JSON object:
+{"requests", "errors", "lost_writes", "rps": {route: ...}, "p50_ms": {...}, "p99_ms": {...}, ...}.
+Only 127.0.0.1 is ever contacted; every loop is bounded by a count and a deadline.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import http.client
+import io
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from load_client import HOST, AppServer, Browser  # noqa: E402
+
+ROUTES = ("hello", "item", "widget", "api", "search")
+AUTHOR, PASSWORD = "bench-author", "bench password 1234"
+SEARCH_WORDS = ("memory", "river", "night", "winter", "garden", "war", "letters", "city", "ka", "ri")
+# How long any phase may run before it stops by itself, whatever the request count.
+PHASE_DEADLINE_S = 600
+
+
+def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[int]]:
+    """Migrate, bulk-insert the synthetic catalog and an author, then `flask recs rebuild`; return slugs and ids."""
+    from recs_catalog import synthetic_catalog
+    from seed_catalog import seed_catalog
+    import sqlalchemy as sa
+    from werkzeug.security import generate_password_hash
+
+    from afterimage.database import create_schema
+    from afterimage.extensions import db
+    from afterimage.studio.models import Author
+    from app import create_app
+
+    app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        create_schema()
+        started = time.perf_counter()
+        docs = synthetic_catalog(n_items)
+        slugs, ids = seed_catalog(docs), [d.id for d in docs]
+        db.session.add(Author(name=AUTHOR, password_hash=generate_password_hash(PASSWORD)))
+        db.session.commit()
+        if db.engine.url.get_backend_name() == "postgresql":
+            # Sequences do not move on explicit ids: start them past the seeded rows.
+            for table in ("items", "tags", "creators"):
+                db.session.execute(sa.text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                ))
+            db.session.commit()
+        print(f"seeded {n_items} items in {time.perf_counter() - started:.1f} s", flush=True)
+        db.session.remove()
+        db.engine.dispose()
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "recs", "rebuild"], cwd=REPO, env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    print(f"flask recs rebuild: {time.perf_counter() - started:.1f} s", flush=True)
+    return slugs, ids
+
+
+def route_path(route: str, slugs: list[str], rng: random.Random) -> str:
+    """A request path for one route, on a random item."""
+    slug = rng.choice(slugs)
+    return {
+        "hello": "/healthz",
+        "item": f"/items/{slug}",
+        "widget": f"/widget/items/{slug}",
+        "api": f"/api/v1/items/{slug}/recommendations",
+        "search": f"/search?q={rng.choice(SEARCH_WORDS)}",
+    }[route]
+
+
+class Results:
+    """Latencies and errors per route, shared by the client threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.error_samples: list[str] = []
+
+    def add(self, route: str, seconds: float, error: str | None) -> None:
+        with self.lock:
+            if error is None:
+                self.latencies[route].append(seconds)
+            else:
+                self.errors[route] += 1
+                if len(self.error_samples) < 10:
+                    self.error_samples.append(f"{route}: {error}")
+
+
+def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: list[str], results: Results,
+          seed: int) -> float:
+    """`clients` keep-alive threads share `total` requests over `routes`; returns the wall time in seconds."""
+    remaining = [total]
+    lock = threading.Lock()
+    deadline = time.monotonic() + PHASE_DEADLINE_S
+
+    def take() -> bool:
+        with lock:
+            if remaining[0] <= 0 or time.monotonic() > deadline:
+                return False
+            remaining[0] -= 1
+            return True
+
+    def client(number: int) -> None:
+        rng = random.Random(seed * 1000 + number)
+        connection = http.client.HTTPConnection(HOST, port, timeout=60)
+        while take():
+            route = rng.choice(routes)
+            path = route_path(route, slugs, rng)
+            started = time.perf_counter()
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                error = None if response.status == 200 else f"HTTP {response.status} {path}"
+            except (OSError, http.client.HTTPException) as exc:
+                error = f"{type(exc).__name__} {path}"
+                connection.close()
+                connection = http.client.HTTPConnection(HOST, port, timeout=60)
+            results.add(route, time.perf_counter() - started, error)
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def goodreads_export(rows: int) -> bytes:
+    """A small Goodreads library export of new books, for the import during the load."""
+    columns = ["Book Id", "Title", "Author", "Original Publication Year", "Exclusive Shelf", "Bookshelves", "My Review"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for i in range(rows):
+        writer.writerow([str(7_000_000 + i), f"Imported Under Load {i}", f"Load Writer {i % 40}", str(1960 + i % 60),
+                         "read", "memory, river", f"Read during the load test, book {i}."])
+    return buffer.getvalue().encode()
+
+
+def author_session(base_url: str, item_ids: list[int], stop: threading.Event, log: dict) -> None:
+    """Sign in through /studio, run one import, then edit notes until the readers finish; record what was written."""
+    browser = Browser(base_url)
+    try:
+        browser.sign_in(AUTHOR, PASSWORD)
+        started = time.perf_counter()
+        status = browser.upload("/studio/import", "file", "goodreads_library_export.csv",
+                                goodreads_export(log["import_rows"]))
+        log["import_status"], log["import_s"] = status, time.perf_counter() - started
+        deadline = time.monotonic() + PHASE_DEADLINE_S
+        n = 0
+        while not stop.is_set() and time.monotonic() < deadline and n < log["max_edits"]:
+            item_id = item_ids[n % len(item_ids)]
+            note = f"edited under load, edit {n}"
+            started = time.perf_counter()
+            status = browser.post_form(f"/studio/items/{item_id}", {"note": note})
+            log["edit_ms"].append((time.perf_counter() - started) * 1000)
+            if status == 303:
+                log["edits"][item_id] = note
+            else:
+                log["edit_failures"] += 1
+            n += 1
+    except Exception as error:  # reported, and counted as errors
+        log["author_error"] = f"{type(error).__name__}: {error}"
+
+
+def lost_writes(url: str, log: dict) -> int:
+    """Edits and imported books that are not in the database afterwards."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        notes = dict(connection.execute(sa.text("SELECT id, note FROM items WHERE id IN :ids")
+                                        .bindparams(sa.bindparam("ids", expanding=True)),
+                                        {"ids": list(log["edits"]) or [-1]}).all())
+        imported = connection.scalar(sa.text("SELECT count(*) FROM items WHERE title LIKE 'Imported Under Load %'"))
+    engine.dispose()
+    lost = sum(1 for item_id, note in log["edits"].items() if notes.get(item_id) != note)
+    if log.get("import_status") == 200:
+        lost += log["import_rows"] - imported
+    return lost
+
+
+def percentile_ms(samples: list[float], q: float) -> float:
+    """The q-th percentile of seconds, in milliseconds."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] * 1000
+
+
+def main() -> None:
+    """Build, serve, measure, check, print."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=20_000, help="requests in the mixed phase (and in all "
+                        "the per-route phases together)")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
+    parser.add_argument("--import-rows", type=int, default=200)
+    parser.add_argument("--max-edits", type=int, default=200)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="afterimage-load-"))
+    cluster = None
+    try:
+        if args.postgres:
+            from tests.postgres import start_throwaway_cluster
+
+            cluster = start_throwaway_cluster()
+            with cluster.connect() as connection:
+                connection.execute('CREATE DATABASE "bench"')
+            url = cluster.url("bench")
+        else:
+            url = f"sqlite:///{workdir / 'afterimage.db'}"
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load-bench"}
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+              f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} workers; "
+              f"{args.clients} clients", flush=True)
+        slugs, ids = build_database(url, args.items, env)
+        item_ids = ids[:: max(1, len(ids) // 50)]  # the author edits 50 items in turn
+
+        server = AppServer(url, workers=args.workers, extra_env={"SECRET_KEY": "load-bench"},
+                           log_path=workdir / "gunicorn.log")
+        server.start()
+        try:
+            # Warm up each worker's model and templates, unmeasured.
+            drive(server.port, ROUTES, 200, 8, slugs, Results(), seed=0)
+
+            alone = {}
+            per_route = max(args.requests // len(ROUTES), 1)
+            for n, route in enumerate(ROUTES, start=1):
+                results = Results()
+                seconds = drive(server.port, (route,), per_route, args.clients, slugs, results, seed=n)
+                alone[route] = (results, seconds)
+
+            mixed = Results()
+            stop = threading.Event()
+            log = {"edits": {}, "edit_failures": 0, "edit_ms": [], "import_rows": args.import_rows,
+                   "max_edits": args.max_edits}
+            writer = threading.Thread(target=author_session, args=(server.base_url, item_ids, stop, log))
+            writer.start()
+            mixed_seconds = drive(server.port, ROUTES, args.requests, args.clients, slugs, mixed, seed=99)
+            stop.set()
+            writer.join(PHASE_DEADLINE_S)
+        finally:
+            server.stop()
+        lost = lost_writes(url, log)
+
+        report = {"requests": 0, "errors": 0, "lost_writes": lost, "rps": {}, "p50_ms": {}, "p99_ms": {},
+                  "mixed": {"rps": 0.0, "p50_ms": {}, "p99_ms": {}, "errors": 0}}
+        print(f"\n{'route':8} {'alone: req/s':>13} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} | "
+              f"{'mixed: p50 ms':>13} {'p99 ms':>8} {'errors':>7}")
+        for route in ROUTES:
+            results, seconds = alone[route]
+            done = len(results.latencies[route]) + results.errors[route]
+            rps = len(results.latencies[route]) / seconds
+            report["requests"] += done
+            report["errors"] += results.errors[route]
+            report["rps"][route] = round(rps, 1)
+            report["p50_ms"][route] = round(percentile_ms(results.latencies[route], 50), 1)
+            report["p99_ms"][route] = round(percentile_ms(results.latencies[route], 99), 1)
+            m50, m99 = percentile_ms(mixed.latencies[route], 50), percentile_ms(mixed.latencies[route], 99)
+            report["mixed"]["p50_ms"][route], report["mixed"]["p99_ms"][route] = round(m50, 1), round(m99, 1)
+            print(f"{route:8} {rps:13.1f} {report['p50_ms'][route]:8.1f} {report['p99_ms'][route]:8.1f} "
+                  f"{results.errors[route]:7d} | {m50:13.1f} {m99:8.1f} {mixed.errors[route]:7d}")
+        mixed_done = sum(len(v) for v in mixed.latencies.values())
+        mixed_errors = sum(mixed.errors.values()) + log["edit_failures"] + (1 if "author_error" in log else 0)
+        report["requests"] += mixed_done + sum(mixed.errors.values())
+        report["errors"] += mixed_errors
+        report["mixed"]["rps"] = round(mixed_done / mixed_seconds, 1)
+        report["mixed"]["errors"] = mixed_errors
+        report["author"] = {
+            "edits": len(log["edits"]), "edit_failures": log["edit_failures"],
+            "edit_p50_ms": round(statistics.median(log["edit_ms"]), 1) if log["edit_ms"] else None,
+            "import_status": log.get("import_status"), "import_rows": args.import_rows,
+            "import_s": round(log.get("import_s", float("nan")), 2), "error": log.get("author_error"),
+        }
+        for route in ("item", "widget"):
+            report[f"{route}_vs_hello"] = round(report["rps"][route] / report["rps"]["hello"], 3)
+        print(f"\nmixed phase: {report['mixed']['rps']} req/s over all routes while the author made "
+              f"{len(log['edits'])} edits (median {report['author']['edit_p50_ms']} ms) and imported "
+              f"{args.import_rows} books (status {log.get('import_status')}, {report['author']['import_s']} s)")
+        print(f"errors: {report['errors']}; lost writes: {lost}; item/hello {report['item_vs_hello']}, "
+              f"widget/hello {report['widget_vs_hello']}")
+        for sample in [*(r.error_samples for r, _ in alone.values()), mixed.error_samples]:
+            for line in sample:
+                print("  error:", line)
+        if "author_error" in log:
+            print("  author:", log["author_error"])
+        print(json.dumps(report))
+    finally:
+        if cluster is not None:
+            from tests.postgres import remove_cluster
+
+            remove_cluster(cluster)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
