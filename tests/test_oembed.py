@@ -28,8 +28,8 @@ def test_item_list_and_tag_pages_embed_as_rich_widget_iframes(demo_client, page,
     assert answer["type"] == "rich" and answer["version"] == "1.0"
     assert answer["title"] == title
     assert answer["provider_name"] == "Afterimage" and answer["provider_url"] == "http://localhost/"
-    assert f'<iframe src="http://localhost{widget}" width="560" height="480"' in answer["html"]
-    assert (answer["width"], answer["height"]) == (560, 480)
+    assert f'<iframe src="http://localhost{widget}" width="560" height="660"' in answer["html"]
+    assert (answer["width"], answer["height"]) == (560, 660)
     assert answer["thumbnail_url"].startswith("http://localhost/covers/")
     assert (answer["thumbnail_width"], answer["thumbnail_height"]) == (200, 300)
 
@@ -50,7 +50,7 @@ def test_maxwidth_and_maxheight_are_respected(demo_client):
 
 def test_a_larger_maximum_keeps_the_natural_size(demo_client):
     answer = oembed(demo_client, f"http://localhost/items/{HIROSHIMA}", "&maxwidth=1200&maxheight=900").get_json()
-    assert (answer["width"], answer["height"]) == (560, 480)
+    assert (answer["width"], answer["height"]) == (560, 660)
 
 
 def test_xml_is_not_implemented(demo_client):

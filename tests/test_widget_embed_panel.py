@@ -29,7 +29,7 @@ def test_the_panel_previews_the_widget_and_shows_code_for_both_embeds(app, kind,
     previews = [a for tag, a in parsed.tags if tag == "iframe"]
     assert previews and previews[0]["src"] == widget_url
     code = html.unescape(panel)
-    assert f'<iframe src="{widget_url}" width="560" height="480"' in code
+    assert f'<iframe src="{widget_url}" width="560" height="660"' in code
     assert f'<script src="http://localhost/widget.js" {attribute}="{slug}" async></script>' in code
     assert f'value="http://localhost{page}{slug}"' in panel
 

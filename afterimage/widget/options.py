@@ -16,8 +16,13 @@ DEFAULT_ACCENT = "#b3472f"
 ACCENT = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 TRUE, FALSE = ("1", "true", "yes", "on", ""), ("0", "false", "no", "off")
 # Iframe heights for hosts that cannot run the resize listener; the page scrolls beyond them.
-FIXED_HEIGHT = {False: 480, True: 260}
+FIXED_HEIGHT = {False: 660, True: 400}
 DEFAULT_WIDTH = 560
+
+
+def frame_height(compact: bool = False) -> int:
+    """The fixed iframe height for embed code: enough for the default options at 560 pixels wide."""
+    return FIXED_HEIGHT[bool(compact)]
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ from afterimage.extensions import db
 from afterimage.models import Item
 from afterimage.widget.assets import csp_hash, embed_script, resize_listener, resize_script, widget_css
 from afterimage.widget.oembed import oembed_answer
-from afterimage.widget.options import widget_options
+from afterimage.widget.options import frame_height, widget_options
 
 bp = Blueprint("widget", __name__)
 bp.add_app_template_global(resize_listener)
+bp.add_app_template_global(frame_height)
 
 
 def widget_policy(style: str, script: str) -> str:

@@ -1,8 +1,6 @@
 /* The studio's Embed panels: keep the preview and the copy-paste code in step with the options, and copy. */
 (function () {
   "use strict";
-  var HEIGHTS = { full: 480, compact: 260 };
-
   function escapeAttribute(text) {
     return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
   }
@@ -30,7 +28,7 @@
     function update() {
       var chosen = chosenOptions(form), query = new URLSearchParams(chosen).toString();
       var url = data.widgetUrl + (query ? "?" + query : "");
-      var height = form.elements.compact.checked ? HEIGHTS.compact : HEIGHTS.full;
+      var height = form.elements.compact.checked ? data.compactHeight : data.height;
       iframeCode.value = '<iframe src="' + escapeAttribute(url) + '" width="560" height="' + height +
         '" title="If you liked this: recommendations from Afterimage" loading="lazy" frameborder="0"' +
         ' data-afterimage></iframe>\n' + iframeCode.getAttribute("data-listener");

@@ -151,7 +151,7 @@ def host_page(site: Site) -> str:
 <body>
 <h1>What I watched this week</h1>
 <div id="iframe-embed">
-<iframe id="frame" src="{site.url}/widget/items/{HIROSHIMA}" width="560" height="480" title="If you liked this"
+<iframe id="frame" src="{site.url}/widget/items/{HIROSHIMA}" width="560" height="660" title="If you liked this"
   loading="lazy" frameborder="0" data-afterimage></iframe>
 {site.listener}
 </div>

@@ -160,7 +160,7 @@ def test_the_embed_panel_updates_code_and_preview_as_options_change(browser, sit
     panel.locator("input[name=compact]").check()
     panel.locator("input[name=limit]").fill("3")
     iframe_code = panel.locator('[data-code="iframe"]').input_value()
-    assert f'src="{site.url}/widget/items/{HIROSHIMA}?limit=3&amp;theme=dark&amp;compact=1" width="560" height="260"' in iframe_code
+    assert f'src="{site.url}/widget/items/{HIROSHIMA}?limit=3&amp;theme=dark&amp;compact=1" width="560" height="400"' in iframe_code
     assert 'e.origin!=="' + site.url + '"' in iframe_code
     script_code = panel.locator('[data-code="script"]').input_value()
     assert script_code == (
