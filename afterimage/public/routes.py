@@ -135,9 +135,11 @@ def cover(slug: str):
     """The generated placeholder cover of an item."""
     item = get_or_redirect(Item, slug, "public.cover")
     response = Response(placeholder_svg(item), mimetype="image/svg+xml")
+    # Revalidate every time: an edited title must show on the next view, and a 304 costs almost nothing.
     response.cache_control.public = True
-    response.cache_control.max_age = 3600
-    return response
+    response.cache_control.no_cache = True
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.route("/tags")
