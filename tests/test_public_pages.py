@@ -205,14 +205,13 @@ def test_a_server_error_shows_the_designed_page_without_a_traceback(app):
 
 def test_a_placeholder_cover_follows_a_title_edit_and_revalidates(app, client):
     with app.app_context():
-        item = save_item(ItemFields(kind="film", title="Muriel", year=1963))
+        item_id = save_item(ItemFields(kind="film", title="Muriel", year=1963)).id
         db.session.commit()
     first = client.get("/covers/muriel-1963.svg")
     assert "no-cache" in first.headers["Cache-Control"]
     assert client.get("/covers/muriel-1963.svg", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     with app.app_context():
-        item = db.session.get(Item, item.id)
-        save_item(ItemFields(kind="film", title="Muriel, or the Time of Return", year=1963), item)
+        save_item(ItemFields(kind="film", title="Muriel, or the Time of Return", year=1963), db.session.get(Item, item_id))
         db.session.commit()
     again = client.get("/covers/muriel-1963.svg", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200 and b"Time of Return" in again.data
