@@ -205,8 +205,9 @@ def test_a_server_error_shows_the_designed_page_without_a_traceback(app):
 
 def test_a_placeholder_cover_follows_a_title_edit_and_revalidates(app, client):
     with app.app_context():
-        item_id = save_item(ItemFields(kind="film", title="Muriel", year=1963)).id
+        item = save_item(ItemFields(kind="film", title="Muriel", year=1963))
         db.session.commit()
+        item_id = item.id
     first = client.get("/covers/muriel-1963.svg")
     assert "no-cache" in first.headers["Cache-Control"]
     assert client.get("/covers/muriel-1963.svg", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
