@@ -4,12 +4,13 @@ import os
 import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
-from recs.documents import CREATOR_PREFIX, TAG_PREFIX, ItemDoc, item_features, phrase_key
+from recs.documents import CREATOR_PREFIX, TAG_PREFIX, ItemDoc, count_features, item_features, phrase_key
 from recs.search import pair_dots, rerank, top_k_rows, without_empty_columns
 
 # Bumped whenever the pickled layout changes; loads() refuses other versions.
@@ -97,7 +98,6 @@ class TfidfRecommender:
         if len(set(ids)) != len(ids):
             raise ValueError("item ids must be unique")
         self._fit_vectors(docs, vectorizer)
-        self.labels_ = self._phrase_labels(docs)
         self.ids_ = np.array(ids, dtype=np.int64)
         self.kinds_ = np.array([doc.kind for doc in docs], dtype=object)
         self.row_of_ = {item_id: row for row, item_id in enumerate(ids)}
@@ -113,27 +113,57 @@ class TfidfRecommender:
         return self
 
     def _fit_vectors(self, docs: list[ItemDoc], vectorizer: TfidfVectorizer | None) -> None:
-        """Set vectorizer_, matrix_ and feature_names_ from the items' feature tokens."""
-        # A generator, so that each item's tokens are freed once counted: as a list they would
-        # be the largest allocation of the whole fit.
-        features = (item_features(doc) for doc in docs)
+        """Set vectorizer_, matrix_, feature_names_ and labels_ from the items' feature tokens."""
         if vectorizer is not None:
             self.vectorizer_ = vectorizer
-            self.matrix_ = vectorizer.transform(features).tocsr()
+            self.matrix_ = vectorizer.transform(item_features(doc) for doc in docs).tocsr()
             self.feature_names_ = vectorizer.get_feature_names_out()
-        elif any(item_features(doc) for doc in docs):
-            # `list` as analyzer hands the precomputed feature tokens to the vectorizer unchanged.
-            self.vectorizer_ = TfidfVectorizer(
-                analyzer=list, sublinear_tf=True, min_df=self.min_df, max_df=self.max_df,
-                dtype=np.float32,
-            )
-            self.matrix_ = self.vectorizer_.fit_transform(features).tocsr()
-            self.feature_names_ = self.vectorizer_.get_feature_names_out()
-        else:
+            self.labels_ = self._phrase_labels(docs)
+            return
+        counted = count_features(docs)
+        if not counted.names:
             # scikit-learn refuses an empty vocabulary; a catalog without words simply has none.
             self.vectorizer_ = None
             self.matrix_ = sp.csr_matrix((len(docs), 0), dtype=np.float32)
             self.feature_names_ = np.array([], dtype=object)
+            self.labels_ = {}
+            return
+        counts, names = self._sorted_and_limited(counted.counts, counted.names)
+        # The same weighting as TfidfVectorizer.fit_transform on the repeated feature tokens,
+        # and a vectorizer equal to the one it would leave, for fold_in() and remove().
+        transformer = TfidfTransformer(sublinear_tf=True).fit(counts)
+        self.matrix_ = sp.csr_matrix(transformer.transform(counts, copy=False))
+        self.vectorizer_ = TfidfVectorizer(
+            analyzer=list, sublinear_tf=True, min_df=self.min_df, max_df=self.max_df, dtype=np.float32,
+        )
+        self.vectorizer_.vocabulary_ = {name: column for column, name in enumerate(names)}
+        self.vectorizer_.fixed_vocabulary_ = False
+        self.vectorizer_.idf_ = transformer.idf_
+        self.feature_names_ = self.vectorizer_.get_feature_names_out()
+        vocabulary = self.vectorizer_.vocabulary_
+        self.labels_ = {feature: label for feature, label in counted.labels.items() if feature in vocabulary}
+
+    def _sorted_and_limited(self, counts: sp.csr_matrix, names: list[str]) -> tuple[sp.csr_matrix, list[str]]:
+        """Drop features outside min_df..max_df and order the rest by name, as CountVectorizer does."""
+        n_docs = counts.shape[0]
+        high = self.max_df if isinstance(self.max_df, Integral) else self.max_df * n_docs
+        low = self.min_df if isinstance(self.min_df, Integral) else self.min_df * n_docs
+        if high < low:
+            raise ValueError("max_df corresponds to < documents than min_df")
+        document_frequency = np.bincount(counts.indices, minlength=len(names))
+        kept = np.flatnonzero((document_frequency <= high) & (document_frequency >= low))
+        if kept.size == 0:
+            raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+        order = kept[sorted(range(kept.size), key=[names[column] for column in kept].__getitem__)]
+        new_column = np.full(len(names), -1, dtype=np.int64)
+        new_column[order] = np.arange(order.size)
+        if kept.size < len(names):
+            counts = counts[:, kept].tocsr()
+            new_column = new_column[kept]
+        counts.indices = new_column[counts.indices].astype(counts.indices.dtype)
+        counts.has_sorted_indices = False
+        counts.sort_indices()
+        return counts, [names[column] for column in order]
 
     def _pruned_search(self) -> PrunedSearch:
         """Build the matrices of the candidate search, with light entries of common terms dropped."""

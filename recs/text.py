@@ -48,7 +48,8 @@ def _unspaced_pairs(run: str) -> list[str]:
 def word_tokens(text: str, stop_words: frozenset[str] = frozenset()) -> list[str]:
     """Split folded text into words; CJK, kana, Hangul and Thai runs become character pairs."""
     if text.isascii():
-        return [word for word in _ASCII_WORD.findall(text) if word not in stop_words]
+        words = _ASCII_WORD.findall(text)
+        return [word for word in words if word not in stop_words] if stop_words else words
     runs = _WORD_RUN.findall(text)
     if not _UNSPACED_SCRIPT.search(text):
         return [run for run in runs if len(run) > 1 and run not in stop_words]

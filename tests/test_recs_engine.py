@@ -356,3 +356,33 @@ def test_fold_accents_strips_latin_accents_and_keeps_other_scripts():
 def test_tags_and_creators_weigh_more_than_description_words():
     assert FIELD_WEIGHTS["tags"] > FIELD_WEIGHTS["description"]
     assert FIELD_WEIGHTS["creators"] > FIELD_WEIGHTS["description"]
+
+
+def mixed_script_catalog() -> list[ItemDoc]:
+    """Accents, unspaced scripts, stop words, one-letter words, repeated and empty tags."""
+    return [
+        *duras_catalog(),
+        ItemDoc(5, "film", "Godzilla映画 ゴジラ", original_title="Łódź STRASSE Straße",
+                creators=("Agnès  Varda", "agnes varda", " "), tags=("War", "war ", "Ça", ""),
+                description="The x-ray of a_b c3PO: 1 22 İstanbul ภาษาไทย हिन्दी भाषा", note="ñandú the"),
+        ItemDoc(6, "book", "情事の時間", creators=("Agnes Varda",), tags=("ça", "noir"),
+                description="straße istanbul 22 and the war"),
+        *random_catalog(21, 40),
+    ]
+
+
+@pytest.mark.parametrize("limits", [{}, {"min_df": 2, "max_df": 0.5}])
+def test_fit_weighs_features_as_a_tfidf_vectorizer_over_the_repeated_tokens(limits):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from recs.documents import item_features
+
+    docs = mixed_script_catalog()
+    model = TfidfRecommender(**limits).fit(docs)
+    reference = TfidfVectorizer(analyzer=list, sublinear_tf=True, dtype=np.float32, **limits)
+    expected = reference.fit_transform([item_features(doc) for doc in docs])
+    assert model.feature_names_.tolist() == reference.get_feature_names_out().tolist()
+    assert abs(model.matrix_ - expected).max() == pytest.approx(0, abs=1e-7)
+    new = ItemDoc(99, "book", "Ça ira", tags=("War",), description="memory of the war in Łódź")
+    assert abs(model.vectorizer_.transform([item_features(new)]) - reference.transform([item_features(new)])).max() == 0
+    assert model.explain(5, 6)[:2] == ["shared tags: Ça", "both by Agnès Varda"]
