@@ -145,3 +145,42 @@ def test_a_request_body_over_the_size_limit_is_refused(demo_app, demo_client):
     limit = demo_app.config["MAX_CONTENT_LENGTH"]
     response = demo_client.post("/studio/import", data=b"x" * (limit + 1), content_type="application/octet-stream")
     assert response.status_code == 413
+
+
+def test_oversized_anonymous_requests_do_bounded_work(demo_app, demo_client):
+    """Thousands of slugs, words or pages in one request cost a handful of queries, not one per value."""
+    import time
+
+    import sqlalchemy as sa
+
+    from afterimage.extensions import db
+
+    many_slugs = ",".join(f"no-such-item-{n}" for n in range(5000))
+    many_words = " ".join(f"word{n}" for n in range(2000))
+    urls = [
+        f"/api/v1/recommendations?liked={many_slugs}",
+        f"/liked?items={many_slugs}",
+        f"/search?q={quote(many_words)}",
+        f"/api/v1/items?q={quote(many_words)}",
+        "/api/v1/items?limit=100000",
+        "/items?page=10000",
+        "/api/v1/items?page=10000",
+        f"/widget/items/the-white-book-2016?limit=100000&kind={'x' * 5000}",
+    ]
+    statements: list[str] = []
+    with demo_app.app_context():
+        engine = db.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        problems = []
+        for url in urls:
+            statements.clear()
+            started = time.perf_counter()
+            response = demo_client.get(url)
+            elapsed = time.perf_counter() - started
+            if response.status_code >= 500 or len(statements) > 40 or elapsed > 3:
+                problems.append(f"{url[:80]}: {response.status_code}, {len(statements)} queries, {elapsed:.2f}s")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert problems == []
