@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, Response, abort, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 FRAMEABLE_BLUEPRINTS = {"widget"}
@@ -83,8 +84,21 @@ def refuse_nul_characters() -> None:
         abort(400, "Text containing NUL characters is not accepted.")
 
 
+def trust_reverse_proxy(app: Flask) -> None:
+    """Behind N reverse proxies (PROXY_COUNT, e.g. AFTERIMAGE_PROXY_COUNT=1), believe their X-Forwarded-* headers.
+
+    Then a request that reached the proxy over HTTPS is HTTPS to the app: the session cookie is Secure and
+    external URLs (API, feeds, oEmbed) start with https://. Never set it without a proxy in front: clients
+    could then claim any address or scheme.
+    """
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
+
+
 def init_app(app: Flask) -> None:
-    """Register the headers, the input guards and the nonce helper for templates."""
+    """Register the headers, the input guards, the proxy settings and the nonce helper for templates."""
+    trust_reverse_proxy(app)
     app.before_request(refuse_nul_characters)
     app.before_request(refuse_absurd_page_numbers)
     app.after_request(set_security_headers)

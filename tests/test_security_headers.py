@@ -176,3 +176,35 @@ def test_no_secret_key_is_committed_to_the_source():
             offenders.append(name)
     assert offenders == []
     assert "instance/*" in (REPO / ".gitignore").read_text()
+
+
+def test_behind_a_trusted_proxy_https_is_believed_and_the_cookie_is_secure(database_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": database_url, "PROXY_COUNT": 1})
+    from afterimage.extensions import db
+
+    with app.app_context():
+        db.create_all()
+    add_author(app)
+    client = app.test_client()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "films.example", "X-Forwarded-For": "203.0.113.9"}
+    page = client.get("/studio/sign-in", headers=forwarded)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    response = client.post("/studio/sign-in", headers={**forwarded, "Referer": "https://films.example/studio/sign-in"},
+                           data={"csrf_token": token, "name": "Mina", "password": "correct horse battery"})
+    assert response.status_code == 303
+    assert "Secure" in response.headers["Set-Cookie"]
+    feed = client.get("/feeds/items.atom", headers=forwarded).get_data(as_text=True)
+    assert "https://films.example/" in feed and "http://localhost" not in feed
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_without_proxy_count_forwarded_headers_are_ignored(app, client):
+    add_author(app)
+    forwarded = {"X-Forwarded-Proto": "https"}
+    page = client.get("/studio/sign-in", headers=forwarded)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    response = client.post("/studio/sign-in", headers=forwarded,
+                           data={"csrf_token": token, "name": "Mina", "password": "correct horse battery"})
+    assert response.status_code == 303 and "Secure" not in response.headers["Set-Cookie"]
