@@ -86,7 +86,7 @@ for _name in ("title", "original_title", "description", "note"):
     _WORD_FIELDS_BY_WEIGHT.setdefault(FIELD_WEIGHTS[_name], []).append(_name)
 
 # Items tokenised at once before their tokens become column numbers: bounds the strings alive.
-_COUNT_BATCH = 2048
+_COUNT_BATCH = 512
 
 
 class _PhraseFeatures(dict):

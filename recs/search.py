@@ -82,7 +82,7 @@ def _scatter_ranked(rows, columns, values, positions, scores) -> None:
 
 
 # Pairs whose dot products are taken at once: bounds the rows gathered in one step.
-_PAIR_CHUNK = 65_536
+_PAIR_CHUNK = 16_384
 
 
 def without_empty_columns(matrix: sp.csr_matrix) -> sp.csr_matrix:
