@@ -139,9 +139,17 @@ class PostgresServer:
         return self.run("pg_ctl", "-D", str(self.datadir), "status", check=False).returncode == 0
 
 
-def remove_orphaned_clusters(bindir: Path) -> None:
+def cluster_parent(run_as: pwd.struct_passwd | None) -> Path:
+    """Where clusters are made: the temporary folder, or /tmp when the server's user could not enter it."""
+    base = Path(tempfile.gettempdir())
+    if run_as is not None and not base.stat().st_mode & 0o001:
+        return Path("/tmp")
+    return base
+
+
+def remove_orphaned_clusters(bindir: Path, parent: Path) -> None:
     """Stop and delete clusters left by earlier runs that were killed before they could clean up."""
-    for root in Path(tempfile.gettempdir()).glob(f"{CLUSTER_PREFIX}*"):
+    for root in parent.glob(f"{CLUSTER_PREFIX}*"):
         try:
             owner = int((root / OWNER_FILE).read_text())
             os.kill(owner, 0)
@@ -162,9 +170,10 @@ def start_throwaway_cluster() -> PostgresServer:
     bindir = postgres_bindir()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL's initdb and pg_ctl were not found")
-    remove_orphaned_clusters(bindir)
     run_as = pwd.getpwnam(UNPRIVILEGED_USER) if os.geteuid() == 0 else None
-    root = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX))
+    parent = cluster_parent(run_as)
+    remove_orphaned_clusters(bindir, parent)
+    root = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX, dir=parent))
     (root / OWNER_FILE).write_text(str(os.getpid()))
     datadir = root / "data"
     if run_as is not None:

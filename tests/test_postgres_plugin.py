@@ -50,7 +50,7 @@ def test_the_cluster_listens_only_on_localhost_from_a_temporary_folder(cluster):
         assert connection.scalar(sa.text("SHOW listen_addresses")) == "127.0.0.1"
         assert connection.scalar(sa.text("SHOW fsync")) == "off"
     engine.dispose()
-    assert Path(cluster.root).parent == Path(tempfile.gettempdir()) and cluster.root.name.startswith("afterimage-pg-")
+    assert cluster.root.name.startswith("afterimage-pg-") and cluster.root.parent in (Path(tempfile.gettempdir()), Path("/tmp"))
     if os.geteuid() == 0:
         assert cluster.datadir.stat().st_uid != 0  # PostgreSQL refuses root: the server runs as nobody
 
