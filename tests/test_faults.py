@@ -143,13 +143,6 @@ def test_a_server_killed_mid_import_leaves_the_database_as_before_and_restarts_w
         restarted.stop()
 
 
-REBUILD_NOT_STORED = (
-    "recommendations.store.current_model() rebuilds a damaged or missing model inside a GET request's session, "
-    "which is never committed: each new process refits again and a missing row gives no set recommendations"
-)
-
-
-@pytest.mark.xfail(reason=REBUILD_NOT_STORED, strict=False)
 def test_a_damaged_model_is_rebuilt_and_stored_not_served(demo_app, database_url, tmp_path):
     server = AppServer(database_url, log_path=tmp_path / "server.log")
     with demo_app.app_context():
@@ -171,7 +164,6 @@ def test_a_damaged_model_is_rebuilt_and_stored_not_served(demo_app, database_url
         db.session.remove()
 
 
-@pytest.mark.xfail(reason=REBUILD_NOT_STORED, strict=False)
 def test_a_missing_model_row_is_rebuilt_not_left_empty(demo_app, database_url, tmp_path):
     with demo_app.app_context():
         db.session.execute(sa.delete(RecModelBlob))
