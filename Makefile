@@ -30,5 +30,9 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q --postgres
 
+# Load test: gunicorn on 127.0.0.1 with a 10,000-item catalog; `make bench ARGS=--postgres` for PostgreSQL.
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/load.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache
