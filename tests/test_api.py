@@ -247,3 +247,13 @@ def test_titles_with_markup_travel_as_plain_json_strings(demo_app, demo_client):
         slug = item.slug
     body = demo_client.get(f"/api/v1/items/{slug}").get_json()
     assert body["title"] == "<img src=x onerror=alert(1)>"
+
+
+def test_a_redirect_drops_query_keys_that_would_steer_the_url(demo_app, demo_client):
+    with demo_app.app_context():
+        change_slug(db.session.scalar(sa.select(Item).where(Item.slug == HIROSHIMA)), "hiroshima-my-love-1959")
+        db.session.commit()
+    for prefix in ("/api/v1/items/", "/widget/items/"):
+        response = demo_client.get(f"{prefix}{HIROSHIMA}?slug=x&_external=0&_anchor=evil&limit=2")
+        assert response.status_code == 301
+        assert response.headers["Location"] == f"http://localhost{prefix}hiroshima-my-love-1959?limit=2"

@@ -8,7 +8,9 @@ from afterimage.api.caching import cacheable
 from afterimage.api.openapi import openapi_document
 from afterimage.api.params import MAX_LIMIT, kind_arg, limit_arg, page_arg
 from afterimage.api.serializers import item_json, list_json, recommendation_json, tag_json
-from afterimage.api.subjects import Subject, find_subject, recommendations_for, with_tags_and_credits
+from afterimage.api.subjects import (
+    Subject, find_subject, kept_query_args, recommendations_for, with_tags_and_credits,
+)
 from afterimage.extensions import db
 from afterimage.models import KINDS, Item, Tag
 from afterimage.search import search_items
@@ -32,13 +34,13 @@ def json_answer(data: dict) -> Response:
     return cacheable(jsonify(data))
 
 
-def subject_or_404(type_: str, slug: str, endpoint: str, **values) -> Subject:
+def subject_or_404(type_: str, slug: str, endpoint: str) -> Subject:
     """The subject for a slug; an old slug answers 301 to the current URL, keeping the query string."""
     subject, moved = find_subject(type_, slug)
     if subject is None:
         abort(404, f"No {type_[:-1]} with the slug {slug!r}.")
     if moved:
-        abort(redirect(url_for(endpoint, slug=subject.row.slug, **values, **request.args), 301))
+        abort(redirect(url_for(endpoint, slug=subject.row.slug, **kept_query_args()), 301))
     return subject
 
 

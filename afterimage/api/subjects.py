@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import url_for
+from flask import request, url_for
 
 from afterimage.extensions import db
 from afterimage.models import KINDS, CuratedList, Item, Tag
@@ -43,6 +43,11 @@ class Subject:
     def widget_url(self, **options) -> str:
         """The absolute URL of the subject's widget page, with any options."""
         return url_for(SUBJECT_TYPES[self.type][2], slug=self.row.slug, _external=True, **options)
+
+
+def kept_query_args() -> dict[str, str]:
+    """The query string to carry over a redirect, minus keys url_for would take as its own (slug, _external...)."""
+    return {k: v for k, v in request.args.items() if k != "slug" and not k.startswith("_")}
 
 
 def with_tags_and_credits(query: sa.Select) -> sa.Select:

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from afterimage.api.caching import cacheable
 from afterimage.api.params import MAX_LIMIT
-from afterimage.api.subjects import find_subject, recommendations_for
+from afterimage.api.subjects import find_subject, kept_query_args, recommendations_for
 from afterimage.extensions import db
 from afterimage.models import Item
 from afterimage.widget.assets import csp_hash, embed_script, resize_listener, resize_script, widget_css
@@ -45,7 +45,7 @@ def render_widget(type_: str, slug: str) -> Response:
     if subject is None:
         abort(404, "This widget's film, book, list or tag is no longer in the catalog.")
     if moved:
-        return redirect(subject.widget_url(**request.args), 301)
+        return redirect(subject.widget_url(**kept_query_args()), 301)
     recs = recommendations_for(subject.members, options.kinds, options.limit)
     # The accent passed strict validation (hex only), so it is safe inside the stylesheet.
     style = "body{margin:0}" + widget_css() + f".aw{{--accent:{options.accent}}}"
