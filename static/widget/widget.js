@@ -37,10 +37,11 @@
   function card(rec, base) {
     var it = rec.item, li = el("li"), a = link(it.url, base), cv = el("span", "cv");
     cv.appendChild(img(it.cover_url));
-    if (rec.reasons.length) cv.appendChild(el("span", "why", rec.reasons.join("; ")));
     a.appendChild(cv);
     a.appendChild(el("span", "t", it.title));
     a.appendChild(el("span", "m", line(it.year, makers(it))));
+    // After the title, so screen readers say what it is before why; shown over the cover on hover or focus.
+    if (rec.reasons.length) a.appendChild(el("span", "why", rec.reasons.join("; ")));
     li.appendChild(a);
     return li;
   }
