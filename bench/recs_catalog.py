@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from recs import ItemDoc
 

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
 from recs.documents import CREATOR_PREFIX, TAG_PREFIX, ItemDoc, count_features, item_features, phrase_key
-from recs.search import pair_dots, rerank, top_k_rows, without_empty_columns
+from recs.search import pruning_losses, rerank, top_k_rows, without_empty_columns
 
 # Bumped whenever the pickled layout changes; loads() refuses other versions.
 FORMAT_VERSION = 1
@@ -36,7 +36,7 @@ class PrunedSearch:
 
     matrix: sp.csr_matrix  # the model's vectors without the light entries of common terms
     common_part: sp.csr_matrix  # the model's vectors restricted to the common terms' columns
-    pruned_common_part: sp.csr_matrix  # `matrix` restricted to the common terms' columns
+    kept: np.ndarray  # which entries of common_part `matrix` kept (bool, aligned with its data)
 
 
 def _only_columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
@@ -67,7 +67,7 @@ class TfidfRecommender:
         similarity_floor: float = 0.0,
         rebuild_after: float = 0.2,
         exact_below: int = 5000,
-        common_df: float = 0.01,
+        common_df: float = 0.005,
         term_floor: float = 0.08,
         candidate_factor: int = 2,
         n_jobs: int | None = None,
@@ -173,11 +173,8 @@ class TfidfRecommender:
         pruned = self.matrix_.copy()
         pruned.data[(pruned.data < self.term_floor) & common_terms[pruned.indices]] = 0
         pruned.eliminate_zeros()
-        return PrunedSearch(
-            matrix=pruned,
-            common_part=without_empty_columns(_only_columns(self.matrix_, common_terms)),
-            pruned_common_part=without_empty_columns(_only_columns(pruned, common_terms)),
-        )
+        common_part = without_empty_columns(_only_columns(self.matrix_, common_terms))
+        return PrunedSearch(matrix=pruned, common_part=common_part, kept=common_part.data >= self.term_floor)
 
     def _phrase_labels(self, docs: list[ItemDoc]) -> dict[str, str]:
         """Map each tag and creator feature to the spelling a reader should see in a reason."""
@@ -257,14 +254,10 @@ class TfidfRecommender:
         found = positions >= 0
         rows_a = np.broadcast_to(query_rows[:, None], positions.shape)[found]
         rows_b = candidate_rows[positions[found]]
-        # Pruning touched common terms only, so the exact cosine is the pruned one with the
-        # pruned common-term part swapped for the full one.
+        # Pruning touched common terms only, so the exact cosine is the pruned one plus what
+        # pruning took from it in those columns.
         exact = np.zeros(positions.shape, dtype=np.float32)
-        exact[found] = (
-            approximate[found]
-            - pair_dots(pruned.pruned_common_part, rows_a, rows_b)
-            + pair_dots(pruned.common_part, rows_a, rows_b)
-        )
+        exact[found] = approximate[found] + pruning_losses(pruned.common_part, pruned.kept, rows_a, rows_b)
         return rerank(positions, exact, self.top_n, self.similarity_floor)
 
     # ----------------------------------------------------------------------------- queries

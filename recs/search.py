@@ -81,7 +81,7 @@ def _scatter_ranked(rows, columns, values, positions, scores) -> None:
     scores[rows[fits], rank[fits]] = values[fits]
 
 
-# Pairs whose dot products are taken at once: bounds the rows gathered in one step.
+# Pairs rescored at once: bounds the dense blocks and gathered rows of one step.
 _PAIR_CHUNK = 16_384
 
 
@@ -90,22 +90,42 @@ def without_empty_columns(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix[:, np.unique(matrix.indices)].tocsr()
 
 
-def pair_dots(compact: sp.csr_matrix, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-    """Return the dot product of rows rows_a[i] and rows_b[i] for every i, for a matrix of few columns."""
-    dots = np.zeros(len(rows_a), dtype=np.float32)
-    if compact.nnz == 0 or len(rows_a) == 0:
-        return dots
-    # A dense block of the a-side rows is small when columns are few (here: the common terms),
-    # and then each pair costs one pass over its b-side row.
+def pruning_losses(common: sp.csr_matrix, kept: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    """Return, for every pair i, what pruning took from the dot product of rows rows_a[i] and rows_b[i].
+
+    ``common`` holds the vectors' entries in the few pruned (common) columns, and ``kept`` marks
+    those of its entries the pruned matrix kept. The loss is full . full - kept . kept over those
+    columns, which is, entry by entry of the b row: a's full value where b's entry was dropped,
+    and a's dropped value where b's entry was kept. One pass over the b rows gives it.
+    """
+    losses = np.zeros(len(rows_a), dtype=np.float32)
+    if common.nnz == 0 or len(rows_a) == 0:
+        return losses
+    n_columns = common.shape[1]
+    dropped = common.copy()
+    dropped.data[kept] = 0
+    # The a side as [full | dropped] side by side; a b entry reads the half its kept flag names.
+    a_side = sp.hstack([common, dropped], format="csr")
+    b_column = common.indices + kept * n_columns
+    grouped = bool(np.all(rows_a[1:] >= rows_a[:-1]))  # the bulk search lists pairs row by row
     for start in range(0, len(rows_a), _PAIR_CHUNK):
         chunk_a, chunk_b = rows_a[start : start + _PAIR_CHUNK], rows_b[start : start + _PAIR_CHUNK]
-        distinct_a, local_a = np.unique(chunk_a, return_inverse=True)
-        dense_a = compact[distinct_a].toarray()
-        gathered_b = compact[chunk_b]
-        pair_of_entry = np.repeat(np.arange(len(chunk_b)), np.diff(gathered_b.indptr))
-        products = gathered_b.data * dense_a[local_a[pair_of_entry], gathered_b.indices]
-        dots[start : start + len(chunk_b)] = np.bincount(pair_of_entry, weights=products, minlength=len(chunk_b))
-    return dots
+        if grouped:
+            first = np.r_[True, chunk_a[1:] != chunk_a[:-1]]
+            distinct_a, local_a = chunk_a[first], np.cumsum(first) - 1
+        else:
+            distinct_a, local_a = np.unique(chunk_a, return_inverse=True)
+        # A dense block of the a-side rows is small because the columns are few.
+        a_values = a_side[distinct_a].toarray().ravel()
+        starts = common.indptr[chunk_b]
+        lengths = common.indptr[chunk_b + 1] - starts
+        ends = np.cumsum(lengths)
+        entry = np.arange(ends[-1]) + np.repeat(starts - (ends - lengths), lengths)
+        flat = np.repeat(local_a * (2 * n_columns), lengths) + b_column[entry]
+        products = common.data[entry] * a_values.take(flat)
+        pair_of_entry = np.repeat(np.arange(len(chunk_b)), lengths)
+        losses[start : start + len(chunk_b)] = np.bincount(pair_of_entry, weights=products, minlength=len(chunk_b))
+    return losses
 
 
 def rerank(positions: np.ndarray, scores: np.ndarray, k: int, floor: float) -> tuple[np.ndarray, np.ndarray]:
