@@ -40,6 +40,8 @@ class AppServer:
     port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
     log_path: Path | None = None
+    # Seconds a worker may spend on one request (a large import runs inside its request).
+    timeout: int = 120
     process: subprocess.Popen | None = None
 
     @property
@@ -51,7 +53,7 @@ class AppServer:
         """The production command, as the README gives it, on this port."""
         return [
             sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"{HOST}:{self.port}",
-            "--timeout", "120", "--graceful-timeout", "5", "--keep-alive", "5", "app:create_app()",
+            "--timeout", str(self.timeout), "--graceful-timeout", "5", "--keep-alive", "5", "app:create_app()",
         ]
 
     def start(self, wait: float = 60.0) -> AppServer:
