@@ -36,6 +36,9 @@ FAST_UNSAFE_OPTIONS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
+    # Short-lived databases: no background vacuuming, and no JIT compiling for queries this small.
+    "autovacuum": "off",
+    "jit": "off",
     "max_connections": "200",
     "shared_buffers": "64MB",
 }
