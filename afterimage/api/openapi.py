@@ -165,8 +165,10 @@ def openapi_document(server_url: str, max_limit: int, default_limit: int) -> dic
                 "limit": {"name": "limit", "in": "query",
                           "schema": {"type": "integer", "minimum": 1, "maximum": max_limit, "default": default_limit},
                           "description": "Recommendations per kind."},
-                "liked": {"name": "liked", "in": "query", "required": True, "schema": {"type": "string"},
-                          "description": "Comma-separated item slugs, at most 20.", "example": "hiroshima-mon-amour-1959"},
+                "liked": {"name": "liked", "in": "query", "required": True,
+                          "schema": {"type": "string", "pattern": r"^[^,\s]+(,[^,\s]+){0,19}$"},
+                          "description": "Comma-separated item slugs, 1 to 20 of them.",
+                          "example": "hiroshima-mon-amour-1959,the-vegetarian-2007"},
             },
         },
     }
