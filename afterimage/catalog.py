@@ -133,16 +133,20 @@ def find_duplicate(kind: str, title: str, year: int | None, exclude_id: int | No
     return db.session.scalars(query.limit(1)).first()
 
 
+def find_by_name(model: type[Tag] | type[Creator], name: str) -> Tag | Creator | None:
+    """The tag or creator with this name ignoring case, accents and spacing, saved or still pending."""
+    key = fold_accents(" ".join(name.split()))
+    found = db.session.scalar(sa.select(model).where(model.name_key == key))
+    # Look in the session too: an import may name the same tag twice before a flush.
+    return found or next((o for o in db.session.new if isinstance(o, model) and o.name_key == key), None)
+
+
 def get_or_create_tag(name: str, family: str | None = None) -> Tag:
     """The tag with this name ignoring case and accents, created if new."""
     name = " ".join(name.split())
-    key = fold_accents(name)
-    tag = db.session.scalar(sa.select(Tag).where(Tag.name_key == key))
+    tag = find_by_name(Tag, name)
     if tag is None:
-        # Look in the session too: an import may create the same tag twice before a flush.
-        tag = next((t for t in db.session.new if isinstance(t, Tag) and t.name_key == key), None)
-    if tag is None:
-        tag = Tag(name=name, name_key=key, slug=unique_slug(Tag, slugify(name) or "tag"), family=family)
+        tag = Tag(name=name, name_key=fold_accents(name), slug=unique_slug(Tag, slugify(name) or "tag"), family=family)
         db.session.add(tag)
     elif family and not tag.family:
         tag.family = family
@@ -152,12 +156,9 @@ def get_or_create_tag(name: str, family: str | None = None) -> Tag:
 def get_or_create_creator(name: str) -> Creator:
     """The creator with this name ignoring case and accents, created if new."""
     name = " ".join(name.split())
-    key = fold_accents(name)
-    creator = db.session.scalar(sa.select(Creator).where(Creator.name_key == key))
+    creator = find_by_name(Creator, name)
     if creator is None:
-        creator = next((c for c in db.session.new if isinstance(c, Creator) and c.name_key == key), None)
-    if creator is None:
-        creator = Creator(name=name, name_key=key)
+        creator = Creator(name=name, name_key=fold_accents(name))
         db.session.add(creator)
     return creator
 
