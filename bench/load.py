@@ -198,6 +198,7 @@ def author_edits(base_url: str, item_ids: list[int], stop: threading.Event, log:
                 log["edits"][item_id] = note
             else:
                 log["edit_failures"] += 1
+                log.setdefault("edit_failure_statuses", []).append(status)
             n += 1
     except Exception as error:  # reported, and counted as an error
         log["author_error"] = f"edits: {type(error).__name__}: {error}"
@@ -317,6 +318,7 @@ def main() -> None:
         report["mixed"]["errors"] = mixed_errors
         report["author"] = {
             "edits": len(log["edits"]), "edit_failures": log["edit_failures"],
+            "edit_failure_statuses": log.get("edit_failure_statuses", []),
             "edit_p50_ms": round(statistics.median(log["edit_ms"]), 1) if log["edit_ms"] else None,
             "import_status": log.get("import_status"), "import_rows": args.import_rows,
             "import_s": round(log["import_s"], 2) if "import_s" in log else None, "error": log.get("author_error"),
