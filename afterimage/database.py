@@ -40,9 +40,11 @@ def configure_sqlite(app: Flask) -> None:
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, connection_record):
             cursor = dbapi_connection.cursor()
-            # WAL: readers go on reading while the author writes; the timeout makes a second writer wait, not fail.
+            # WAL: readers go on reading while the author writes. SQLite has one writer at a time, and a
+            # large import holds the lock for its whole transaction: a second writer waits (up to a minute,
+            # below gunicorn's timeout) instead of failing with "database is locked".
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(app.config.get('SQLITE_BUSY_TIMEOUT_MS', 15000))}")
+            cursor.execute(f"PRAGMA busy_timeout={int(app.config.get('SQLITE_BUSY_TIMEOUT_MS', 60000))}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
