@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.models import Item
-from bench.load_client import AppServer, Browser
+from bench.load_client import AppServer, Browser, page_forms
 from tests.test_studio_fixtures import PASSWORD, add_author
 
 
@@ -79,25 +79,52 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
         assert db.session.scalar(sa.text("PRAGMA foreign_keys")) == 1
 
 
+def hold_a_write_lock(url: str, writing: threading.Event, done: threading.Event) -> None:
+    """Another process's long write transaction, as an import is: every item row changed, then wait."""
+    engine = sa.create_engine(url)
+    if url.startswith("sqlite"):
+        sa.event.listen(engine, "connect", lambda c, r: c.execute("PRAGMA busy_timeout=15000"))
+    with engine.connect() as connection:
+        if url.startswith("sqlite"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.execute(sa.update(Item).values(note=Item.note + " "))
+        writing.set()
+        done.wait(10)
+        connection.commit()
+    engine.dispose()
+
+
+def test_an_edit_made_during_a_long_write_waits_for_it_instead_of_failing(demo_app, client):
+    from tests.test_studio_fixtures import sign_in
+
+    add_author(demo_app)
+    assert sign_in(client).status_code == 303
+    with demo_app.app_context():
+        item_id = db.session.scalar(sa.select(Item.id).where(Item.slug == "the-white-book-2016"))
+        db.session.remove()
+    page = client.get(f"/studio/items/{item_id}")
+    assert page.status_code == 200
+    writing, done = threading.Event(), threading.Event()
+    writer = threading.Thread(target=hold_a_write_lock, args=(demo_app.config["SQLALCHEMY_DATABASE_URI"], writing, done))
+    writer.start()
+    try:
+        assert writing.wait(10)
+        threading.Timer(2.0, done.set).start()  # the "import" commits after two seconds
+        fields = [f for f in page_forms(page.get_data(as_text=True)) if f["action"] in ("", f"/studio/items/{item_id}")][0]["fields"]
+        response = client.post(f"/studio/items/{item_id}", data={**fields, "note": "written after the import"})
+        assert response.status_code == 303
+    finally:
+        done.set()
+        writer.join(15)
+    assert "written after the import" in client.get("/items/the-white-book-2016").get_data(as_text=True)
+
+
 def test_readers_are_never_locked_out_while_the_author_writes(demo_app):
     """A long write transaction (an import) holds the write lock; readers keep being served meanwhile."""
     url = demo_app.config["SQLALCHEMY_DATABASE_URI"]
     writing, done = threading.Event(), threading.Event()
 
-    def long_write():
-        engine = sa.create_engine(url)
-        if url.startswith("sqlite"):
-            sa.event.listen(engine, "connect", lambda c, r: c.execute("PRAGMA busy_timeout=15000"))
-        with engine.connect() as connection:
-            if url.startswith("sqlite"):
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            connection.execute(sa.update(Item).values(note=Item.note + " "))
-            writing.set()
-            done.wait(10)
-            connection.commit()
-        engine.dispose()
-
-    writer = threading.Thread(target=long_write)
+    writer = threading.Thread(target=hold_a_write_lock, args=(url, writing, done))
     writer.start()
     try:
         assert writing.wait(10)
