@@ -67,7 +67,7 @@ class TfidfRecommender:
         similarity_floor: float = 0.0,
         rebuild_after: float = 0.2,
         exact_below: int = 5000,
-        common_df: float = 0.005,
+        common_df: float = 0.01,
         term_floor: float = 0.08,
         candidate_factor: int = 2,
         n_jobs: int | None = None,
@@ -257,7 +257,9 @@ class TfidfRecommender:
         # Pruning touched common terms only, so the exact cosine is the pruned one plus what
         # pruning took from it in those columns.
         exact = np.zeros(positions.shape, dtype=np.float32)
-        exact[found] = approximate[found] + pruning_losses(pruned.common_part, pruned.kept, rows_a, rows_b)
+        exact[found] = approximate[found] + pruning_losses(
+            pruned.common_part, pruned.kept, rows_a, rows_b, self._threads()
+        )
         return rerank(positions, exact, self.top_n, self.similarity_floor)
 
     # ----------------------------------------------------------------------------- queries

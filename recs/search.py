@@ -1,5 +1,7 @@
 """Top-k neighbour search over L2-normalised sparse rows, without ever forming the n x n matrix."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -90,7 +92,9 @@ def without_empty_columns(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix[:, np.unique(matrix.indices)].tocsr()
 
 
-def pruning_losses(common: sp.csr_matrix, kept: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+def pruning_losses(
+    common: sp.csr_matrix, kept: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray, n_threads: int = 1
+) -> np.ndarray:
     """Return, for every pair i, what pruning took from the dot product of rows rows_a[i] and rows_b[i].
 
     ``common`` holds the vectors' entries in the few pruned (common) columns, and ``kept`` marks
@@ -108,7 +112,8 @@ def pruning_losses(common: sp.csr_matrix, kept: np.ndarray, rows_a: np.ndarray, 
     a_side = sp.hstack([common, dropped], format="csr")
     b_column = common.indices + kept * n_columns
     grouped = bool(np.all(rows_a[1:] >= rows_a[:-1]))  # the bulk search lists pairs row by row
-    for start in range(0, len(rows_a), _PAIR_CHUNK):
+
+    def rescore(start: int) -> None:
         chunk_a, chunk_b = rows_a[start : start + _PAIR_CHUNK], rows_b[start : start + _PAIR_CHUNK]
         if grouped:
             first = np.r_[True, chunk_a[1:] != chunk_a[:-1]]
@@ -125,6 +130,10 @@ def pruning_losses(common: sp.csr_matrix, kept: np.ndarray, rows_a: np.ndarray, 
         products = common.data[entry] * a_values.take(flat)
         pair_of_entry = np.repeat(np.arange(len(chunk_b)), lengths)
         losses[start : start + len(chunk_b)] = np.bincount(pair_of_entry, weights=products, minlength=len(chunk_b))
+
+    # numpy and scipy release the GIL in these steps, so chunks on two threads overlap well.
+    with ThreadPoolExecutor(max(n_threads, 1)) as pool:
+        list(pool.map(rescore, range(0, len(rows_a), _PAIR_CHUNK)))
     return losses
 
 
