@@ -216,3 +216,8 @@ def test_a_placeholder_cover_follows_a_title_edit_and_revalidates(app, client):
         db.session.commit()
     again = client.get("/covers/muriel-1963.svg", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200 and b"Time of Return" in again.data
+
+
+def test_the_site_icon_is_served_where_browsers_look_for_it(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"

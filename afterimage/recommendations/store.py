@@ -25,13 +25,25 @@ WRITE_CHUNK = 5000
 # Session flag set while the commit hook refreshes recommendations (see hooks.py).
 REFRESHING = "recs_busy"
 
-# This process's copy of the model: valid while the stored token matches; `seq` is the last change replayed.
-_cached: dict[str, object] = {"token": None, "blob_token": None, "seq": 0, "model": None}
+# This process's copy of each database's model: valid while the stored token matches; `seq` is the
+# last logged change replayed into it.
+_models: dict[str, dict[str, object]] = {}
+
+
+def _cached() -> dict[str, object]:
+    """The cache entry for the database this session talks to."""
+    key = db.engine.url.render_as_string(hide_password=True)
+    return _models.setdefault(key, {"token": None, "blob_token": None, "seq": 0, "model": None})
+
+
+def _invalidate_cache() -> None:
+    """Forget this database's copy, e.g. before changing it ahead of a commit that may roll back."""
+    _cached().update(token=None, blob_token=None, seq=0, model=None)
 
 
 def _forget_cached_model() -> None:
-    """Drop this process's copy, e.g. before changing it ahead of a commit that may roll back."""
-    _cached.update(token=None, blob_token=None, seq=0, model=None)
+    """Drop every copy, as a new process would start (tests use it between databases)."""
+    _models.clear()
 
 
 def new_recommender() -> TfidfRecommender:
@@ -68,15 +80,16 @@ def current_model() -> TfidfRecommender | None:
     row = db.session.execute(
         sa.select(RecModel.token, RecModel.blob_token).where(RecModel.id == MODEL_ROW)
     ).first()
+    cache = _cached()
     if row is None:
         # No model at all: build one if there is anything to recommend, rather than serve nothing.
         has_items = db.session.scalar(sa.select(Item.id).limit(1)) is not None
         return _rebuild_and_store() if has_items else None
     token, blob_token = row
-    if _cached["token"] == token:
-        return _cached["model"]  # type: ignore[return-value]
-    if _cached["blob_token"] == blob_token and _cached["model"] is not None:
-        model, since = _cached["model"], _cached["seq"]
+    if cache["token"] == token:
+        return cache["model"]  # type: ignore[return-value]
+    if cache["blob_token"] == blob_token and cache["model"] is not None:
+        model, since = cache["model"], cache["seq"]
     else:
         blob = db.session.scalar(sa.select(RecModelBlob.blob).where(RecModelBlob.id == MODEL_ROW))
         try:
@@ -85,9 +98,9 @@ def current_model() -> TfidfRecommender | None:
             # A damaged or outdated model is rebuilt, never served.
             log.exception("stored recommendation model unreadable; rebuilding")
             return _rebuild_and_store()
-    _forget_cached_model()
+    _invalidate_cache()
     seq = _replay_changes(model, since)  # type: ignore[arg-type]
-    _cached.update(token=token, blob_token=blob_token, seq=seq, model=model)
+    cache.update(token=token, blob_token=blob_token, seq=seq, model=model)
     return model  # type: ignore[return-value]
 
 
@@ -132,7 +145,7 @@ def save_model(model: TfidfRecommender) -> None:
     row.n_items = len(model.ids_)
     row.fitted_at = sa.func.now()
     db.session.execute(sa.delete(RecModelChange))
-    _cached.update(token=token, blob_token=token, seq=0, model=model)
+    _cached().update(token=token, blob_token=token, seq=0, model=model)
 
 
 def log_changes(model: TfidfRecommender, changed: set[int], removed: set[int]) -> None:
@@ -144,7 +157,7 @@ def log_changes(model: TfidfRecommender, changed: set[int], removed: set[int]) -
     token = uuid.uuid4().hex
     row.token = token
     row.n_items = len(model.ids_)
-    _cached.update(token=token, blob_token=row.blob_token, seq=seq, model=model)
+    _cached().update(token=token, blob_token=row.blob_token, seq=seq, model=model)
 
 
 def write_neighbour_rows(
@@ -214,7 +227,7 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
         rebuild()
         return
     # The copy in memory is about to change ahead of the commit; if it rolls back, reload from the database.
-    _forget_cached_model()
+    _invalidate_cache()
     affected: set[int] = set()
     for item_id in removed:
         affected |= model.remove(item_id)
