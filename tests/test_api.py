@@ -10,7 +10,6 @@ from afterimage.models import CuratedList, Item
 from afterimage.slugs import change_slug
 import sqlalchemy as sa
 
-from afterimage.recommendations import store as recommendation_store
 
 HIROSHIMA = "hiroshima-mon-amour-1959"
 KOREAN_LIST = "8-korean-books-written-by-women-every-reader-should-read-once"
@@ -28,18 +27,6 @@ ENDPOINTS = [
     (f"/api/v1/lists/{KOREAN_LIST}", "/v1/lists/{slug}"),
     ("/api/v1/tags/war?limit=2", "/v1/tags/{slug}"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_model_from_another_test():
-    """Forget the process's cached recommendation model around each test.
-
-    Every test's demo database is a copy with the same model token, so a fold-in made by one test would
-    otherwise be replayed against the next test's database (stopgap until the cache tells databases apart).
-    """
-    recommendation_store._forget_cached_model()
-    yield
-    recommendation_store._forget_cached_model()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from afterimage.catalog import ItemFields, save_item
 from afterimage.extensions import db
 from afterimage.models import Item, Tag
 from afterimage.slugs import change_slug
-from tests.test_api import no_model_from_another_test  # noqa: F401  (autouse)
 
 
 def parse(client, url: str):

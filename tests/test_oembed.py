@@ -4,7 +4,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from tests.test_api import no_model_from_another_test  # noqa: F401  (autouse)
 
 HIROSHIMA = "hiroshima-mon-amour-1959"
 KOREAN_LIST = "8-korean-books-written-by-women-every-reader-should-read-once"

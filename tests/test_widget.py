@@ -12,7 +12,6 @@ from afterimage.models import Item
 from afterimage.slugs import change_slug
 from afterimage.widget.assets import csp_hash
 from app import create_app
-from tests.test_api import no_model_from_another_test  # noqa: F401  (autouse)
 
 HIROSHIMA = "hiroshima-mon-amour-1959"
 KOREAN_LIST = "8-korean-books-written-by-women-every-reader-should-read-once"
