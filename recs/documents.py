@@ -122,7 +122,9 @@ _ASCII_SEPARATORS = bytes(
     for byte in range(256)
 )
 # Features never kept: stop words, and the one-letter words that splitting ASCII text leaves.
-_DROPPED = sorted({word.encode() for word in _STOP_WORDS} | {bytes([byte]) for byte in b"abcdefghijklmnopqrstuvwxyz0123456789"})
+_DROPPED = sorted(
+    {word.encode() for word in _STOP_WORDS} | {bytes([byte]) for byte in b"abcdefghijklmnopqrstuvwxyz0123456789"}
+)
 
 
 def _word_tokens_bytes(text: str) -> list[bytes]:
@@ -163,7 +165,7 @@ def count_features(docs: list[ItemDoc]) -> FeatureCounts:
                 keys.pop("", None)
                 segments.append(list(map(str.encode, keys)))
         batches.append(_count_batch(segments, segment_weights, segments_per_doc, column_of))
-    names = [name.decode() for name in islice(column_of, len(_DROPPED), None)]
+    names = list(map(bytes.decode, islice(column_of, len(_DROPPED), None)))
     # Early batches knew fewer columns; all share the final width before being stacked.
     counts = sp.vstack(
         [sp.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], len(names))) for b in batches]

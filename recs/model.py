@@ -100,7 +100,7 @@ class TfidfRecommender:
         self._fit_vectors(docs, vectorizer)
         self.ids_ = np.array(ids, dtype=np.int64)
         self.kinds_ = np.array([doc.kind for doc in docs], dtype=object)
-        self.row_of_ = {item_id: row for row, item_id in enumerate(ids)}
+        self.row_of_ = dict(zip(ids, range(len(ids))))
         self.fitted_count_ = len(docs)
         self.folded_count_ = 0
         self.folded_tokens_ = 0
@@ -136,10 +136,10 @@ class TfidfRecommender:
         self.vectorizer_ = TfidfVectorizer(
             analyzer=list, sublinear_tf=True, min_df=self.min_df, max_df=self.max_df, dtype=np.float32,
         )
-        self.vectorizer_.vocabulary_ = {name: column for column, name in enumerate(names)}
+        self.vectorizer_.vocabulary_ = dict(zip(names, range(len(names))))
         self.vectorizer_.fixed_vocabulary_ = False
         self.vectorizer_.idf_ = transformer.idf_
-        self.feature_names_ = self.vectorizer_.get_feature_names_out()
+        self.feature_names_ = np.array(names, dtype=object)  # what get_feature_names_out() gives
         vocabulary = self.vectorizer_.vocabulary_
         self.labels_ = {feature: label for feature, label in counted.labels.items() if feature in vocabulary}
 
@@ -154,7 +154,8 @@ class TfidfRecommender:
         kept = np.flatnonzero((document_frequency <= high) & (document_frequency >= low))
         if kept.size == 0:
             raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-        order = kept[sorted(range(kept.size), key=[names[column] for column in kept].__getitem__)]
+        kept_names = list(map(names.__getitem__, kept.tolist()))
+        order = kept[sorted(range(kept.size), key=kept_names.__getitem__)]
         new_column = np.full(len(names), -1, dtype=np.int64)
         new_column[order] = np.arange(order.size)
         if kept.size < len(names):
@@ -163,7 +164,7 @@ class TfidfRecommender:
         counts.indices = new_column[counts.indices].astype(counts.indices.dtype)
         counts.has_sorted_indices = False
         counts.sort_indices()
-        return counts, [names[column] for column in order]
+        return counts, list(map(names.__getitem__, order.tolist()))
 
     def _pruned_search(self) -> PrunedSearch:
         """Build the matrices of the candidate search, with light entries of common terms dropped."""
