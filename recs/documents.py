@@ -89,20 +89,33 @@ for _name in ("title", "original_title", "description", "note"):
 _COUNT_BATCH = 512
 
 
-class _PhraseFeatures(dict):
-    """Map each spelling of a tag or creator to its feature once, remembering the first label."""
+class _PhraseFeatures:
+    """Map each spelling of a tag or creator to its feature (UTF-8) once, remembering the first label."""
 
     def __init__(self, prefix: str, labels: dict[str, str]):
-        super().__init__()
         self.prefix = prefix
         self.labels = labels
+        self.known: dict[str, bytes] = {}
 
-    def __missing__(self, phrase: str) -> str:
-        key = phrase_key(phrase)
-        feature = self.prefix + key if key else ""
-        if feature:
-            self.labels.setdefault(feature, " ".join(phrase.split()))
-        self[phrase] = feature
+    def distinct(self, phrases: tuple[str, ...]) -> list[bytes]:
+        """Return the distinct features of these spellings, in order: a tag given twice is one tag."""
+        try:
+            # A plain dict lookup run from C; only an item with a spelling not seen before
+            # takes the slow path.
+            keys = dict.fromkeys(map(self.known.__getitem__, phrases))
+        except KeyError:
+            keys = dict.fromkeys(map(self._learn, phrases))
+        keys.pop(b"", None)
+        return list(keys)
+
+    def _learn(self, phrase: str) -> bytes:
+        feature = self.known.get(phrase)
+        if feature is None:
+            key = phrase_key(phrase)
+            feature = (self.prefix + key).encode() if key else b""
+            if key:
+                self.labels.setdefault(self.prefix + key, " ".join(phrase.split()))
+            self.known[phrase] = feature
         return feature
 
 
@@ -160,10 +173,7 @@ def count_features(docs: list[ItemDoc]) -> FeatureCounts:
             for names in _WORD_FIELDS_BY_WEIGHT.values():
                 segments.append(_word_tokens_bytes("\n".join([getattr(doc, name) for name in names])))
             for name, features in phrase_fields:
-                # A tag given twice is still one tag.
-                keys = dict.fromkeys(map(features.__getitem__, getattr(doc, name)))
-                keys.pop("", None)
-                segments.append(list(map(str.encode, keys)))
+                segments.append(features.distinct(getattr(doc, name)))
         batches.append(_count_batch(segments, segment_weights, segments_per_doc, column_of))
     names = list(map(bytes.decode, islice(column_of, len(_DROPPED), None)))
     # Early batches knew fewer columns; all share the final width before being stacked.
