@@ -16,6 +16,9 @@ from recs.search import pruning_losses, rerank, top_k_rows, without_empty_column
 # Bumped whenever the pickled layout changes; loads() refuses other versions.
 FORMAT_VERSION = 1
 
+# Pruned dot products at or below this are not candidates in the bulk search's first pass.
+_CANDIDATE_FLOOR = 0.03
+
 
 @dataclass
 class NeighbourTable:
@@ -228,9 +231,9 @@ class TfidfRecommender:
         return tables, scores
 
     def _top_of_kind(
-        self, kind: str, query_rows: np.ndarray, matrix: sp.csr_matrix, k: int
+        self, kind: str, query_rows: np.ndarray, matrix: sp.csr_matrix, k: int, floor: float | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Return the k best candidate positions among items of `kind` by dot product in `matrix`."""
+        """Return the k best candidate positions among items of `kind` by dot product in `matrix` above floor."""
         if k == 0:
             return np.zeros((len(query_rows), 0), dtype=np.int64), np.zeros((len(query_rows), 0), np.float32)
         candidate_rows = np.flatnonzero(self.kinds_ == kind)
@@ -240,7 +243,7 @@ class TfidfRecommender:
         every_row = np.array_equal(query_rows, np.arange(matrix.shape[0]))  # bulk: spare a copy
         return top_k_rows(
             matrix if every_row else matrix[query_rows], matrix[candidate_rows], k,
-            skip=position_of_row[query_rows], floor=self.similarity_floor,
+            skip=position_of_row[query_rows], floor=self.similarity_floor if floor is None else floor,
             n_threads=self._threads(), engine=self.engine,
         )
 
@@ -248,9 +251,16 @@ class TfidfRecommender:
         self, kind: str, query_rows: np.ndarray, pruned: "PrunedSearch"
     ) -> tuple[np.ndarray, np.ndarray]:
         """Find candidates on the pruned matrix, then rank them by their exact cosine."""
+        k = self.candidate_factor * self.top_n
+        # Weak pairs are most of what the candidate product sorts through, so it first looks
+        # above a floor; rows that then find fewer than top_n candidates are searched again
+        # without it, so that an item with only weak matches still gets them.
         positions, approximate = self._top_of_kind(
-            kind, query_rows, pruned.matrix, self.candidate_factor * self.top_n
+            kind, query_rows, pruned.matrix, k, floor=max(self.similarity_floor, _CANDIDATE_FLOOR)
         )
+        short = np.flatnonzero(positions[:, self.top_n - 1] < 0)
+        if short.size:
+            positions[short], approximate[short] = self._top_of_kind(kind, query_rows[short], pruned.matrix, k)
         candidate_rows = np.flatnonzero(self.kinds_ == kind)
         found = positions >= 0
         rows_a = np.broadcast_to(query_rows[:, None], positions.shape)[found]

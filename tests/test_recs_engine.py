@@ -387,3 +387,15 @@ def test_fit_weighs_features_as_a_tfidf_vectorizer_over_the_repeated_tokens(limi
     folded = model.vectorizer_.transform([item_features(new)])
     assert abs(folded - reference.transform([item_features(new)])).max() == 0
     assert model.explain(5, 6)[:2] == ["shared tags: Ça", "both by Agnès Varda"]
+
+
+def test_pruned_search_keeps_matches_weaker_than_its_candidate_floor():
+    # Two items sharing one word among forty of their own: a cosine of about 0.02.
+    own_words = [" ".join(f"w{side}x{i}" for i in range(40)) for side in "ab"]
+    pair = [ItemDoc(50_001 + i, "film", "", description=f"{words} quokka") for i, words in enumerate(own_words)]
+    docs = random_catalog(22, 200) + pair
+    pruned = TfidfRecommender(top_n=5, exact_below=0).fit(docs)
+    exact = TfidfRecommender(top_n=5).fit(docs)
+    assert 0 < exact.neighbours(50_001)[0][1] < 0.03
+    assert_same_ranking(pruned.neighbours(50_001), exact.neighbours(50_001))
+    assert pruned.neighbours(50_001)[0][0] == 50_002
