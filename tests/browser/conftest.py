@@ -19,7 +19,6 @@ from werkzeug.serving import make_server
 from afterimage.catalog import ItemFields, save_item
 from afterimage.extensions import db
 from afterimage.models import Item
-from tests.test_api import no_model_from_another_test  # noqa: F401  (autouse)
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
