@@ -34,9 +34,11 @@ def fold_accents(text: str) -> str:
     """Return text casefolded with Latin/Greek/Cyrillic accents removed and other scripts kept."""
     if text.isascii():
         return text.casefold()
-    # Casefold first: it can itself produce marks ("İ" -> "i" + dot above).
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNMARKED_LETTERS))
-    return unicodedata.normalize("NFC", _DIACRITICS.sub("", decomposed))
+    # Decompose before casefolding, so compatibility letters ("𝓐", "Ⅻ") and accented ligatures ("ǽ")
+    # reach their plain forms first; decompose again after, since casefolding can add marks ("İ").
+    plain = unicodedata.normalize("NFKD", text).casefold().translate(_UNMARKED_LETTERS)
+    folded = _DIACRITICS.sub("", unicodedata.normalize("NFKD", plain))
+    return unicodedata.normalize("NFC", folded)
 
 
 def _unspaced_pairs(run: str) -> list[str]:
