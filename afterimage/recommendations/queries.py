@@ -58,7 +58,8 @@ def _ranked(item: Item, kind: str, limit: int, include_hidden: bool) -> list[Rec
         .join(Item, Item.id == Neighbour.neighbour_id)
         .where(Neighbour.item_id == item.id, Neighbour.kind == kind)
         .order_by(Neighbour.rank)
-        .limit(TOP_N)
+        # Enough rows to fill the page after the author's pins and hides take theirs out.
+        .limit(limit + len(overrides))
         .options(*_card_options())
     ).all()
     by_target = {n.neighbour_id: (n, other) for n, other in rows}
