@@ -14,19 +14,13 @@ import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.models import CuratedList
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, LiveServer, chromium_path, no_browser
+from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, LiveServer, playwright_and_chromium
 from tests.test_studio_fixtures import PASSWORD, add_author
 
 
 def in_browser(base_url: str, start: str, steps: Callable) -> list[str]:
     """Sign in on the way to `start`, run `steps(page)`; returns console errors and failed requests."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        no_browser("The Python package playwright is not installed")
-    path = chromium_path()
-    if path is None:
-        no_browser("Chromium was not found at /usr/bin/chromium")
+    sync_playwright, path = playwright_and_chromium()
     problems: list[str] = []
     outcome: list[BaseException] = []
 

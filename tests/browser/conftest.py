@@ -59,9 +59,8 @@ def chromium_path() -> str | None:
 _shared: dict[str, object] = {"users": 0}
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the whole session."""
+def playwright_and_chromium():
+    """Playwright's sync entry point and the Chromium to drive, or a skip (a failure under CI) naming what is missing."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -69,6 +68,13 @@ def browser():
     path = chromium_path()
     if path is None:
         no_browser("Chromium was not found at /usr/bin/chromium")
+    return sync_playwright, path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session."""
+    sync_playwright, path = playwright_and_chromium()
     if "browser" not in _shared:
         playwright = sync_playwright().start()
         try:
