@@ -103,3 +103,21 @@ def csrf_token_from(html: str) -> str:
     )
     assert match, "the page has no CSRF token"
     return match.group(1)
+
+
+MARKUP_TITLE = "<img src=x onerror=alert(1)>"
+
+
+def add_film_titled_with_markup(app, creators: list[tuple[str, str]]) -> str:
+    """Add a film whose title is markup, made the closest film to Hiroshima mon amour; returns its slug."""
+    from afterimage.catalog import ItemFields, save_item
+    from afterimage.models import Item
+
+    with app.app_context():
+        hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == "hiroshima-mon-amour-1959"))
+        film = save_item(ItemFields(
+            kind="film", title=MARKUP_TITLE, year=1961, tags=[t.name for t in hiroshima.tags],
+            creators=creators, description=hiroshima.description,
+        ))
+        db.session.commit()
+        return film.slug

@@ -12,10 +12,11 @@ from afterimage.models import Item
 from afterimage.slugs import change_slug
 from afterimage.widget.assets import csp_hash
 from app import create_app
+from tests.conftest import MARKUP_TITLE, add_film_titled_with_markup
 
 HIROSHIMA = "hiroshima-mon-amour-1959"
 KOREAN_LIST = "8-korean-books-written-by-women-every-reader-should-read-once"
-XSS_TITLE = "<img src=x onerror=alert(1)>"
+XSS_TITLE = MARKUP_TITLE
 
 
 class Elements(HTMLParser):
@@ -47,15 +48,7 @@ class Elements(HTMLParser):
 @pytest.fixture
 def xss_item(demo_app) -> str:
     """A film whose title is markup, made to be the closest film to Hiroshima mon amour."""
-    with demo_app.app_context():
-        hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == HIROSHIMA))
-        item = save_item(ItemFields(
-            kind="film", title=XSS_TITLE, year=1961, tags=[t.name for t in hiroshima.tags],
-            creators=[("<b>Bold</b> Director", "director"), ("Alain Resnais", "director")],
-            description=hiroshima.description,
-        ))
-        db.session.commit()
-        return item.slug
+    return add_film_titled_with_markup(demo_app, [("<b>Bold</b> Director", "director"), ("Alain Resnais", "director")])
 
 
 def widget(client, path: str = f"/widget/items/{HIROSHIMA}", query: str = ""):

@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask import render_template_string
 from werkzeug.serving import make_server
 
-from afterimage.catalog import ItemFields, save_item
-from afterimage.extensions import db
-from afterimage.models import Item
+from tests.conftest import MARKUP_TITLE, add_film_titled_with_markup
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -26,7 +23,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 HIROSHIMA = "hiroshima-mon-amour-1959"
-XSS_TITLE = "<img src=x onerror=alert(1)>"
+XSS_TITLE = MARKUP_TITLE
 HOSTILE_CSS = (
     "* { color: red !important; font-size: 40px !important; font-family: 'Comic Sans MS', cursive !important;"
     " line-height: 3 !important; letter-spacing: 5px !important }"
@@ -120,15 +117,9 @@ class Site:
 @pytest.fixture
 def site(demo_app):
     """The demo catalog plus a film titled with markup, closest to Hiroshima mon amour, on a live server."""
-    with demo_app.app_context():
-        hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == HIROSHIMA))
-        xss = save_item(ItemFields(
-            kind="film", title=XSS_TITLE, year=1961, tags=[t.name for t in hiroshima.tags],
-            creators=[("Alain Resnais", "director"), ("<b onmouseover=alert(2)>Bold</b>", "director")],
-            description=hiroshima.description,
-        ))
-        db.session.commit()
-        xss_slug = xss.slug
+    xss_slug = add_film_titled_with_markup(
+        demo_app, [("Alain Resnais", "director"), ("<b onmouseover=alert(2)>Bold</b>", "director")]
+    )
 
     # A page of the site showing the studio's Embed panel, as the studio's edit page includes it.
     demo_app.add_url_rule(
