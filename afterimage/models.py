@@ -217,3 +217,22 @@ class SlugRedirect(db.Model):
     entity: so.Mapped[str] = so.mapped_column(sa.String(8))
     old_slug: so.Mapped[str] = so.mapped_column(sa.String(200))
     target_id: so.Mapped[int] = so.mapped_column()
+
+
+class CatalogVersion(db.Model):
+    """One row whose number goes up with every commit that changes what readers see.
+
+    Every app server compares it with the number its cached pages were made at: one indexed read
+    tells a process whether another one (or another machine) changed the catalog.
+    """
+
+    __tablename__ = "catalog_version"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    version: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+
+# Databases made by create_all (the tests, old `init-db`) get the row the migration inserts.
+sa.event.listen(
+    CatalogVersion.__table__, "after_create", sa.DDL("INSERT INTO catalog_version (id, version) VALUES (1, 0)")
+)

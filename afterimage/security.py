@@ -61,6 +61,17 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def is_cross_site_request() -> bool:
+    """True when the browser says this request came from another site's page (Fetch metadata, else Origin)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin.rstrip("/") != request.host_url.rstrip("/")
+    return False
+
+
 def refuse_absurd_page_numbers() -> None:
     """A page number past any listing's end is a page that does not exist: 404 before any query runs.
 

@@ -150,26 +150,43 @@ def test_list_page_keeps_the_authors_order_and_notes(demo_app, demo_client):
 
 
 def test_a_reader_can_build_a_liked_set_and_get_recommendations_for_it(demo_client):
-    page = demo_client.get("/items/the-vegetarian-2007").get_data(as_text=True)
-    token = csrf_token_from(page)
     for slug in ("the-vegetarian-2007", "human-acts-2014"):
-        response = demo_client.post(f"/liked/{slug}", data={"csrf_token": token, "next": f"/items/{slug}"})
+        # As a browser sends the form from the item page itself.
+        response = demo_client.post(f"/liked/{slug}", data={"next": f"/items/{slug}"},
+                                    headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"})
         assert response.status_code == 303
     html = demo_client.get("/liked").get_data(as_text=True)
     assert "Because you liked these" in html
     assert "The Vegetarian" in html and "Human Acts" in html
+    # The item page shows the pressed button, not the one made for readers without a liked set.
+    item_page = demo_client.get("/items/human-acts-2014").get_data(as_text=True)
+    assert 'aria-pressed="true"' in item_page
     # Pressing again takes it out of the set.
-    demo_client.post("/liked/human-acts-2014", data={"csrf_token": token})
+    demo_client.post("/liked/human-acts-2014")
     assert "Human Acts" not in demo_client.get("/liked").get_data(as_text=True).split("Because you liked")[0]
+    assert 'aria-pressed="false"' in demo_client.get("/items/human-acts-2014").get_data(as_text=True)
 
 
-def test_liking_without_a_csrf_token_is_refused(demo_client):
-    assert demo_client.post("/liked/the-vegetarian-2007").status_code == 400
+def test_an_item_page_sets_no_cookie_for_a_reader(demo_client):
+    response = demo_client.get("/items/the-vegetarian-2007")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Origin": "https://evil.example"},
+])
+def test_a_like_sent_from_another_site_is_refused(demo_client, headers):
+    response = demo_client.post("/liked/the-vegetarian-2007", headers=headers)
+    assert response.status_code == 403
+    assert "liked" not in response.headers.get("Set-Cookie", "")
+    assert "The Vegetarian" not in demo_client.get("/liked").get_data(as_text=True)
 
 
 def test_liked_redirects_only_to_this_site(demo_client):
-    token = csrf_token_from(demo_client.get("/items/the-vegetarian-2007").get_data(as_text=True))
-    response = demo_client.post("/liked/the-vegetarian-2007", data={"csrf_token": token, "next": "//evil.example/"})
+    response = demo_client.post("/liked/the-vegetarian-2007", data={"next": "//evil.example/"})
     assert response.headers["Location"] == "/liked"
 
 

@@ -8,12 +8,13 @@ import sqlalchemy.orm as so
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from afterimage.covers import placeholder_svg
-from afterimage.extensions import db
+from afterimage.extensions import csrf, db
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags
 from afterimage.recommendations import recommend_for_item, recommend_for_items
 from afterimage.catalog import is_http_url
 from afterimage.public.structured_data import item_json_ld
 from afterimage.search import search_items
+from afterimage.security import is_cross_site_request
 from afterimage.slugs import find_by_slug
 
 bp = Blueprint("public", __name__)
@@ -224,8 +225,16 @@ def liked():
 
 
 @bp.post("/liked/<slug>")
+@csrf.exempt
 def toggle_liked(slug: str):
-    """Add an item to the reader's liked set, or take it out again."""
+    """Add an item to the reader's liked set, or take it out again.
+
+    No CSRF token: a token would need a session cookie for every reader and make every item page
+    uncacheable. The worst a forged request could do is change the reader's own liked set, and the
+    browser's Fetch metadata (or Origin) tells us when another site sent the form.
+    """
+    if is_cross_site_request():
+        abort(403, "Liking is only possible from this site's own pages.")
     item = db.session.scalar(sa.select(Item).where(Item.slug == slug)) or abort(404)
     slugs = liked_slugs()
     slugs = [s for s in slugs if s != item.slug] if item.slug in slugs else (slugs + [item.slug])[-MAX_LIKED:]

@@ -1,0 +1,56 @@
+"""The catalog version: moved in the same transaction as any write a reader could see.
+
+The page cache keys every stored response by this number, so an edit through any app server (or
+any machine, on PostgreSQL) retires every cached page everywhere at the next request.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from afterimage.models import CatalogVersion
+
+VERSION_ROW = 1
+# Writes to these change nothing a reader sees: sign-in bookkeeping, migrations, and the counter itself.
+PRIVATE_TABLES = frozenset({
+    "author_sessions", "sign_in_attempts", "authors", "catalog_version", "alembic_version",
+})
+# Set on a connection that wrote a reader-visible table in its open transaction.
+WRITTEN = "afterimage_catalog_written"
+_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+_READ_VERSION = sa.select(CatalogVersion.version).where(CatalogVersion.id == VERSION_ROW)
+_BUMP_VERSION = (
+    sa.update(CatalogVersion).where(CatalogVersion.id == VERSION_ROW).values(version=CatalogVersion.version + 1)
+)
+
+
+def current_version(session: so.Session) -> int | None:
+    """The catalog's version now; None on a database without the counter (cache nothing then)."""
+    return session.execute(_READ_VERSION).scalar()
+
+
+# Watching statements rather than ORM objects also catches bulk and core writes (neighbour rows, imports).
+@sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+def _note_write(conn: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+    match = _WRITE.match(statement)
+    if match and match.group(1).lower() not in PRIVATE_TABLES:
+        conn.info[WRITTEN] = True
+
+
+@sa.event.listens_for(sa.engine.Engine, "commit")
+@sa.event.listens_for(sa.engine.Engine, "rollback")
+def _forget_writes(conn: sa.Connection) -> None:
+    conn.info.pop(WRITTEN, None)
+
+
+@sa.event.listens_for(so.Session, "before_commit")
+def _bump_version(session: so.Session) -> None:
+    """Move the version inside the committing transaction: readers see new rows and a new number together."""
+    session.flush()
+    connection = session.connection()
+    if connection.info.get(WRITTEN):
+        connection.execute(_BUMP_VERSION)

@@ -1,0 +1,118 @@
+"""Whole-response cache for anonymous reads (pages, widgets, API answers, feeds), per app server process.
+
+A popular post sends thousands of readers to the same few pages and widgets; rendering each one again
+costs milliseconds of templates and queries. A hit costs one indexed read of the catalog version
+instead, and any commit that changes the catalog moves that version, so nothing stale is served.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from flask import Flask, Response, current_app, g, request, session
+
+from afterimage.catalog_version import current_version
+from afterimage.extensions import db
+
+CACHED_BLUEPRINTS = frozenset({"public", "widget", "api", "feeds"})
+# Cookies a cached public page depends on: the reader's liked set changes the item page's button.
+VARYING_COOKIES = ("liked",)
+# Headers added afresh to every response (a new CSP nonce each time), or never to be shared.
+UNSTORED_HEADERS = frozenset({"set-cookie", "date"})
+MAX_BODY_BYTES = 512 * 1024
+EXTENSION = "afterimage.page_cache"
+
+
+class PageCache:
+    """A bounded LRU of finished responses, all made at one catalog version."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.version: int | None = None
+        self.entries: OrderedDict[tuple, tuple[bytes, list[tuple[str, str]]]] = OrderedDict()
+        # gthread workers share one process between threads.
+        self.lock = threading.Lock()
+
+    def get(self, version: int, key: tuple) -> tuple[bytes, list[tuple[str, str]]] | None:
+        """The stored response for key at this version; a new version empties the cache first."""
+        with self.lock:
+            if version != self.version:
+                self.entries.clear()
+                self.version = version
+                return None
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, version: int, key: tuple, body: bytes, headers: list[tuple[str, str]]) -> None:
+        """Keep a response made at `version`, unless the catalog has moved on since."""
+        with self.lock:
+            if version != self.version:
+                return
+            self.entries[key] = (body, headers)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.capacity:
+                self.entries.popitem(last=False)
+
+
+def cache_key() -> tuple | None:
+    """What the response to this request depends on, or None when it must not be cached."""
+    if request.method not in ("GET", "HEAD") or request.blueprint not in CACHED_BLUEPRINTS:
+        return None
+    # A signed-in author (or anyone holding a session) sees pages made for them alone.
+    if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+        return None
+    cookies = tuple(request.cookies.get(name, "") for name in VARYING_COOKIES)
+    # Absolute links in pages (og:url, oEmbed, widget code) name the host and scheme the reader used.
+    return request.host_url, request.full_path, cookies
+
+
+def serve_from_cache() -> Response | None:
+    """Before the view: answer from the cache when the catalog has not changed since the page was made."""
+    cache: PageCache = current_app.extensions[EXTENSION]
+    key = cache_key()
+    if key is None:
+        return None
+    version = current_version(db.session)
+    if version is None:
+        return None
+    entry = cache.get(version, key)
+    if entry is None:
+        g.page_cache_slot = (version, key)
+        return None
+    body, headers = entry
+    response = current_app.response_class(body, status=200, headers=headers)
+    response.headers["X-Page-Cache"] = "hit"
+    if response.get_etag()[0]:
+        response.make_conditional(request)
+    return response
+
+
+def store_in_cache(response: Response) -> Response:
+    """After the view: keep a plain successful answer for the next reader."""
+    slot = g.pop("page_cache_slot", None)
+    if slot is None:
+        return response
+    if (
+        response.status_code != 200 or response.is_streamed or response.direct_passthrough
+        or "Set-Cookie" in response.headers or session.modified
+    ):
+        return response
+    body = response.get_data()
+    if len(body) > MAX_BODY_BYTES:
+        return response
+    headers = [(name, value) for name, value in response.headers.items() if name.lower() not in UNSTORED_HEADERS]
+    current_app.extensions[EXTENSION].put(*slot, body, headers)
+    response.headers["X-Page-Cache"] = "miss"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register after the security hooks: a hit still gets the request checks first and fresh headers after."""
+    capacity = int(app.config.get("PAGE_CACHE_SIZE", 1000))
+    if capacity <= 0:
+        return
+    app.extensions[EXTENSION] = PageCache(capacity)
+    app.before_request(serve_from_cache)
+    app.after_request(store_in_cache)

@@ -1,0 +1,146 @@
+"""The page cache: readers get stored pages until anything they could see changes, from any app server."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from afterimage.catalog_version import current_version
+from afterimage.extensions import db
+from afterimage.models import Item, Tag
+from app import create_app
+from tests.test_studio_fixtures import add_author, author_client, demo_author_client, post_form, sign_in  # noqa: F401
+from tests.test_studio_items import FILM, add_film
+
+VEGETARIAN = "/items/the-vegetarian-2007"
+HIROSHIMA_WIDGET = "/widget/items/hiroshima-mon-amour-1959"
+
+
+def version(app) -> int:
+    with app.app_context():
+        return current_version(db.session)
+
+
+def test_the_second_reader_gets_the_stored_page(demo_app):
+    reader = demo_app.test_client()
+    first = reader.get(VEGETARIAN)
+    second = demo_app.test_client().get(VEGETARIAN)
+    assert first.headers["X-Page-Cache"] == "miss"
+    assert second.headers["X-Page-Cache"] == "hit"
+    assert second.get_data() == first.get_data()
+    # Every response still gets its own security headers.
+    assert second.headers["Content-Security-Policy"] and second.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_stored_widget_keeps_its_own_frame_policy_and_answers_304(demo_app):
+    reader = demo_app.test_client()
+    first = reader.get(HIROSHIMA_WIDGET)
+    hit = reader.get(HIROSHIMA_WIDGET)
+    assert hit.headers["X-Page-Cache"] == "hit"
+    assert hit.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in hit.headers
+    again = reader.get(HIROSHIMA_WIDGET, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_an_addition_and_an_edit_in_the_studio_show_on_the_next_view(app, author_client):
+    reader = app.test_client()
+    for path in ("/search?q=cleo", "/items", "/api/v1/items"):
+        reader.get(path)
+        assert reader.get(path).headers["X-Page-Cache"] == "hit"
+    assert add_film(author_client).status_code == 303
+    for path in ("/search?q=cleo", "/items", "/api/v1/items"):
+        response = reader.get(path)
+        assert response.headers["X-Page-Cache"] == "miss"
+        assert "cleo-from-5-to-7-1962" in response.get_data(as_text=True)
+    with app.app_context():
+        item = db.session.scalars(sa.select(Item)).one()
+        item_id, slug = item.id, item.slug
+    reader.get(f"/items/{slug}")
+    assert reader.get(f"/items/{slug}").headers["X-Page-Cache"] == "hit"
+    response = post_form(author_client, f"/studio/items/{item_id}",
+                         {**FILM, "description": "Ninety minutes, almost.", "slug": slug})
+    assert response.status_code == 303
+    assert "Ninety minutes, almost." in reader.get(f"/items/{slug}").get_data(as_text=True)
+
+
+def test_renaming_a_tag_changes_the_stored_item_pages_that_show_it(demo_app):
+    reader = demo_app.test_client()
+    reader.get(VEGETARIAN)
+    with demo_app.app_context():
+        tag = db.session.scalar(sa.select(Tag).join(Tag.items).where(Item.slug == "the-vegetarian-2007").limit(1))
+        tag.name = "Renamed While Cached"
+        db.session.commit()
+    assert "Renamed While Cached" in reader.get(VEGETARIAN).get_data(as_text=True)
+
+
+def test_a_write_outside_the_orm_moves_the_version_and_a_rollback_does_not(demo_app):
+    before = version(demo_app)
+    with demo_app.app_context():
+        db.session.execute(sa.text("UPDATE items SET note = 'raw' WHERE slug = 'the-vegetarian-2007'"))
+        db.session.rollback()
+    assert version(demo_app) == before
+    with demo_app.app_context():
+        db.session.execute(sa.text("UPDATE items SET note = 'raw' WHERE slug = 'the-vegetarian-2007'"))
+        db.session.commit()
+    assert version(demo_app) == before + 1
+
+
+def test_signing_in_does_not_empty_the_readers_cache(demo_app):
+    add_author(demo_app)
+    reader = demo_app.test_client()
+    reader.get(VEGETARIAN)
+    before = version(demo_app)
+    assert sign_in(demo_app.test_client(), password="wrong password").status_code == 401
+    assert sign_in(demo_app.test_client()).status_code == 303
+    assert version(demo_app) == before
+    assert reader.get(VEGETARIAN).headers["X-Page-Cache"] == "hit"
+
+
+def test_the_signed_in_author_never_gets_a_stored_page(demo_app, demo_author_client):
+    demo_app.test_client().get(VEGETARIAN)
+    response = demo_author_client.get(VEGETARIAN)
+    assert response.status_code == 200
+    assert "X-Page-Cache" not in response.headers
+
+
+def test_another_app_server_on_the_same_database_sees_an_edit_at_once(demo_app):
+    other = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": demo_app.config["SQLALCHEMY_DATABASE_URI"],
+    })
+    try:
+        reader = other.test_client()
+        reader.get(VEGETARIAN)
+        assert reader.get(VEGETARIAN).headers["X-Page-Cache"] == "hit"
+        with demo_app.app_context():
+            item = db.session.scalar(sa.select(Item).where(Item.slug == "the-vegetarian-2007"))
+            item.description = "Changed on the first server."
+            db.session.commit()
+        assert "Changed on the first server." in reader.get(VEGETARIAN).get_data(as_text=True)
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_a_pin_in_the_studio_reaches_the_stored_widget(demo_app, demo_author_client):
+    reader = demo_app.test_client()
+    before = reader.get(HIROSHIMA_WIDGET).get_data(as_text=True)
+    assert "Jaws" not in before
+    with demo_app.app_context():
+        ids = dict(db.session.execute(sa.select(Item.slug, Item.id).where(
+            Item.slug.in_(["hiroshima-mon-amour-1959", "jaws-1975"]))).all())
+    hiroshima = ids["hiroshima-mon-amour-1959"]
+    response = post_form(demo_author_client, f"/studio/items/{hiroshima}", {"action": "pin"},
+                         action=f"/studio/items/{hiroshima}/recommendations/{ids['jaws-1975']}")
+    assert response.status_code == 303
+    assert "Jaws" in reader.get(HIROSHIMA_WIDGET).get_data(as_text=True)
+
+
+def test_the_cache_holds_at_most_its_size(demo_app):
+    demo_app.config["PAGE_CACHE_SIZE"] = 3
+    cache = demo_app.extensions["afterimage.page_cache"]
+    cache.capacity = 3
+    reader = demo_app.test_client()
+    for page in range(1, 6):
+        assert reader.get(f"/items?page={page}").status_code in (200, 404)
+    assert len(cache.entries) <= 3
