@@ -19,6 +19,13 @@ FORMAT_VERSION = 1
 # Pruned dot products at or below this are not candidates in the bulk search's first pass.
 _CANDIDATE_FLOOR = 0.03
 
+# Pairs explained per sparse product in explain_many(): large enough to amortise the product,
+# small enough that its two stacked row matrices stay a few megabytes.
+_EXPLAIN_CHUNK = 8192
+
+# The groups of a reason, in the order explain() names them.
+_TAG, _CREATOR, _WORD = 0, 1, 2
+
 
 @dataclass
 class NeighbourTable:
@@ -48,6 +55,18 @@ def _only_columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
     kept.data[~columns[kept.indices]] = 0
     kept.eliminate_zeros()
     return kept
+
+
+def _sentences(tags: list[str], creators: list[str], words: list[str], max_words: int) -> list[str]:
+    """Word the shared tags, creators and words (each heaviest first) as reasons."""
+    reasons = []
+    if tags:
+        reasons.append("shared tags: " + ", ".join(tags[:max_words]))
+    if creators:
+        reasons.append("both by " + " and ".join(creators))
+    if words and max_words > 0:
+        reasons.append("shared words: " + ", ".join(words[:max_words]))
+    return reasons
 
 
 class TfidfRecommender:
@@ -333,41 +352,113 @@ class TfidfRecommender:
 
     def explain(self, a_id: int, b_id: int, max_words: int = 3) -> list[str]:
         """Say in words what items a and b have in common: shared tags, creators, then words."""
-        if a_id not in self.row_of_ or b_id not in self.row_of_:
+        row_a, row_b = self.row_of_.get(a_id), self.row_of_.get(b_id)
+        if row_a is None or row_b is None:
             return []
-        return self._reasons(self.matrix_[self.row_of_[a_id]], self.row_of_[b_id], max_words)
+        return self._reasons(*self._row_entries(row_a), row_b, max_words)
 
     def explain_set(self, item_ids: Iterable[int], b_id: int, max_words: int = 3) -> list[str]:
         """Say what item b shares with a set of items, weighted as recommend_for_set weighs them."""
         query, member_rows = self._set_vector(item_ids)
         if not member_rows or b_id not in self.row_of_:
             return []
-        return self._reasons(sp.csr_matrix(query), self.row_of_[b_id], max_words)
+        features = np.flatnonzero(query)
+        return self._reasons(features, query[features], self.row_of_[b_id], max_words)
 
-    def _reasons(self, query: sp.csr_matrix, row: int, max_words: int) -> list[str]:
+    def explain_many(self, pairs: Iterable[tuple[int, int]], max_words: int = 3) -> list[list[str]]:
+        """Return [self.explain(a, b, max_words) for a, b in pairs], a chunk of pairs at a time.
+
+        A rebuild explains hundreds of thousands of pairs; one sparse product per chunk and
+        one label lookup per feature spare most of the per-pair cost.
+        """
+        pairs = list(pairs)
+        if max_words < 0:
+            # A negative limit cuts lists from their end, which only the per-pair path does.
+            return [self.explain(a_id, b_id, max_words) for a_id, b_id in pairs]
+        reasons: list[list[str]] = [[] for _ in pairs]
+        found = [
+            (position, row_a, row_b)
+            for position, (row_a, row_b) in enumerate(
+                (self.row_of_.get(a_id), self.row_of_.get(b_id)) for a_id, b_id in pairs
+            )
+            if row_a is not None and row_b is not None
+        ]
+        n_features = len(self.feature_names_)
+        group_of = np.full(n_features, -1, dtype=np.int8)  # -1: not looked up yet in this call
+        text_of = np.empty(n_features, dtype=object)
+        for start in range(0, len(found), _EXPLAIN_CHUNK):
+            positions, rows_a, rows_b = zip(*found[start:start + _EXPLAIN_CHUNK])
+            chunk = self._chunk_reasons(np.array(rows_a), np.array(rows_b), max_words, group_of, text_of)
+            for position, sentences in zip(positions, chunk):
+                reasons[position] = sentences
+        return reasons
+
+    def _chunk_reasons(
+        self, rows_a: np.ndarray, rows_b: np.ndarray, max_words: int, group_of: np.ndarray, text_of: np.ndarray
+    ) -> list[list[str]]:
+        """Explain the pairs of rows (rows_a[i], rows_b[i]); group_of/text_of cache feature labels."""
+        n_pairs = len(rows_a)
+        # Row i of the elementwise product holds each shared feature's share of pair i's cosine.
+        product = self.matrix_[rows_a].multiply(self.matrix_[rows_b]).tocsr()
+        pair = np.repeat(np.arange(n_pairs), np.diff(product.indptr))
+        positive = product.data > 0
+        features, contribution, pair = product.indices[positive], product.data[positive], pair[positive]
+        unseen = np.unique(features[group_of[features] < 0])
+        for feature in unseen.tolist():
+            group_of[feature], text_of[feature] = self._feature_part(self.feature_names_[feature])
+        group = group_of[features]
+        # Within a pair and group: heaviest first, ties by feature index, as in _reasons().
+        order = np.lexsort((features, -contribution, group, pair))
+        features, run = features[order], pair[order] * 3 + group[order]
+        starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+        rank = np.arange(run.size) - np.repeat(starts, np.diff(np.r_[starts, run.size]))
+        # _sentences() cuts tags and words to max_words itself; one is kept so that a limit of
+        # 0 still knows there were tags.
+        kept = (run % 3 == _CREATOR) | (rank < max(max_words, 1))
+        texts = text_of[features[kept]].tolist()
+        bounds = np.r_[0, np.cumsum(np.bincount(run[kept], minlength=3 * n_pairs))].tolist()
+        return [
+            _sentences(
+                texts[bounds[3 * i]:bounds[3 * i + 1]],
+                texts[bounds[3 * i + 1]:bounds[3 * i + 2]],
+                texts[bounds[3 * i + 2]:bounds[3 * i + 3]],
+                max_words,
+            )
+            for i in range(n_pairs)
+        ]
+
+    def _row_entries(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return one row's feature indices and weights as views of the CSR arrays.
+
+        Indexing matrix_[row] builds a 1-row matrix, whose checks cost far more than the work.
+        """
+        start, end = self.matrix_.indptr[row:row + 2].tolist()
+        return self.matrix_.indices[start:end], self.matrix_.data[start:end]
+
+    def _reasons(self, indices: np.ndarray, data: np.ndarray, row: int, max_words: int) -> list[str]:
         """Name the features present in both vectors, each group ordered by its share of the cosine."""
-        target = self.matrix_[row]
-        query = query.tocsr()
-        shared, in_query, in_target = np.intersect1d(
-            query.indices, target.indices, assume_unique=True, return_indices=True
-        )
-        contribution = query.data[in_query] * target.data[in_target]
+        target_indices, target_data = self._row_entries(row)
+        # Rows may have unsorted indices after fold_in()'s vstack; intersect1d returns the shared
+        # features sorted all the same, so ties below fall back to feature order.
+        shared, in_query, in_target = np.intersect1d(indices, target_indices, assume_unique=True, return_indices=True)
+        contribution = data[in_query] * target_data[in_target]
         keep = contribution > 0
         order = np.argsort(-contribution[keep], kind="stable")
-        names = self.feature_names_[shared[keep][order]].tolist()
-        tags = [self.labels_.get(name, name[len(TAG_PREFIX):]) for name in names if name.startswith(TAG_PREFIX)]
-        creators = [
-            self.labels_.get(name, name[len(CREATOR_PREFIX):]) for name in names if name.startswith(CREATOR_PREFIX)
-        ]
-        words = [name for name in names if not name.startswith((TAG_PREFIX, CREATOR_PREFIX))]
-        reasons = []
-        if tags:
-            reasons.append("shared tags: " + ", ".join(tags[:max_words]))
-        if creators:
-            reasons.append("both by " + " and ".join(creators))
-        if words and max_words > 0:
-            reasons.append("shared words: " + ", ".join(words[:max_words]))
-        return reasons
+        parts = [self._feature_part(name) for name in self.feature_names_[shared[keep][order]].tolist()]
+        return _sentences(
+            [text for group, text in parts if group == _TAG],
+            [text for group, text in parts if group == _CREATOR],
+            [text for group, text in parts if group == _WORD],
+            max_words,
+        )
+
+    def _feature_part(self, name: str) -> tuple[int, str]:
+        """Return which reason a feature belongs to and how it reads there."""
+        if name.startswith(TAG_PREFIX):
+            return _TAG, self.labels_.get(name, name[len(TAG_PREFIX):])
+        if name.startswith(CREATOR_PREFIX):
+            return _CREATOR, self.labels_.get(name, name[len(CREATOR_PREFIX):])
+        return _WORD, name
 
     # ----------------------------------------------------------------------------- updates
 

@@ -192,6 +192,74 @@ def test_explain_set_names_what_the_item_shares_with_the_set():
     assert model.explain_set([4], 3) == []
 
 
+def neighbour_pairs(model: TfidfRecommender) -> list[tuple[int, int]]:
+    """Every (item, neighbour) pair of the model's lists, grouped by item as a rebuild asks for them."""
+    return [(item_id, other) for item_id, _, pairs in model.all_neighbours() for other, _ in pairs]
+
+
+def test_explain_many_words_pairs_as_explain_does_and_skips_unknown_items():
+    model = TfidfRecommender().fit(duras_catalog())
+    assert model.explain_many([(1, 2), (1, 3), (1, 999), (999, 1), (3, 1), (4, 3)]) == [
+        ["shared tags: memory", "both by Marguerite Duras", "shared words: war"],
+        ["shared tags: French New Wave"],
+        [],
+        [],
+        ["shared tags: French New Wave"],
+        [],
+    ]
+    assert model.explain_many([]) == []
+    assert TfidfRecommender().fit([]).explain_many([(1, 2)]) == [[]]
+
+
+@pytest.mark.parametrize("max_words", [0, 1, 3, 10, -1])
+def test_explain_many_equals_explain_pair_by_pair_after_fit_fold_in_and_remove(max_words):
+    docs = random_catalog(19, 70)
+    model = TfidfRecommender(top_n=6).fit(docs[:60])
+
+    def assert_same_as_explain(extra_pairs=()):
+        pairs = neighbour_pairs(model) + list(extra_pairs)
+        expected = [model.explain(a, b, max_words) for a, b in pairs]
+        assert sum(map(bool, expected)) > len(pairs) // 2  # most neighbours do have reasons
+        assert model.explain_many(pairs, max_words) == expected
+        assert model.explain_many(iter(pairs), max_words) == expected
+
+    assert_same_as_explain()
+    for doc in docs[60:]:
+        model.fold_in(doc)
+    model.fold_in(ItemDoc(docs[0].id, "book", "ghost train", tags=("noir", "war"), creators=("Agnès Varda",),
+                          description="ghost train night war memory"))
+    assert_same_as_explain()
+    model.remove(docs[1].id)
+    model.remove(docs[65].id)
+    assert_same_as_explain([(docs[1].id, docs[2].id), (docs[2].id, docs[65].id)])
+
+
+def test_tied_features_are_named_in_feature_order_by_explain_and_explain_many():
+    twin = dict(kind="film", title="", tags=("zeta", "Alpha", "mid"), description="river harbour")
+    model = TfidfRecommender().fit([ItemDoc(1, **twin), ItemDoc(2, **twin), ItemDoc(3, "book", "storm")])
+    expected = ["shared tags: Alpha, mid", "shared words: harbour, river"]
+    assert model.explain(1, 2, max_words=2) == expected
+    assert model.explain_many([(1, 2)], max_words=2) == [expected]
+
+
+def test_reasons_do_not_depend_on_the_order_of_features_within_a_stored_row():
+    model = TfidfRecommender(top_n=5).fit(random_catalog(21, 50))
+    pairs = neighbour_pairs(model)
+    expected = [model.explain(a, b, 10) for a, b in pairs]
+    members = model.ids_[:4].tolist()
+    expected_sets = [model.explain_set(members, b) for b in model.ids_.tolist()]
+    # fold_in() stacks rows, after which CSR rows need not keep their columns sorted.
+    rng = np.random.default_rng(0)
+    matrix = model.matrix_
+    for start, end in zip(matrix.indptr[:-1].tolist(), matrix.indptr[1:].tolist()):
+        shuffled = start + rng.permutation(end - start)
+        matrix.indices[start:end], matrix.data[start:end] = matrix.indices[shuffled], matrix.data[shuffled]
+    matrix.has_sorted_indices = False
+    assert [model.explain(a, b, 10) for a, b in pairs] == expected
+    assert model.explain_many(pairs, 10) == expected
+    assert [model.explain_set(members, b) for b in model.ids_.tolist()] == expected_sets
+
+
 def test_recommend_for_set_matches_brute_force_and_leaves_members_out():
     model = TfidfRecommender().fit(random_catalog(11, 60))
     dense = model.matrix_.toarray().astype(np.float64)
