@@ -2,7 +2,7 @@
 
 1. Builds a throwaway database (SQLite file by default, `--postgres` for a throwaway PostgreSQL cluster)
    through the migrations, bulk-inserts a synthetic catalog and runs `flask recs rebuild`.
-2. Starts gunicorn (2 workers) and, route by route, sends `--requests` / 5 requests from `--clients`
+2. Starts gunicorn (2 gthread workers) and, route by route, sends `--requests` / 5 requests from `--clients`
    keep-alive clients: the trivial /healthz (the ceiling), item pages, widget pages, API recommendations
    and search. Each route's requests per second is measured alone, so they compare like for like.
 3. Then a mixed phase of `--requests` requests over all routes while an author signed in through
@@ -237,6 +237,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
     parser.add_argument("--import-rows", type=int, default=200)
     parser.add_argument("--max-edits", type=int, default=200)
@@ -256,12 +257,12 @@ def main() -> None:
             url = f"sqlite:///{workdir / 'afterimage.db'}"
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load-bench"}
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-              f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} workers; "
+              f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} workers x {args.threads} threads; "
               f"{args.clients} clients", flush=True)
         slugs, ids = build_database(url, args.items, env)
         item_ids = ids[:: max(1, len(ids) // 50)]  # the author edits 50 items in turn
 
-        server = AppServer(url, workers=args.workers, extra_env={"SECRET_KEY": "load-bench"},
+        server = AppServer(url, workers=args.workers, threads=args.threads, extra_env={"SECRET_KEY": "load-bench"},
                            log_path=workdir / "gunicorn.log", timeout=PHASE_DEADLINE_S)
         server.start()
         try:

@@ -37,6 +37,9 @@ class AppServer:
 
     database_url: str
     workers: int = 1
+    # Threads per worker: a request waiting on the database (a write behind the author's import) does not
+    # hold up the readers behind it.
+    threads: int = 4
     port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
     log_path: Path | None = None
@@ -52,7 +55,8 @@ class AppServer:
     def command(self) -> list[str]:
         """The production command, as the README gives it, on this port."""
         return [
-            sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"{HOST}:{self.port}",
+            sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
+            "--threads", str(self.threads), "--bind", f"{HOST}:{self.port}",
             "--timeout", str(self.timeout), "--graceful-timeout", "5", "--keep-alive", "5", "app:create_app()",
         ]
 

@@ -1,7 +1,9 @@
 """Fitting, folding and storing the model: the bridge between catalog rows and the plain `recs` engine."""
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -27,7 +29,10 @@ REFRESHING = "recs_busy"
 
 # This process's copy of each database's model: valid while the stored token matches; `seq` is the
 # last logged change replayed into it.
+# A model in this cache is never changed in place: a reader thread may be ranking with it. Replays and
+# fold-ins work on a copy, which replaces it. The lock makes threads (gthread workers) load it once.
 _models: dict[str, dict[str, object]] = {}
+_lock = threading.RLock()
 
 
 def _cached() -> dict[str, object]:
@@ -77,6 +82,11 @@ def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
 
 def current_model() -> TfidfRecommender | None:
     """The stored model with every later change replayed, loaded once per process; None before the first build."""
+    with _lock:
+        return _current_model()
+
+
+def _current_model() -> TfidfRecommender | None:
     row = db.session.execute(
         sa.select(RecModel.token, RecModel.blob_token).where(RecModel.id == MODEL_ROW)
     ).first()
@@ -89,7 +99,7 @@ def current_model() -> TfidfRecommender | None:
     if cache["token"] == token:
         return cache["model"]  # type: ignore[return-value]
     if cache["blob_token"] == blob_token and cache["model"] is not None:
-        model, since = cache["model"], cache["seq"]
+        model, since = copy.deepcopy(cache["model"]), cache["seq"]
     else:
         blob = db.session.scalar(sa.select(RecModelBlob.blob).where(RecModelBlob.id == MODEL_ROW))
         try:
@@ -187,18 +197,29 @@ def write_neighbour_rows(
             )
             db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(chunk)))
     rows: list[dict] = []
+    unexplained: list[dict] = []
+
+    def flush_rows() -> None:
+        # Reasons for a whole chunk at once: one sparse product instead of a call per pair.
+        for row, reasons in zip(unexplained, model.explain_many((r["item_id"], r["neighbour_id"]) for r in unexplained)):
+            row["reasons"] = reasons
+        db.session.execute(sa.insert(Neighbour.__table__), rows)
+        rows.clear()
+        unexplained.clear()
+
     for item_id in ids:
         for kind in KINDS:
             for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
-                reasons = None
+                row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons=None)
                 if rank < REASONED_RANKS:
-                    reasons = known.get((item_id, other)) or model.explain(item_id, other)
-                rows.append(dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons=reasons))
+                    row["reasons"] = known.get((item_id, other))
+                    if not row["reasons"]:
+                        unexplained.append(row)
+                rows.append(row)
         if len(rows) >= WRITE_CHUNK:
-            db.session.execute(sa.insert(Neighbour), rows)
-            rows = []
+            flush_rows()
     if rows:
-        db.session.execute(sa.insert(Neighbour), rows)
+        flush_rows()
 
 
 def rebuild(progress: Callable[[str], None] | None = None) -> TfidfRecommender:
@@ -226,7 +247,9 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     if model is None or len(changed | removed) > max(REFIT_SHARE * catalog_size, 1):
         rebuild()
         return
-    # The copy in memory is about to change ahead of the commit; if it rolls back, reload from the database.
+    # Fold into a copy: other threads may be ranking with the cached one. If this commit rolls back,
+    # the cache is already forgotten and the next reader reloads from the database.
+    model = copy.deepcopy(model)
     _invalidate_cache()
     affected: set[int] = set()
     for item_id in removed:
