@@ -41,6 +41,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         # Sites that may frame the widget; "*" lets any blog embed it.
         WIDGET_FRAME_ANCESTORS="*",
+        # Rendered responses each app server keeps for anonymous readers (see page_cache.py); 0 turns it off.
+        PAGE_CACHE_SIZE=1000,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -53,3 +55,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config["SECRET_KEY"] = instance_secret_key(app)
     if test_config is None or "SQLALCHEMY_DATABASE_URI" not in test_config:
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A local file has no dropped connections to detect: skip the ping that would precede every request.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -9,7 +9,7 @@ from flask import request, url_for
 
 from afterimage.extensions import db
 from afterimage.models import KINDS, CuratedList, Item, Tag
-from afterimage.recommendations import Recommendation, recommend_for_item, recommend_for_items
+from afterimage.recommendations import Recommendation, recommend_by_kind, recommend_for_items
 from afterimage.slugs import find_by_slug
 
 # The URL segment of each subject: its model, its public page and its widget page.
@@ -83,12 +83,11 @@ def recommendations_for(members: list[Item], kinds: tuple[str, ...] = KINDS, lim
     if not members:
         return []
     recs: list[Recommendation] = []
+    by_kind = recommend_by_kind(members[0], kinds, limit) if len(members) == 1 else {
+        kind: recommend_for_items(members, kind, limit) for kind in kinds
+    }
     for kind in kinds:
-        found = (
-            recommend_for_item(members[0], kind, limit) if len(members) == 1
-            else recommend_for_items(members, kind, limit)
-        )
-        recs.extend(r for r in found if not r.hidden)
+        recs.extend(r for r in by_kind[kind] if not r.hidden)
     preload(r.item for r in recs)
     return recs
 

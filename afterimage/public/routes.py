@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags
-from afterimage.recommendations import recommend_for_item, recommend_for_items
+from afterimage.recommendations import recommend_by_kind, recommend_for_items
 from afterimage.catalog import is_http_url
 from afterimage.public.structured_data import item_json_ld
 from afterimage.search import search_items
@@ -72,7 +72,7 @@ def with_tags_and_credits(query: sa.Select) -> sa.Select:
 def recommendations_by_kind(items: list[Item], limit: int) -> dict[str, list]:
     """Films and books for a set of items (one item or many)."""
     if len(items) == 1:
-        return {kind: recommend_for_item(items[0], kind, limit) for kind in KINDS}
+        return recommend_by_kind(items[0], KINDS, limit)
     return {kind: recommend_for_items(items, kind, limit) for kind in KINDS}
 
 

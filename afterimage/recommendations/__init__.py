@@ -4,6 +4,7 @@ from afterimage.recommendations.queries import (
     Recommendation,
     export_overrides,
     import_overrides,
+    recommend_by_kind,
     recommend_for_item,
     recommend_for_items,
     set_override,
@@ -12,6 +13,6 @@ from afterimage.recommendations.queries import (
 from afterimage.recommendations.store import rebuild
 
 __all__ = [
-    "Recommendation", "export_overrides", "import_overrides", "rebuild", "recommend_for_item",
+    "Recommendation", "export_overrides", "import_overrides", "rebuild", "recommend_by_kind", "recommend_for_item",
     "recommend_for_items", "set_override", "studio_recommendations",
 ]

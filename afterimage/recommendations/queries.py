@@ -50,16 +50,16 @@ def _explain_missing(item: Item, recs: list[Recommendation]) -> None:
             rec.reasons = model.explain(item.id, rec.item.id)
 
 
-def _ranked(item: Item, kind: str, limit: int, include_hidden: bool) -> list[Recommendation]:
-    """Pinned first, then the stored neighbours in rank order, hidden ones dropped or marked."""
+def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool) -> dict[str, list[Recommendation]]:
+    """Per kind: pinned first, then the stored neighbours in rank order, hidden ones dropped or marked."""
     overrides = _overrides(item.id)
+    # Ranks run 0..19 per kind, so one query reads every kind's first rows: enough to fill the page
+    # after the author's pins and hides take theirs out.
     rows = db.session.execute(
         sa.select(Neighbour, Item)
         .join(Item, Item.id == Neighbour.neighbour_id)
-        .where(Neighbour.item_id == item.id, Neighbour.kind == kind)
-        .order_by(Neighbour.rank)
-        # Enough rows to fill the page after the author's pins and hides take theirs out.
-        .limit(limit + len(overrides))
+        .where(Neighbour.item_id == item.id, Neighbour.kind.in_(kinds), Neighbour.rank < limit + len(overrides))
+        .order_by(Neighbour.kind, Neighbour.rank)
         .options(*_card_options())
     ).all()
     by_target = {n.neighbour_id: (n, other) for n, other in rows}
@@ -68,37 +68,45 @@ def _ranked(item: Item, kind: str, limit: int, include_hidden: bool) -> list[Rec
     extra = {
         other.id: other
         for other in db.session.scalars(
-            sa.select(Item).where(Item.id.in_(missing), Item.kind == kind).options(*_card_options())
+            sa.select(Item).where(Item.id.in_(missing), Item.kind.in_(kinds)).options(*_card_options())
         )
     } if missing else {}
-    recs: list[Recommendation] = []
-    for target in pinned_ids:
-        if target in by_target:
-            n, other = by_target[target]
-            recs.append(Recommendation(other, n.score, list(n.reasons or []), pinned=True))
-        elif target in extra:
-            recs.append(Recommendation(extra[target], 0.0, [], pinned=True))
-    for n, other in rows:
-        action = overrides.get(other.id)
-        if action == "pin" or (action == "hide" and not include_hidden):
-            continue
-        recs.append(Recommendation(other, n.score, list(n.reasons or []), hidden=action == "hide"))
-    recs = recs[:limit]
-    _explain_missing(item, recs)
-    for rec in recs:
-        if rec.pinned:
-            rec.reasons = [AUTHORS_PICK, *rec.reasons]
-    return recs
+    ranked: dict[str, list[Recommendation]] = {}
+    for kind in kinds:
+        recs: list[Recommendation] = []
+        for target in pinned_ids:
+            if target in by_target and by_target[target][0].kind == kind:
+                n, other = by_target[target]
+                recs.append(Recommendation(other, n.score, list(n.reasons or []), pinned=True))
+            elif target in extra and extra[target].kind == kind:
+                recs.append(Recommendation(extra[target], 0.0, [], pinned=True))
+        for n, other in rows:
+            action = overrides.get(other.id)
+            if n.kind != kind or action == "pin" or (action == "hide" and not include_hidden):
+                continue
+            recs.append(Recommendation(other, n.score, list(n.reasons or []), hidden=action == "hide"))
+        recs = recs[:limit]
+        _explain_missing(item, recs)
+        for rec in recs:
+            if rec.pinned:
+                rec.reasons = [AUTHORS_PICK, *rec.reasons]
+        ranked[kind] = recs
+    return ranked
 
 
 def recommend_for_item(item: Item, kind: str, limit: int = 5) -> list[Recommendation]:
     """The item's best recommendations of one kind, as readers see them."""
-    return _ranked(item, kind, limit, include_hidden=False)
+    return _ranked(item, (kind,), limit, include_hidden=False)[kind]
+
+
+def recommend_by_kind(item: Item, kinds: tuple[str, ...], limit: int = 5) -> dict[str, list[Recommendation]]:
+    """The item's best recommendations of each kind, as readers see them, in one round of queries."""
+    return _ranked(item, kinds, limit, include_hidden=False)
 
 
 def studio_recommendations(item: Item, kind: str, limit: int = TOP_N) -> list[Recommendation]:
     """What the author sees on the edit page: pinned first, hidden ones included and marked."""
-    return _ranked(item, kind, limit, include_hidden=True)
+    return _ranked(item, (kind,), limit, include_hidden=True)[kind]
 
 
 def recommend_for_items(items: list[Item], kind: str, limit: int = 10) -> list[Recommendation]:
