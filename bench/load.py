@@ -9,8 +9,12 @@
    /studio edits items one after another and imports a Goodreads export. Afterwards every edit and
    every imported book is checked in the database: one missing is a lost write.
 
+Readers pick items Zipf-like by default (`--popularity uniform` makes every item page a cold one);
+each route's share of answers from the page cache is printed beside it.
+
 Prints a table, then as its last line one JSON object:
-{"requests", "errors", "lost_writes", "rps": {route: ...}, "p50_ms": {...}, "p99_ms": {...}, ...}.
+{"requests", "errors", "lost_writes", "rps": {route: ...}, "p50_ms": {...}, "p99_ms": {...},
+ "cache_hit_rate": {...}, ...}.
 Only 127.0.0.1 is ever contacted; every loop is bounded by a count and a deadline.
 """
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import csv
 import http.client
 import io
+import itertools
 import json
 import os
 import platform
@@ -83,9 +88,24 @@ def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[i
     return slugs, ids
 
 
-def route_path(route: str, slugs: list[str], rng: random.Random) -> str:
-    """A request path for one route, on a random item."""
-    slug = rng.choice(slugs)
+class Popularity:
+    """Which item a reader asks for: Zipf-like as real traffic is (a viral post sends most readers to a
+    few pages, the long tail gets the rest), or uniform, the cold-cache worst case."""
+
+    def __init__(self, slugs: list[str], kind: str, exponent: float = 1.0) -> None:
+        self.slugs = list(slugs)
+        random.Random(7).shuffle(self.slugs)  # popularity has nothing to do with insertion order
+        weights = [1.0] * len(self.slugs) if kind == "uniform" else \
+            [1.0 / (rank + 1) ** exponent for rank in range(len(self.slugs))]
+        self.cum_weights = list(itertools.accumulate(weights))
+
+    def choose(self, rng: random.Random) -> str:
+        return rng.choices(self.slugs, cum_weights=self.cum_weights)[0]
+
+
+def route_path(route: str, slugs: Popularity, rng: random.Random) -> str:
+    """A request path for one route, on an item drawn by popularity."""
+    slug = slugs.choose(rng)
     return {
         "hello": "/healthz",
         "item": f"/items/{slug}",
@@ -102,10 +122,12 @@ class Results:
         self.lock = threading.Lock()
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.cache_hits: dict[str, int] = defaultdict(int)
         self.error_samples: list[str] = []
 
-    def add(self, route: str, seconds: float, error: str | None) -> None:
+    def add(self, route: str, seconds: float, error: str | None, cache_hit: bool = False) -> None:
         with self.lock:
+            self.cache_hits[route] += cache_hit
             if error is None:
                 self.latencies[route].append(seconds)
             else:
@@ -114,7 +136,7 @@ class Results:
                     self.error_samples.append(f"{route}: {error}")
 
 
-def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: list[str], results: Results,
+def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: Popularity, results: Results,
           seed: int) -> float:
     """`clients` keep-alive threads share `total` requests over `routes`; returns the wall time in seconds."""
     remaining = [total]
@@ -140,11 +162,12 @@ def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: l
                 response = connection.getresponse()
                 response.read()
                 error = None if response.status == 200 else f"HTTP {response.status} {path}"
+                hit = response.getheader("X-Page-Cache") == "hit"
             except (OSError, http.client.HTTPException) as exc:
-                error = f"{type(exc).__name__} {path}"
+                error, hit = f"{type(exc).__name__} {path}", False
                 connection.close()
                 connection = http.client.HTTPConnection(HOST, port, timeout=60)
-            results.add(route, time.perf_counter() - started, error)
+            results.add(route, time.perf_counter() - started, error, hit)
         connection.close()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -239,6 +262,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
+    parser.add_argument("--popularity", choices=("zipf", "uniform"), default="zipf",
+                        help="how readers pick items: Zipf (s=1, realistic) or uniform (every page cold)")
     parser.add_argument("--import-rows", type=int, default=200)
     parser.add_argument("--max-edits", type=int, default=200)
     args = parser.parse_args()
@@ -259,7 +284,8 @@ def main() -> None:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} workers x {args.threads} threads; "
               f"{args.clients} clients", flush=True)
-        slugs, ids = build_database(url, args.items, env)
+        all_slugs, ids = build_database(url, args.items, env)
+        slugs = Popularity(all_slugs, args.popularity)
         item_ids = ids[:: max(1, len(ids) // 50)]  # the author edits 50 items in turn
 
         server = AppServer(url, workers=args.workers, threads=args.threads, extra_env={"SECRET_KEY": "load-bench"},
@@ -295,9 +321,10 @@ def main() -> None:
         lost = lost_writes(url, log)
 
         report = {"requests": 0, "errors": 0, "lost_writes": lost, "rps": {}, "p50_ms": {}, "p99_ms": {},
-                  "mixed": {"rps": 0.0, "p50_ms": {}, "p99_ms": {}, "errors": 0}}
-        print(f"\n{'route':8} {'alone: req/s':>13} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} | "
-              f"{'mixed: p50 ms':>13} {'p99 ms':>8} {'errors':>7}")
+                  "cache_hit_rate": {}, "popularity": args.popularity,
+                  "mixed": {"rps": 0.0, "p50_ms": {}, "p99_ms": {}, "errors": 0, "cache_hit_rate": {}}}
+        print(f"\n{'route':8} {'alone: req/s':>13} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'hits':>5} | "
+              f"{'mixed: p50 ms':>13} {'p99 ms':>8} {'errors':>7} {'hits':>5}")
         for route in ROUTES:
             results, seconds = alone[route]
             done = len(results.latencies[route]) + results.errors[route]
@@ -309,8 +336,14 @@ def main() -> None:
             report["p99_ms"][route] = round(percentile_ms(results.latencies[route], 99), 1)
             m50, m99 = percentile_ms(mixed.latencies[route], 50), percentile_ms(mixed.latencies[route], 99)
             report["mixed"]["p50_ms"][route], report["mixed"]["p99_ms"][route] = round(m50, 1), round(m99, 1)
+            hits = results.cache_hits[route] / max(done, 1)
+            mixed_done = len(mixed.latencies[route]) + mixed.errors[route]
+            mixed_hits = mixed.cache_hits[route] / max(mixed_done, 1)
+            report["cache_hit_rate"][route] = round(hits, 3)
+            report["mixed"]["cache_hit_rate"][route] = round(mixed_hits, 3)
             print(f"{route:8} {rps:13.1f} {report['p50_ms'][route]:8.1f} {report['p99_ms'][route]:8.1f} "
-                  f"{results.errors[route]:7d} | {m50:13.1f} {m99:8.1f} {mixed.errors[route]:7d}")
+                  f"{results.errors[route]:7d} {hits:5.0%} | {m50:13.1f} {m99:8.1f} {mixed.errors[route]:7d} "
+                  f"{mixed_hits:5.0%}")
         mixed_done = sum(len(v) for v in mixed.latencies.values())
         mixed_errors = sum(mixed.errors.values()) + log["edit_failures"] + (1 if "author_error" in log else 0)
         report["requests"] += mixed_done + sum(mixed.errors.values())
