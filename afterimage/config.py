@@ -41,8 +41,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         # Sites that may frame the widget; "*" lets any blog embed it.
         WIDGET_FRAME_ANCESTORS="*",
-        # Rendered responses each app server keeps for anonymous readers (see page_cache.py); 0 turns it off.
-        PAGE_CACHE_SIZE=1000,
+        # Megabytes of rendered responses each app server process keeps for anonymous readers (see
+        # page_cache.py): about 5,000 item pages. 0 turns it off.
+        PAGE_CACHE_MB=64,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -24,10 +24,11 @@ EXTENSION = "afterimage.page_cache"
 
 
 class PageCache:
-    """A bounded LRU of finished responses, all made at one catalog version."""
+    """An LRU of finished responses, all made at one catalog version, bounded in bytes of body."""
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
+    def __init__(self, capacity_bytes: int) -> None:
+        self.capacity_bytes = capacity_bytes
+        self.size = 0
         self.version: int | None = None
         self.entries: OrderedDict[tuple, tuple[bytes, list[tuple[str, str]]]] = OrderedDict()
         # gthread workers share one process between threads.
@@ -38,6 +39,7 @@ class PageCache:
         with self.lock:
             if version != self.version:
                 self.entries.clear()
+                self.size = 0
                 self.version = version
                 return None
             entry = self.entries.get(key)
@@ -48,12 +50,16 @@ class PageCache:
     def put(self, version: int, key: tuple, body: bytes, headers: list[tuple[str, str]]) -> None:
         """Keep a response made at `version`, unless the catalog has moved on since."""
         with self.lock:
-            if version != self.version:
+            if version != self.version or len(body) > self.capacity_bytes:
                 return
+            old = self.entries.pop(key, None)
+            if old is not None:
+                self.size -= len(old[0])
             self.entries[key] = (body, headers)
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.capacity:
-                self.entries.popitem(last=False)
+            self.size += len(body)
+            while self.size > self.capacity_bytes:
+                _, (dropped, _) = self.entries.popitem(last=False)
+                self.size -= len(dropped)
 
 
 def cache_key() -> tuple | None:
@@ -110,9 +116,9 @@ def store_in_cache(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register after the security hooks: a hit still gets the request checks first and fresh headers after."""
-    capacity = int(app.config.get("PAGE_CACHE_SIZE", 1000))
-    if capacity <= 0:
+    megabytes = float(app.config.get("PAGE_CACHE_MB", 64))
+    if megabytes <= 0:
         return
-    app.extensions[EXTENSION] = PageCache(capacity)
+    app.extensions[EXTENSION] = PageCache(int(megabytes * 1024 * 1024))
     app.before_request(serve_from_cache)
     app.after_request(store_in_cache)

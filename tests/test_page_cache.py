@@ -136,11 +136,15 @@ def test_a_pin_in_the_studio_reaches_the_stored_widget(demo_app, demo_author_cli
     assert "Jaws" in reader.get(HIROSHIMA_WIDGET).get_data(as_text=True)
 
 
-def test_the_cache_holds_at_most_its_size(demo_app):
-    demo_app.config["PAGE_CACHE_SIZE"] = 3
+def test_the_cache_holds_at_most_its_size_in_bytes(demo_app):
     cache = demo_app.extensions["afterimage.page_cache"]
-    cache.capacity = 3
     reader = demo_app.test_client()
-    for page in range(1, 6):
-        assert reader.get(f"/items?page={page}").status_code in (200, 404)
-    assert len(cache.entries) <= 3
+    one_page = len(reader.get("/items?page=1").get_data())
+    cache.capacity_bytes = int(2.5 * one_page)
+    for sort in ("title", "year", "-year", "recent"):
+        assert reader.get(f"/items?sort={sort}").status_code == 200
+    assert 1 <= len(cache.entries) <= 2
+    assert cache.size == sum(len(body) for body, _ in cache.entries.values()) <= cache.capacity_bytes
+    # The newest stays; the oldest went first.
+    assert reader.get("/items?sort=recent").headers["X-Page-Cache"] == "hit"
+    assert reader.get("/items?sort=title").headers["X-Page-Cache"] == "miss"
