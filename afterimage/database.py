@@ -20,6 +20,8 @@ def import_all_models() -> None:
     from afterimage import models  # noqa: F401
     from afterimage.recommendations import models as rec_models  # noqa: F401
     from afterimage.studio import models as studio_models  # noqa: F401
+    # Not a table of the metadata, but create_all must make the search index with items (an event there).
+    from afterimage import search_index  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
@@ -61,6 +63,11 @@ def create_schema() -> None:
     tables = set(sa.inspect(db.engine).get_table_names())
     if "alembic_version" not in tables and tables & set(db.metadata.tables):
         db.create_all()
+        # create_all leaves an existing items table alone, and with it the search index it lacks.
+        from afterimage.search_index import create_search_index
+
+        with db.engine.begin() as connection:
+            create_search_index(connection)
         stamp(directory=directory, revision="head")
     else:
         upgrade(directory=directory)

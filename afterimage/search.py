@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from afterimage.extensions import db
 from afterimage.models import Item
+from afterimage.search_index import narrowing_filter
 from recs.text import fold_accents
 
 MAX_TERMS = 8
@@ -27,6 +29,11 @@ def search_items(q: str, kind: str | None = None) -> sa.Select:
     query = sa.select(Item)
     if not terms:
         return query.where(sa.false())
+    # The index narrows to the candidate rows; LIKE on every term still decides, so short terms (which
+    # a trigram index cannot look up) count too and the results are exactly those of a full scan.
+    narrowed = narrowing_filter(terms, db.engine.dialect.name)
+    if narrowed is not None:
+        query = query.where(narrowed)
     for term in terms:
         query = query.where(Item.search_text.like(_like(term), escape="\\"))
     if kind:

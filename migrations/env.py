@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from afterimage.search_index import include_name
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -62,7 +64,7 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True, include_name=include_name
     )
 
     with context.begin_transaction():
@@ -97,6 +99,8 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            # The search index is made outside the metadata (afterimage.search_index): never drop it.
+            include_name=include_name,
             **conf_args
         )
 
