@@ -329,3 +329,14 @@ def test_autogenerate_leaves_the_index_alone(app, runner):
     assert runner.invoke(args=["init-db"]).exit_code == 0
     result = runner.invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
+
+
+def test_at_the_newest_migration_the_index_is_complete_and_kept(bare_app):
+    """A later migration that rebuilds items on SQLite would drop the triggers: this would notice."""
+    assert bare_app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    with bare_app.app_context():
+        names = {name for _, name, _ in index_objects()}
+        assert names == ({FTS_TABLE, *TRIGGERS} if is_sqlite() else {TRIGRAM_INDEX})
+        make_catalog()
+        assert titles("iroshima") == ["Hiroshima mon amour"]
+        assert_index_consistent()
