@@ -12,6 +12,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from afterimage.models import CatalogVersion
+# Its commit hook must be registered first: recommendations are refreshed before the version moves, so
+# every transaction takes the recommendation model's row lock before the version's (no lock-order deadlock).
+from afterimage.recommendations import hooks as _recommendation_hooks  # noqa: F401
 
 VERSION_ROW = 1
 # Writes to these change nothing a reader sees: sign-in bookkeeping, migrations, and the counter itself.

@@ -48,6 +48,16 @@ def app(database_url: str):
 
 
 @pytest.fixture
+def bare_app(database_url: str):
+    """The site on an empty database: no db.create_all, so only the migrations can make tables."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     """A test client for the app."""
     return app.test_client()

@@ -1,7 +1,6 @@
 """The migrations are the only way the schema is made, and they make exactly the models' schema."""
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,17 +10,6 @@ from flask_migrate import downgrade
 from afterimage.database import MIGRATIONS_DIR, create_schema
 from afterimage.extensions import db
 from afterimage.search_index import include_name, search_index_tables
-from app import create_app
-
-
-@pytest.fixture
-def bare_app(database_url: str):
-    """The site on an empty database: no db.create_all, so only the migrations can make tables."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def schema_differences() -> list:

@@ -21,7 +21,6 @@ from afterimage.importers.backup import backup_json, clear_catalog
 from afterimage.models import Item
 from afterimage.search import search_items
 from afterimage.search_index import FTS_TABLE, TRIGGERS, TRIGRAM_INDEX, drop_search_index
-from app import create_app
 
 CATALOG = [
     ItemFields(kind="film", title="Cléo from 5 to 7", year=1962, creators=[("Agnès Varda", "director")],
@@ -271,16 +270,6 @@ def index_objects() -> set[tuple[str, str, str]]:
             "SELECT 'index', indexname, indexdef FROM pg_indexes WHERE indexname = :index"
         ), {"index": TRIGRAM_INDEX})
     return {tuple(row) for row in rows}
-
-
-@pytest.fixture
-def bare_app(database_url: str):
-    """The site on an empty database, for the migrations alone."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_the_migration_indexes_existing_items_and_its_downgrade_removes_the_index(bare_app):
