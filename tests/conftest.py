@@ -42,6 +42,8 @@ def app(database_url: str):
     with app.app_context():
         db.create_all()
     yield app
+    # A refit a test's commits started in the background finishes before its database goes.
+    recommendation_store.wait_for_refit(120)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -52,6 +54,7 @@ def bare_app(database_url: str):
     """The site on an empty database: no db.create_all, so only the migrations can make tables."""
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
     yield app
+    recommendation_store.wait_for_refit(120)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -169,3 +169,61 @@ def test_an_empty_catalog_has_no_recommendations_and_no_errors(app, client):
         db.session.commit()
         assert recommend_for_item(lone, "book") == []
     assert client.get("/items/la-jetee-1962").status_code == 200
+
+
+def drifting_goodreads_export() -> bytes:
+    """Eight books about words the demo catalog has never seen: folding them in drifts the model."""
+    rows = ["Book Id,Title,Author,Original Publication Year,Exclusive Shelf,Bookshelves,My Review"]
+    for n in range(8):
+        rows.append(f'{900 + n},Quuxberry Fenlight {n},Zorvald Quimbly,{1990 + n},read,,'
+                    f'"Glimmerwort and quuxberry under the fenlight, volume {n}."')
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_an_import_full_of_new_words_returns_at_once_and_is_refit_in_the_background(demo_app, monkeypatch):
+    from afterimage.importers import apply_import, read_import_file
+    from afterimage.recommendations import hooks
+    from afterimage.recommendations.models import RecModelChange
+
+    asked: list = []
+    monkeypatch.setattr(hooks, "refit_in_background", asked.append)
+    with demo_app.app_context():
+        fitted_before = db.session.scalar(sa.select(RecModel.n_items))
+        apply_import(read_import_file("goodreads_library_export.csv", drifting_goodreads_export()))
+        first = db.session.scalar(sa.select(Item.id).where(Item.title == "Quuxberry Fenlight 0"))
+        # The import committed without refitting: its words are unknown to the model it folded into.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RecModelChange)) == 8
+    # Its commit asked for a refit once, off the request; run it as the hook would.
+    assert asked == [demo_app]
+    store.refit_in_background(asked[0])
+    store.wait_for_refit(60)
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(RecModel.n_items)) == fitted_before + 8
+        # A refit starts a fresh change log, and its vocabulary now has the new words.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RecModelChange)) == 0
+        recs = recommend_for_item(db.session.get(Item, first), "book", 5)
+        assert recs[0].item.title.startswith("Quuxberry Fenlight")
+        assert any("quuxberry" in reason or "glimmerwort" in reason for reason in recs[0].reasons), recs[0].reasons
+
+
+def test_a_background_refit_never_overwrites_an_edit_made_while_it_was_fitting(demo_app, monkeypatch):
+    fit = store.TfidfRecommender.fit
+
+    def fit_while_the_author_edits(self, docs):
+        fitted = fit(self, docs)
+        monkeypatch.setattr(store.TfidfRecommender, "fit", fit)
+        edited = item("the-vegetarian-2007")
+        edited.description = "Edited while the refit was fitting: glimmerwort."
+        db.session.commit()
+        return fitted
+
+    with demo_app.app_context():
+        monkeypatch.setattr(store.TfidfRecommender, "fit", fit_while_the_author_edits)
+        assert store.refit_unless_changed() is False
+        # The edit stands, folded into the stored model; the next try wins.
+        assert "glimmerwort" in item("the-vegetarian-2007").description
+        assert store.refit_unless_changed() is True
+        model = store.current_model()
+        assert "glimmerwort" in model.vectorizer_.vocabulary_ or any(
+            "glimmerwort" in name for name in model.feature_names_
+        )

@@ -5,10 +5,11 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app, has_app_context
 
 from afterimage.models import Item
 from afterimage.recommendations.store import REFRESHING as BUSY
-from afterimage.recommendations.store import apply_item_changes
+from afterimage.recommendations.store import REFIT_DUE, apply_item_changes, refit_in_background
 
 CHANGED, REMOVED = "recs_changed", "recs_removed"
 
@@ -49,9 +50,17 @@ def _refresh_recommendations(session: so.Session) -> None:
         session.info[BUSY] = False
 
 
+@sa.event.listens_for(so.Session, "after_commit")
+def _refit_when_due(session: so.Session) -> None:
+    """The committed changes drifted the model too far: refit it in the background."""
+    if session.info.pop(REFIT_DUE, False) and has_app_context():
+        refit_in_background(current_app._get_current_object())
+
+
 @sa.event.listens_for(so.Session, "after_rollback")
 def _forget_item_changes(session: so.Session) -> None:
     """A rolled-back transaction changed nothing to refresh."""
     session.info.pop(CHANGED, None)
     session.info.pop(REMOVED, None)
+    session.info.pop(REFIT_DUE, None)
     session.info[BUSY] = False

@@ -1,6 +1,7 @@
 """Fitting, folding and storing the model: the bridge between catalog rows and the plain `recs` engine."""
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import logging
@@ -9,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 
 from afterimage.extensions import db
 from afterimage.models import KINDS, Creator, Credit, Item, Tag, item_tags
@@ -33,6 +35,10 @@ REFRESHING = "recs_busy"
 # fold-ins work on a copy, which replaces it. The lock makes threads (gthread workers) load it once.
 _models: dict[str, dict[str, object]] = {}
 _lock = threading.RLock()
+# Session flag: this transaction left the model drifted; refit once it has committed (see hooks.py).
+REFIT_DUE = "recs_refit_due"
+_refitting = threading.Lock()
+_refit_thread: threading.Thread | None = None
 
 
 def _cached() -> dict[str, object]:
@@ -304,8 +310,80 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
         affected |= model.remove(item_id)
     for doc in item_docs(changed - removed):
         affected |= model.fold_in(doc)
-    if model.needs_rebuild():
+    # Rows deleted or added around the ORM (a bulk DELETE, raw SQL) never reached the model: refit now
+    # rather than write neighbours for items that are gone.
+    if db.session.scalar(sa.select(sa.func.count(Item.id))) != len(model.ids_):
+        rebuild()
+        return
+    refit_later = current_app.config.get("RECS_REFIT_IN_BACKGROUND", True)
+    if model.needs_rebuild() and not refit_later:
         rebuild()
         return
     write_neighbour_rows(model, affected - removed, edited=changed)
     log_changes(model, changed, removed)
+    if model.needs_rebuild():
+        # Too many unknown words folded in: refit, but after this commit and off the request, so the
+        # author's import returns at once and her next edit does not queue behind a whole refit.
+        db.session.info[REFIT_DUE] = True
+
+
+def refit_in_background(app: Flask) -> threading.Thread | None:
+    """Refit in a thread of this process, unless one already runs here; pages are served meanwhile."""
+    global _refit_thread
+    if not _refitting.acquire(blocking=False):
+        return None
+    _refit_thread = threading.Thread(target=_refit_worker, args=(app,), name="afterimage-refit", daemon=True)
+    _refit_thread.start()
+    return _refit_thread
+
+
+def wait_for_refit(timeout: float | None = None) -> None:
+    """Block until this process's background refit (if any) has finished."""
+    thread = _refit_thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(timeout)
+
+
+def _refit_worker(app: Flask) -> None:
+    try:
+        with app.app_context():
+            try:
+                # Each try loses only to an edit committed during its fit; that edit then asks again anyway.
+                for _ in range(3):
+                    if refit_unless_changed():
+                        break
+            finally:
+                db.session.remove()
+    except Exception:
+        log.exception("background refit failed; the next change will ask for one again")
+    finally:
+        _refitting.release()
+
+
+def refit_unless_changed() -> bool:
+    """Fit on the catalog as it is now, and store the result only if nothing was folded in meanwhile.
+
+    The fit runs outside any write; the write starts with a compare-and-set on the model's version, so
+    an edit committed during the fit is never overwritten by a model that has not seen it.
+    """
+    seen = db.session.scalar(sa.select(RecModel.version).where(RecModel.id == MODEL_ROW))
+    if seen is None:
+        return True
+    docs = item_docs()
+    db.session.rollback()  # no read transaction held open while fitting
+    model = new_recommender().fit(docs)
+    swapped = db.session.execute(
+        sa.update(RecModel).where(RecModel.id == MODEL_ROW, RecModel.version == seen)
+        .values(version=RecModel.version + 1)
+    ).rowcount
+    if not swapped:
+        db.session.rollback()
+        return False
+    write_neighbour_rows(model, None)
+    save_model(model)
+    db.session.commit()
+    return True
+
+
+# A command-line import must not exit halfway through the refit it started.
+atexit.register(wait_for_refit)
