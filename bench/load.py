@@ -388,7 +388,9 @@ def main() -> None:
             print("  author:", log["author_error"])
         if report["errors"]:
             server_log = (workdir / "gunicorn.log").read_text(errors="replace").splitlines()
-            print("  gunicorn log, last lines:", *server_log[-15:], sep="\n    ")
+            notable = [line for line in server_log if any(
+                word in line for word in ("[ERROR]", "[CRITICAL]", "[WARNING]", "Traceback", "Error:"))]
+            print("  gunicorn log, notable lines:", *notable[-30:], sep="\n    ")
         print(json.dumps(report))
     finally:
         if cluster is not None:

@@ -354,8 +354,12 @@ def _refit_worker(app: Flask) -> None:
                         break
             finally:
                 db.session.remove()
-    except Exception:
-        log.exception("background refit failed; the next change will ask for one again")
+    except Exception as error:
+        if isinstance(error, RuntimeError) and "shutdown" in str(error):
+            # The app server is stopping; the stored model is unchanged and still serves.
+            log.warning("background refit stopped by shutdown; the next change will ask for one again")
+        else:
+            log.exception("background refit failed; the next change will ask for one again")
     finally:
         _refitting.release()
 
