@@ -276,7 +276,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="gthread threads per worker (default: 1 on SQLite, 4 on PostgreSQL)")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
     parser.add_argument("--popularity", choices=("zipf", "uniform"), default="zipf",
                         help="how readers pick items: Zipf (s=1, realistic) or uniform (every page cold)")
@@ -284,6 +285,8 @@ def main() -> None:
     parser.add_argument("--max-edits", type=int, default=200)
     args = parser.parse_args()
 
+    if args.threads is None:
+        args.threads = 4 if args.postgres else 1
     workdir = Path(tempfile.mkdtemp(prefix="afterimage-load-"))
     cluster = None
     try:

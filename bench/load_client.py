@@ -37,9 +37,10 @@ class AppServer:
 
     database_url: str
     workers: int = 1
-    # Threads per worker: a request waiting on the database (a write behind the author's import) does not
-    # hold up the readers behind it.
-    threads: int = 4
+    # Threads per worker. One on SQLite: Python's sqlite3 module can crash (SIGSEGV) when one thread's
+    # garbage collection runs while another is inside SQLite. PostgreSQL servers run several, so a
+    # request waiting on a lock does not hold up the readers behind it.
+    threads: int = 1
     port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
     log_path: Path | None = None

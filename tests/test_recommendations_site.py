@@ -227,3 +227,20 @@ def test_a_background_refit_never_overwrites_an_edit_made_while_it_was_fitting(d
         assert "glimmerwort" in model.vectorizer_.vocabulary_ or any(
             "glimmerwort" in name for name in model.feature_names_
         )
+
+
+def test_the_commit_hook_refits_after_an_import_and_on_sqlite_before_it_returns(demo_app):
+    from afterimage.importers import apply_import, read_import_file
+    from afterimage.recommendations.models import RecModelChange
+
+    with demo_app.app_context():
+        fitted_before = db.session.scalar(sa.select(RecModel.n_items))
+        apply_import(read_import_file("goodreads_library_export.csv", drifting_goodreads_export()))
+        on_sqlite = db.engine.dialect.name == "sqlite"
+    if on_sqlite:
+        # One thread inside SQLite at a time: the import waited for its refit (see hooks.py).
+        assert not store._refit_thread.is_alive()
+    store.wait_for_refit(60)
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(RecModel.n_items)) == fitted_before + 8
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RecModelChange)) == 0
