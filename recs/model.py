@@ -1,5 +1,6 @@
 """TF-IDF "if you liked this" recommender across films and books."""
 
+import copy
 import os
 import pickle
 from collections.abc import Iterable, Iterator
@@ -542,6 +543,20 @@ class TfidfRecommender:
             table.ids[rows] = fresh[kind].ids[picked]
             table.scores[rows] = fresh[kind].scores[picked]
         return set(self.ids_[stale].tolist())
+
+    def copy_for_update(self) -> "TfidfRecommender":
+        """A copy that fold_in and remove may change while other threads keep ranking with this one.
+
+        fold_in and remove replace the matrix and the id arrays but change the id map, the labels and
+        the neighbour tables in place: only those are copied (a deep copy also copied the vocabulary).
+        """
+        clone = copy.copy(self)
+        clone.row_of_ = dict(self.row_of_)
+        clone.labels_ = dict(self.labels_)
+        clone.neighbours_ = {
+            kind: NeighbourTable(table.ids.copy(), table.scores.copy()) for kind, table in self.neighbours_.items()
+        }
+        return clone
 
     def needs_rebuild(self) -> bool:
         """Tell whether enough has been folded in, or enough unknown words seen, to refit."""

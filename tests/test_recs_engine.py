@@ -302,6 +302,27 @@ def test_fold_in_gives_the_same_neighbours_as_a_rebuild_on_the_same_vocabulary()
     assert {doc.id for doc in docs[60:]} <= changed
 
 
+def test_a_copy_for_update_changes_without_touching_the_model_readers_use():
+    docs = random_catalog(16, 60)
+    published = TfidfRecommender(top_n=5).fit(docs[:50])
+    before = list(published.all_neighbours())
+    labels, rows = dict(published.labels_), dict(published.row_of_)
+    copy = published.copy_for_update()
+    for doc in docs[50:]:
+        copy.fold_in(doc)
+    copy.remove(docs[0].id)
+    copy.fold_in(ItemDoc(docs[1].id, "film", "ghost train", tags=("noir", "brand new tag")))
+    assert list(published.all_neighbours()) == before
+    assert published.row_of_ == rows and published.labels_ == labels
+    assert docs[50].id in copy.row_of_ and docs[0].id not in copy.row_of_
+    # And the copy is a working model of the changed catalog.
+    rebuilt = TfidfRecommender(top_n=5).fit(
+        [ItemDoc(docs[1].id, "film", "ghost train", tags=("noir", "brand new tag")), *docs[2:]],
+        vectorizer=copy.vectorizer_,
+    )
+    assert_same_lists(copy, rebuilt)
+
+
 def test_fold_in_reports_exactly_the_rows_that_changed():
     docs = random_catalog(14, 50)
     model = TfidfRecommender(top_n=4).fit(docs[:49])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import atexit
-import copy
 import json
 import logging
 import threading
@@ -130,7 +129,7 @@ def _current_model() -> TfidfRecommender | None:
     if cache["token"] == token:
         return cache["model"]  # type: ignore[return-value]
     if cache["blob_token"] == blob_token and cache["model"] is not None:
-        model, since = copy.deepcopy(cache["model"]), cache["seq"]
+        model, since = cache["model"].copy_for_update(), cache["seq"]
     else:
         blob = db.session.scalar(sa.select(RecModelBlob.blob).where(RecModelBlob.id == MODEL_ROW))
         try:
@@ -303,7 +302,7 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
         return
     # Fold into a copy: other threads may be ranking with the cached one. If this commit rolls back,
     # the cache is already forgotten and the next reader reloads from the database.
-    model = copy.deepcopy(model)
+    model = model.copy_for_update()
     _invalidate_cache()
     affected: set[int] = set()
     for item_id in removed:
