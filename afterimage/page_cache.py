@@ -20,6 +20,13 @@ VARYING_COOKIES = ("liked",)
 # Headers added afresh to every response (a new CSP nonce each time), or never to be shared.
 UNSTORED_HEADERS = frozenset({"set-cookie", "date"})
 MAX_BODY_BYTES = 512 * 1024
+# Query parameters some view reads. Any other (utm_source, fbclid, a crawler's junk) changes nothing a view
+# renders except links that echo it back: such a request is answered from a page stored for the clean URL,
+# but never stored itself, so random parameters cannot push the popular pages out.
+QUERY_PARAMETERS = frozenset({
+    "q", "kind", "tag", "sort", "page", "per_page", "items", "liked", "url", "format", "maxwidth", "maxheight",
+    "theme", "compact", "accent", "limit",
+})
 EXTENSION = "afterimage.page_cache"
 
 
@@ -70,8 +77,14 @@ def cache_key() -> tuple | None:
     if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
         return None
     cookies = tuple(request.cookies.get(name, "") for name in VARYING_COOKIES)
+    known = tuple(sorted((name, value) for name, value in request.args.items(multi=True) if name in QUERY_PARAMETERS))
     # Absolute links in pages (og:url, oEmbed, widget code) name the host and scheme the reader used.
-    return request.host_url, request.full_path, cookies
+    return request.host_url, request.path, known, cookies
+
+
+def storable() -> bool:
+    """Whether this request's own response may be stored: only when every query parameter is one a view reads."""
+    return all(name in QUERY_PARAMETERS for name in request.args)
 
 
 def serve_from_cache() -> Response | None:
@@ -85,7 +98,8 @@ def serve_from_cache() -> Response | None:
         return None
     entry = cache.get(version, key)
     if entry is None:
-        g.page_cache_slot = (version, key)
+        if storable():
+            g.page_cache_slot = (version, key)
         return None
     body, headers = entry
     response = current_app.response_class(body, status=200, headers=headers)

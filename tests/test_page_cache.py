@@ -148,3 +148,20 @@ def test_the_cache_holds_at_most_its_size_in_bytes(demo_app):
     # The newest stays; the oldest went first.
     assert reader.get("/items?sort=recent").headers["X-Page-Cache"] == "hit"
     assert reader.get("/items?sort=title").headers["X-Page-Cache"] == "miss"
+
+
+def test_tracking_parameters_share_the_clean_page_and_never_fill_the_cache(demo_app):
+    cache = demo_app.extensions["afterimage.page_cache"]
+    reader = demo_app.test_client()
+    clean = reader.get(VEGETARIAN)
+    tracked = reader.get(VEGETARIAN + "?fbclid=IwAR0abc&utm_source=blog")
+    assert tracked.headers["X-Page-Cache"] == "hit" and tracked.get_data() == clean.get_data()
+    stored = len(cache.entries)
+    for n in range(5):
+        response = reader.get(f"/items?junk={n}")
+        assert response.status_code == 200 and "X-Page-Cache" not in response.headers
+    assert len(cache.entries) == stored
+    # Parameters a view reads are part of the key, in any order.
+    first = reader.get("/items?kind=book&sort=year")
+    assert reader.get("/items?sort=year&kind=book").headers["X-Page-Cache"] == "hit"
+    assert reader.get("/items?kind=film&sort=year").get_data() != first.get_data()
