@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 from flask import Flask, Response, current_app, g, request, session
 
-from afterimage.catalog_version import current_version
+from afterimage.catalog_version import read_version
 from afterimage.extensions import db
 
 CACHED_BLUEPRINTS = frozenset({"public", "widget", "api", "feeds"})
@@ -93,7 +93,7 @@ def serve_from_cache() -> Response | None:
     key = cache_key()
     if key is None:
         return None
-    version = current_version(db.session)
+    version = read_version(db.engine)
     if version is None:
         return None
     entry = cache.get(version, key)
