@@ -88,11 +88,28 @@ def browser():
         _shared.pop("playwright").stop()
 
 
+def one_request_at_a_time(wsgi_app):
+    """Connections are accepted in parallel, but requests run the app in turn: Python's sqlite3 module is
+    not safe with two threads inside SQLite while garbage is collected (see the README's Production)."""
+    lock = threading.Lock()
+
+    def serialised(environ, start_response):
+        with lock:
+            body = wsgi_app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+
+    return serialised
+
+
 class LiveServer:
     """A WSGI app on a real port of 127.0.0.1, served from a thread."""
 
     def __init__(self, wsgi_app):
-        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, one_request_at_a_time(wsgi_app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
