@@ -24,21 +24,15 @@ PRIVATE_TABLES = frozenset({
 # Set on a connection that wrote a reader-visible table in its open transaction.
 WRITTEN = "afterimage_catalog_written"
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
-_READ_VERSION = sa.select(CatalogVersion.version).where(CatalogVersion.id == VERSION_ROW)
 _READ_VERSION_SQL = f"SELECT version FROM catalog_version WHERE id = {VERSION_ROW}"
 _BUMP_VERSION = (
     sa.update(CatalogVersion).where(CatalogVersion.id == VERSION_ROW).values(version=CatalogVersion.version + 1)
 )
 
 
-def current_version(session: so.Session) -> int | None:
-    """The catalog's version now; None on a database without the counter (cache nothing then)."""
-    return session.execute(_READ_VERSION).scalar()
-
-
 def read_version(engine: sa.Engine) -> int | None:
-    """current_version on a pooled connection of its own, without a session: the page cache asks it on
-    every request, and a hit then never builds a session at all."""
+    """The catalog's version now, on a pooled connection of its own (no session: the page cache asks on
+    every request, and a hit then never builds one); None on a database without the counter."""
     with engine.connect() as connection:
         return connection.exec_driver_sql(_READ_VERSION_SQL).scalar()
 

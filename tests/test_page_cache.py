@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from afterimage.catalog_version import current_version
+from afterimage.catalog_version import read_version
 from afterimage.extensions import db
 from afterimage.models import Item, Tag
 from app import create_app
@@ -16,7 +16,7 @@ HIROSHIMA_WIDGET = "/widget/items/hiroshima-mon-amour-1959"
 
 def version(app) -> int:
     with app.app_context():
-        return current_version(db.session)
+        return read_version(db.engine)
 
 
 def test_the_second_reader_gets_the_stored_page(demo_app):

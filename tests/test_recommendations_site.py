@@ -229,10 +229,20 @@ def test_a_background_refit_never_overwrites_an_edit_made_while_it_was_fitting(d
         )
 
 
-def test_the_commit_hook_refits_after_an_import_and_on_sqlite_before_it_returns(demo_app):
+def test_the_commit_hook_refits_after_an_import_and_on_sqlite_before_it_returns(demo_app, monkeypatch):
+    import time
+
     from afterimage.importers import apply_import, read_import_file
     from afterimage.recommendations.models import RecModelChange
 
+    fit = store.TfidfRecommender.fit
+
+    def slow_fit(self, docs):
+        # Long enough that a refit left running in parallel would still be running below.
+        time.sleep(0.5)
+        return fit(self, docs)
+
+    monkeypatch.setattr(store.TfidfRecommender, "fit", slow_fit)
     with demo_app.app_context():
         fitted_before = db.session.scalar(sa.select(RecModel.n_items))
         apply_import(read_import_file("goodreads_library_export.csv", drifting_goodreads_export()))

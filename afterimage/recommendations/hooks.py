@@ -54,13 +54,7 @@ def _refresh_recommendations(session: so.Session) -> None:
 def _refit_when_due(session: so.Session) -> None:
     """The committed changes drifted the model too far: refit it in the background."""
     if session.info.pop(REFIT_DUE, False) and has_app_context():
-        thread = refit_in_background(current_app._get_current_object())
-        bind = session.get_bind()
-        if thread is not None and bind.dialect.name == "sqlite":
-            # Python's sqlite3 module can crash (a corrupted heap, SIGSEGV) when one thread's garbage
-            # collection runs while another thread is inside SQLite: on SQLite the refit still runs on
-            # its own session and commit, but this thread waits for it instead of going on in parallel.
-            thread.join()
+        refit_in_background(current_app._get_current_object())
 
 
 @sa.event.listens_for(so.Session, "after_rollback")

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 
 from afterimage.extensions import db
 from afterimage.models import KINDS, Creator, Credit, Item, Tag, item_tags
@@ -61,25 +61,11 @@ def new_recommender() -> TfidfRecommender:
     return TfidfRecommender(top_n=TOP_N)
 
 
-def doc_for(item: Item) -> ItemDoc:
-    """An item as the engine sees it: plain text fields, no database row."""
-    return ItemDoc(
-        id=item.id,
-        kind=item.kind,
-        title=item.title,
-        original_title=item.original_title or "",
-        creators=tuple(c.creator.name for c in item.credits),
-        tags=tuple(t.name for t in item.tags),
-        description=item.description or "",
-        note=item.note or "",
-    )
-
-
 def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
     """Engine documents for the given items, or for the whole catalog.
 
     Plain rows, not ORM objects: a refit reads every item, and building 10,000 objects with their
-    credits and tags cost more than the fit itself. Same fields and order as doc_for.
+    credits and tags cost more than the fit itself.
     """
     wanted = list(ids) if ids is not None else None
 
@@ -282,11 +268,16 @@ def rebuild(progress: Callable[[str], None] | None = None) -> TfidfRecommender:
     docs = item_docs()
     say(f"fitting TF-IDF on {len(docs)} items")
     model = new_recommender().fit(docs)
+    store_refit(model, say)
+    return model
+
+
+def store_refit(model: TfidfRecommender, say: Callable[[str], None] = lambda step: None) -> None:
+    """Replace every stored list and the stored model with a fresh fit, inside the caller's transaction."""
     say("writing neighbours and reasons")
     write_neighbour_rows(model, None)
     say("storing the model")
     save_model(model)
-    return model
 
 
 def apply_item_changes(changed: set[int], removed: set[int]) -> None:
@@ -314,10 +305,6 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     if db.session.scalar(sa.select(sa.func.count(Item.id))) != len(model.ids_):
         rebuild()
         return
-    refit_later = current_app.config.get("RECS_REFIT_IN_BACKGROUND", True)
-    if model.needs_rebuild() and not refit_later:
-        rebuild()
-        return
     write_neighbour_rows(model, affected - removed, edited=changed)
     log_changes(model, changed, removed)
     if model.needs_rebuild():
@@ -326,14 +313,20 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
         db.session.info[REFIT_DUE] = True
 
 
-def refit_in_background(app: Flask) -> threading.Thread | None:
-    """Refit in a thread of this process, unless one already runs here; pages are served meanwhile."""
+def refit_in_background(app: Flask) -> None:
+    """Refit in a thread of this process, unless one already runs here; pages are served meanwhile.
+
+    On SQLite the caller waits for it: Python's sqlite3 module can crash (a corrupted heap, SIGSEGV)
+    when one thread's garbage collection runs while another thread is inside SQLite. The refit still
+    runs on its own session and commit, after the caller's.
+    """
     global _refit_thread
     if not _refitting.acquire(blocking=False):
-        return None
+        return
     _refit_thread = threading.Thread(target=_refit_worker, args=(app,), name="afterimage-refit", daemon=True)
     _refit_thread.start()
-    return _refit_thread
+    if sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite":
+        _refit_thread.join()
 
 
 def wait_for_refit(timeout: float | None = None) -> None:
@@ -382,8 +375,7 @@ def refit_unless_changed() -> bool:
     if not swapped:
         db.session.rollback()
         return False
-    write_neighbour_rows(model, None)
-    save_model(model)
+    store_refit(model)
     db.session.commit()
     return True
 
