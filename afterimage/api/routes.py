@@ -8,11 +8,9 @@ from afterimage.api.caching import cacheable
 from afterimage.api.openapi import openapi_document
 from afterimage.api.params import MAX_LIMIT, kind_arg, limit_arg, page_arg
 from afterimage.api.serializers import item_json, list_json, recommendation_json, tag_json
-from afterimage.api.subjects import (
-    Subject, find_subject, kept_query_args, recommendations_for, with_tags_and_credits,
-)
+from afterimage.api.subjects import Subject, find_subject, kept_query_args, recommendations_for
 from afterimage.extensions import db
-from afterimage.models import KINDS, Item, Tag
+from afterimage.models import KINDS, Item, Tag, with_tags_and_credits
 from afterimage.search import search_items
 
 bp = Blueprint("api", __name__, url_prefix="/api")

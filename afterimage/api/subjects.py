@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import request, url_for
 
 from afterimage.extensions import db
-from afterimage.models import KINDS, CuratedList, Item, Tag
+from afterimage.models import KINDS, CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.recommendations import Recommendation, recommend_by_kind, recommend_for_items
 from afterimage.slugs import find_by_slug
 
@@ -48,11 +47,6 @@ class Subject:
 def kept_query_args() -> dict[str, str]:
     """The query string to carry over a redirect, minus keys url_for would take as its own (slug, _external...)."""
     return {k: v for k, v in request.args.items() if k != "slug" and not k.startswith("_")}
-
-
-def with_tags_and_credits(query: sa.Select) -> sa.Select:
-    """Load what an item object shows in a fixed number of round trips, not one per item."""
-    return query.options(so.selectinload(Item.tags), so.selectinload(Item.credits))
 
 
 def find_subject(type_: str, slug: str) -> tuple[Subject | None, bool]:

@@ -9,9 +9,8 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 
 from afterimage.api.caching import cacheable
 from afterimage.api.serializers import iso_utc
-from afterimage.api.subjects import with_tags_and_credits
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
+from afterimage.models import CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.slugs import find_by_slug
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")

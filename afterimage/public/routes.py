@@ -4,12 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
-from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags
+from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
 from afterimage.catalog import is_http_url
 from afterimage.public.structured_data import item_json_ld
@@ -62,11 +61,6 @@ def get_or_redirect(model, slug: str, endpoint: str):
     if moved:
         abort(redirect(url_for(endpoint, slug=row.slug, **request.args), 301))
     return row
-
-
-def with_tags_and_credits(query: sa.Select) -> sa.Select:
-    """Load what item cards show in the same round trips, not one query per card."""
-    return query.options(so.selectinload(Item.tags), so.selectinload(Item.credits))
 
 
 def recommendations_by_kind(items: list[Item], limit: int) -> dict[str, list]:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from afterimage.extensions import db
-from afterimage.models import Item
+from afterimage.models import Item, with_tags_and_credits
 from afterimage.recommendations.models import Neighbour, RecOverride
 from afterimage.recommendations.store import TOP_N, current_model
 
@@ -23,11 +23,6 @@ class Recommendation:
     reasons: list[str] = field(default_factory=list)
     pinned: bool = False
     hidden: bool = False
-
-
-def _card_options():
-    """What a recommendation card shows, loaded in bulk."""
-    return (so.selectinload(Item.credits), so.selectinload(Item.tags))
 
 
 def _overrides(item_id: int) -> dict[int, str]:
@@ -56,11 +51,12 @@ def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool
     # Ranks run 0..19 per kind, so one query reads every kind's first rows: enough to fill the page
     # after the author's pins and hides take theirs out.
     rows = db.session.execute(
-        sa.select(Neighbour, Item)
-        .join(Item, Item.id == Neighbour.neighbour_id)
-        .where(Neighbour.item_id == item.id, Neighbour.kind.in_(kinds), Neighbour.rank < limit + len(overrides))
-        .order_by(Neighbour.kind, Neighbour.rank)
-        .options(*_card_options())
+        with_tags_and_credits(
+            sa.select(Neighbour, Item)
+            .join(Item, Item.id == Neighbour.neighbour_id)
+            .where(Neighbour.item_id == item.id, Neighbour.kind.in_(kinds), Neighbour.rank < limit + len(overrides))
+            .order_by(Neighbour.kind, Neighbour.rank)
+        )
     ).all()
     by_target = {n.neighbour_id: (n, other) for n, other in rows}
     pinned_ids = [t for t, action in overrides.items() if action == "pin"]
@@ -68,7 +64,7 @@ def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool
     extra = {
         other.id: other
         for other in db.session.scalars(
-            sa.select(Item).where(Item.id.in_(missing), Item.kind.in_(kinds)).options(*_card_options())
+            with_tags_and_credits(sa.select(Item).where(Item.id.in_(missing), Item.kind.in_(kinds)))
         )
     } if missing else {}
     ranked: dict[str, list[Recommendation]] = {}
@@ -121,7 +117,7 @@ def recommend_for_items(items: list[Item], kind: str, limit: int = 10) -> list[R
     found = {
         i.id: i
         for i in db.session.scalars(
-            sa.select(Item).where(Item.id.in_([p[0] for p in pairs])).options(*_card_options())
+            with_tags_and_credits(sa.select(Item).where(Item.id.in_([p[0] for p in pairs])))
         )
     }
     return [
