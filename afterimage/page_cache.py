@@ -1,11 +1,14 @@
-"""Whole-response cache for anonymous reads (pages, widgets, API answers, feeds), per app server process.
+"""Whole-response caching for anonymous reads, in two tiers.
 
-A popular post sends thousands of readers to the same few pages and widgets; rendering each one again
-costs milliseconds of templates and queries. A hit costs one indexed read of the catalog version
-instead, and any commit that changes the catalog moves that version, so nothing stale is served.
+Pages about one film, book, list or tag (the item page, its widget, its API answers) go to the shared
+page store in the database (page_store.py): one copy for every worker and machine, dropped only when a
+commit changes something the page shows. Everything else that depends on the whole catalog (home,
+listings, search, feeds) or on unbounded parameters goes to a per-process LRU keyed by the catalog
+version, which any reader-visible commit moves. Either way a hit costs one indexed read.
 """
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 
@@ -13,6 +16,8 @@ from flask import Flask, Response, current_app, g, request, session
 
 from afterimage.catalog_version import read_version
 from afterimage.extensions import db
+from afterimage.page_dependencies import recorded, start_recording
+from afterimage.page_store import read_page, store_page
 
 CACHED_BLUEPRINTS = frozenset({"public", "widget", "api", "feeds"})
 # Cookies a cached public page depends on: the reader's liked set changes the item page's button.
@@ -28,6 +33,17 @@ QUERY_PARAMETERS = frozenset({
     "theme", "compact", "accent", "limit",
 })
 EXTENSION = "afterimage.page_cache"
+# Pages about one subject: as many as the catalog has rows, so the shared store stays bounded.
+STORED_ENDPOINTS = frozenset({
+    "public.item", "public.tag", "public.curated_list",
+    "widget.item_widget", "widget.list_widget", "widget.tag_widget",
+    "api.item", "api.item_recommendations", "api.curated_list", "api.tag",
+})
+# Parameters of those pages with a few valid values each (an invalid one is a 400, never stored). Numbers
+# must be written plainly, or "limit=0005" would make a new page per leading zero. The accent colour has
+# sixteen million values: such widgets stay in the per-process LRU.
+STORED_PARAMETER_VALUE = re.compile(r"[1-9][0-9]{0,3}|[a-z]{0,8}")
+STORED_PARAMETERS = frozenset({"kind", "page", "limit", "theme", "compact"})
 
 
 class PageCache:
@@ -87,12 +103,33 @@ def storable() -> bool:
     return all(name in QUERY_PARAMETERS for name in request.args)
 
 
+def store_key(key: tuple) -> str | None:
+    """The shared store's key for a cacheable request about one subject, or None when it belongs in the LRU."""
+    host_url, path, known, cookies = key
+    if request.endpoint not in STORED_ENDPOINTS or any(cookies):
+        return None
+    if not all(name in STORED_PARAMETERS and STORED_PARAMETER_VALUE.fullmatch(value) for name, value in known):
+        return None
+    query = "&".join(f"{name}={value}" for name, value in known)
+    return f"{host_url}{path.lstrip('/')}?{query}"
+
+
 def serve_from_cache() -> Response | None:
-    """Before the view: answer from the cache when the catalog has not changed since the page was made."""
+    """Before the view: answer from the store or the cache when nothing the page shows has changed."""
     cache: PageCache = current_app.extensions[EXTENSION]
     key = cache_key()
     if key is None:
         return None
+    shared = store_key(key)
+    if shared is not None:
+        entry = read_page(db.engine, shared)
+        if entry is None:
+            version = read_version(db.engine)
+            if version is not None and request.method == "GET" and storable():
+                g.page_store_slot = (version, shared)
+                start_recording()
+            return None
+        return answer_from(entry)
     version = read_version(db.engine)
     if version is None:
         return None
@@ -101,6 +138,11 @@ def serve_from_cache() -> Response | None:
         if storable():
             g.page_cache_slot = (version, key)
         return None
+    return answer_from(entry)
+
+
+def answer_from(entry: tuple[bytes, list[tuple[str, str]]]) -> Response:
+    """A stored response as a fresh one: its own security headers come after, a 304 when the reader has it."""
     body, headers = entry
     response = current_app.response_class(body, status=200, headers=headers)
     response.headers["X-Page-Cache"] = "hit"
@@ -112,7 +154,8 @@ def serve_from_cache() -> Response | None:
 def store_in_cache(response: Response) -> Response:
     """After the view: keep a plain successful answer for the next reader."""
     slot = g.pop("page_cache_slot", None)
-    if slot is None:
+    shared_slot = g.pop("page_store_slot", None)
+    if slot is None and shared_slot is None:
         return response
     if (
         response.status_code != 200 or response.is_streamed or response.direct_passthrough
@@ -123,7 +166,14 @@ def store_in_cache(response: Response) -> Response:
     if len(body) > MAX_BODY_BYTES:
         return response
     headers = [(name, value) for name, value in response.headers.items() if name.lower() not in UNSTORED_HEADERS]
-    current_app.extensions[EXTENSION].put(*slot, body, headers)
+    if shared_slot is not None:
+        names = recorded()
+        # A page that loaded no catalog row could never be dropped by an edit: not stored.
+        if names:
+            version, key = shared_slot
+            store_page(db.engine, key, version, body, headers, names)
+    else:
+        current_app.extensions[EXTENSION].put(*slot, body, headers)
     response.headers["X-Page-Cache"] = "miss"
     return response
 

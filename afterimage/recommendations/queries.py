@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from afterimage import page_dependencies
 from afterimage.extensions import db
 from afterimage.models import Item, with_tags_and_credits
 from afterimage.recommendations.models import Neighbour, RecOverride
@@ -47,6 +48,8 @@ def _explain_missing(item: Item, recs: list[Recommendation]) -> None:
 
 def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool) -> dict[str, list[Recommendation]]:
     """Per kind: pinned first, then the stored neighbours in rank order, hidden ones dropped or marked."""
+    # The pins and hides are read as plain columns, which the page's load events do not see.
+    page_dependencies.depend_on(f"recs:{item.id}")
     overrides = _overrides(item.id)
     # Ranks run 0..19 per kind, so one query reads every kind's first rows: enough to fill the page
     # after the author's pins and hides take theirs out.

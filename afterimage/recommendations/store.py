@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 from flask import Flask
 
+from afterimage import page_dependencies
 from afterimage.extensions import db
 from afterimage.models import KINDS, Creator, Credit, Item, Tag, item_tags
 from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange
@@ -98,6 +99,8 @@ def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
 
 def current_model() -> TfidfRecommender | None:
     """The stored model with every later change replayed, loaded once per process; None before the first build."""
+    # A page that asks the model (sets, deep reasons) changes with any fold-in.
+    page_dependencies.depend_on(page_dependencies.MODEL)
     with _lock:
         return _current_model()
 
@@ -194,12 +197,19 @@ def write_neighbour_rows(
     Reasons already stored for a pair are kept unless one of the two items was `edited`: explaining
     is the costly part of a small update.
     """
+    with page_dependencies.explained_writes(db.session):
+        _write_neighbour_rows(model, item_ids, edited)
+
+
+def _write_neighbour_rows(model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int]) -> None:
     known: dict[tuple[int, int], list[str]] = {}
     if item_ids is None:
+        page_dependencies.note_changes(db.session, page_dependencies.EVERYTHING)
         db.session.execute(sa.delete(Neighbour))
         ids = model.ids_.tolist()
     else:
         ids = sorted(set(item_ids) & set(model.row_of_))
+        page_dependencies.note_changes(db.session, *(f"recs:{i}" for i in ids))
         for start in range(0, len(ids), WRITE_CHUNK):
             chunk = ids[start:start + WRITE_CHUNK]
             known.update(

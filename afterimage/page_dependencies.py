@@ -1,0 +1,181 @@
+"""What a stored page shows, and what a commit changed: the two sides of per-page invalidation.
+
+A page records the rows it loaded while it was rendered ("items:12", "tags:3", "recs:12" for item 12's
+recommendation list, "model" when it asked the fitted model). A commit records the same names for the
+rows it wrote. Only stored pages sharing a name with a commit are dropped, so an edit to one film
+leaves the other ten thousand pages stored. Anything not understood here drops every page (EVERYTHING):
+a missed dependency would serve a stale page, an extra one only costs a render.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import g, has_request_context
+
+from afterimage.models import CatalogVersion, Creator, Credit, CuratedList, Item, ListEntry, SlugRedirect, Tag
+from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange, RecOverride
+
+EVERYTHING = "*"
+MODEL = "model"
+_RECORDING = "page_dependencies"
+# session.info: names this transaction changed; conn.info: the same for writes seen below the ORM.
+CHANGED = "page_changes"
+_ORM_FLUSHING = "afterimage_orm_flushing"
+_EXPLAINED = "afterimage_explained_writes"
+# Tables whose rows no stored page shows: sign-in bookkeeping, redirects (never stored), the stores.
+UNSHOWN_TABLES = frozenset({
+    "author_sessions", "sign_in_attempts", "authors", "catalog_version", "alembic_version", "slug_redirects",
+    "page_store", "page_store_dependencies",
+})
+MODEL_TABLES = frozenset({"rec_models", "rec_model_blobs", "rec_model_changes"})
+_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+
+
+# ---- the reading side: what the page being rendered loaded ----
+
+def start_recording() -> None:
+    """Record every catalog row this request loads from now on."""
+    setattr(g, _RECORDING, set())
+
+
+def recorded() -> set[str] | None:
+    """The names recorded for this request, or None when it was not recording."""
+    return g.get(_RECORDING)
+
+
+def depend_on(*names: str) -> None:
+    """Note that the page being rendered shows these (for reads the load events below cannot see)."""
+    if has_request_context():
+        names_so_far = g.get(_RECORDING)
+        if names_so_far is not None:
+            names_so_far.update(names)
+
+
+def _on_load(name_of):
+    def listener(target: Any, context: Any) -> None:
+        depend_on(name_of(target))
+    return listener
+
+
+for _model, _name_of in (
+    (Item, lambda row: f"items:{row.id}"),
+    (Tag, lambda row: f"tags:{row.id}"),
+    (Creator, lambda row: f"creators:{row.id}"),
+    (CuratedList, lambda row: f"lists:{row.id}"),
+    (Neighbour, lambda row: f"recs:{row.item_id}"),
+    (RecOverride, lambda row: f"recs:{row.item_id}"),
+):
+    sa.event.listen(_model, "load", _on_load(_name_of))
+
+
+# ---- the writing side: what a transaction changed ----
+
+def changed_names(obj: Any, deleted: bool) -> set[str]:
+    """The names a flushed change to one ORM object makes stale."""
+    if isinstance(obj, (Item, Tag, Creator)) and deleted:
+        # Its cards vanish from lists, tag pages and every list of recommendations: simpler to start over.
+        return {EVERYTHING}
+    if isinstance(obj, Item):
+        names = {f"items:{obj.id}"}
+        history = so.attributes.get_history(obj, "tags", passive=so.attributes.PASSIVE_NO_INITIALIZE)
+        # A tag page lists (and counts) its items: adding or removing a tag changes it.
+        names.update(f"tags:{tag.id}" for tag in (*history.added, *history.deleted))
+        return names
+    if isinstance(obj, Tag):
+        return {f"tags:{obj.id}"}
+    if isinstance(obj, Creator):
+        return {f"creators:{obj.id}"}
+    if isinstance(obj, Credit):
+        return {f"items:{obj.item_id}"}
+    if isinstance(obj, CuratedList):
+        return {f"lists:{obj.id}"}
+    if isinstance(obj, ListEntry):
+        # The list shows the entry; the item page shows the lists it is on.
+        return {f"lists:{obj.list_id}", f"items:{obj.item_id}"}
+    if isinstance(obj, (RecOverride, Neighbour)):
+        return {f"recs:{obj.item_id}"}
+    if isinstance(obj, (RecModel, RecModelBlob, RecModelChange)):
+        return {MODEL}
+    if isinstance(obj, (SlugRedirect, CatalogVersion)) or obj.__table__.name in UNSHOWN_TABLES:
+        return set()
+    return {EVERYTHING}
+
+
+def note_changes(session: so.Session, *names: str) -> None:
+    """Record names this transaction changed (callers that write rows around the ORM say what they wrote)."""
+    session.info.setdefault(CHANGED, set()).update(names)
+
+
+class explained_writes:
+    """Inside this block, core writes to the connection are accounted for by the caller's note_changes."""
+
+    def __init__(self, session: so.Session) -> None:
+        self.connection = session.connection()
+
+    def __enter__(self) -> None:
+        self.connection.info[_EXPLAINED] = self.connection.info.get(_EXPLAINED, 0) + 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.info[_EXPLAINED] -= 1
+
+
+def take_changes(session: so.Session) -> set[str]:
+    """Everything this transaction changed so far, from the ORM and from writes below it; forgets them."""
+    names = session.info.pop(CHANGED, set())
+    if session.in_transaction():
+        names |= session.connection().info.pop(CHANGED, set())
+    return names
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def _mark_flush(session: so.Session, flush_context: Any, instances: Any) -> None:
+    # The flush's own statements are accounted for object by object in after_flush.
+    session.connection().info[_ORM_FLUSHING] = True
+
+
+@sa.event.listens_for(so.Session, "after_flush")
+def _note_flushed_changes(session: so.Session, flush_context: Any) -> None:
+    names = session.info.setdefault(CHANGED, set())
+    for obj in session.new:
+        names |= changed_names(obj, deleted=False)
+    for obj in session.dirty:
+        names |= changed_names(obj, deleted=False)
+    for obj in session.deleted:
+        names |= changed_names(obj, deleted=True)
+
+
+@sa.event.listens_for(so.Session, "after_flush_postexec")
+def _unmark_flush(session: so.Session, flush_context: Any) -> None:
+    session.connection().info.pop(_ORM_FLUSHING, None)
+
+
+# Bulk deletes, raw SQL and driver-level inserts never reach after_flush: the statement itself tells.
+@sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+def _note_statement(conn: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                    executemany: bool) -> None:
+    match = _WRITE.match(statement)
+    if not match:
+        return
+    table = match.group(1).lower()
+    if table in UNSHOWN_TABLES:
+        return
+    if table in MODEL_TABLES:
+        conn.info.setdefault(CHANGED, set()).add(MODEL)
+    elif not conn.info.get(_ORM_FLUSHING) and not conn.info.get(_EXPLAINED):
+        conn.info.setdefault(CHANGED, set()).add(EVERYTHING)
+
+
+@sa.event.listens_for(sa.engine.Engine, "commit")
+@sa.event.listens_for(sa.engine.Engine, "rollback")
+def _forget_statements(conn: sa.Connection) -> None:
+    conn.info.pop(CHANGED, None)
+    # A flush that raised never reached after_flush_postexec.
+    conn.info.pop(_ORM_FLUSHING, None)
+
+
+@sa.event.listens_for(so.Session, "after_rollback")
+def _forget_changes(session: so.Session) -> None:
+    session.info.pop(CHANGED, None)

@@ -1,0 +1,150 @@
+"""Rendered pages kept in the database, shared by every app server, and dropped row by row as the catalog changes.
+
+Item pages, widgets and recommendation answers are the long tail of a catalog: ten thousand of them,
+each read now and then. A per-process cache meets most of them cold; this store keeps each page once
+for every worker and every machine, across restarts, until a commit changes something it shows (see
+page_dependencies.py). A hit is one primary-key read.
+
+Consistency: a commit drops the pages it affects inside its own transaction. A page is only stored if
+no commit happened since its render began (a compare-and-set on the catalog version), so a render that
+raced an edit is served once and never stored.
+"""
+from __future__ import annotations
+
+import json
+import weakref
+import zlib
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from afterimage import catalog_version  # noqa: F401  (its commit hook must run before ours: see drop below)
+from afterimage.extensions import db
+from afterimage.models import utcnow
+from afterimage.page_dependencies import EVERYTHING, take_changes
+
+DROP_CHUNK = 500
+
+
+class StoredPage(db.Model):
+    """One finished response: body (zlib), the headers to replay, the request it answers."""
+
+    __tablename__ = "page_store"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(700), primary_key=True)
+    body: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    headers: so.Mapped[str] = so.mapped_column(sa.Text)
+    stored_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class StoredPageDependency(db.Model):
+    """A name (items:12, recs:12, tags:3, model) a stored page shows; a commit that changes it drops the page."""
+
+    __tablename__ = "page_store_dependencies"
+
+    name: so.Mapped[str] = so.mapped_column(sa.String(40), primary_key=True)
+    page_key: so.Mapped[str] = so.mapped_column(
+        sa.ForeignKey("page_store.key", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+_READ = sa.select(StoredPage.body, StoredPage.headers).where(StoredPage.key == sa.bindparam("key"))
+
+
+def read_page(engine: sa.Engine, key: str) -> tuple[bytes, list[tuple[str, str]]] | None:
+    """The stored body and headers for key, or None; on a pooled connection, no session."""
+    with engine.connect() as connection:
+        row = connection.execute(_READ, {"key": key}).first()
+    if row is None:
+        return None
+    return zlib.decompress(row.body), [tuple(pair) for pair in json.loads(row.headers)]
+
+
+def store_page(engine: sa.Engine, key: str, rendered_at: int, body: bytes, headers: list[tuple[str, str]],
+               names: set[str]) -> bool:
+    """Keep a page rendered at catalog version `rendered_at`, unless a commit came since; never waits for a writer.
+
+    Returns whether it was stored.
+    """
+    page = {"key": key, "body": zlib.compress(body, 6), "headers": json.dumps(headers), "stored_at": utcnow()}
+    dialect = engine.dialect.name
+    try:
+        with engine.begin() as connection:
+            if dialect == "postgresql":
+                # Holding the version row in share mode until our commit: a writer's bump (and the drop that
+                # follows it) waits for us, so it sees and drops this page if it shows what the writer changed.
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+                now = connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1 FOR SHARE").scalar()
+            elif dialect == "sqlite":
+                # A reader never queues behind the author's import for the write lock: it skips storing instead.
+                patience = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+                try:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                finally:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(patience)}")
+                now = connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1").scalar()
+            else:
+                now = connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1").scalar()
+            if now != rendered_at:
+                return False
+            connection.execute(sa.delete(StoredPage).where(StoredPage.key == key))
+            connection.execute(sa.insert(StoredPage), page)
+            connection.execute(sa.insert(StoredPageDependency), [{"name": n, "page_key": key} for n in sorted(names)])
+        return True
+    except (OperationalError, IntegrityError):
+        # Locked by a writer right now, or another server stored the same page first: nothing lost.
+        return False
+
+
+def drop_pages(connection: sa.Connection, names: set[str]) -> None:
+    """Drop the stored pages that show any of these names, inside the caller's transaction."""
+    if not names:
+        return
+    if EVERYTHING in names:
+        connection.execute(sa.delete(StoredPageDependency))
+        connection.execute(sa.delete(StoredPage))
+        return
+    ordered = sorted(names)
+    for start in range(0, len(ordered), DROP_CHUNK):
+        chunk = ordered[start:start + DROP_CHUNK]
+        keys = sa.select(StoredPageDependency.page_key).where(StoredPageDependency.name.in_(chunk))
+        # Dependencies first: SQLite enforces the cascade only with foreign keys on, and not every
+        # connection that opens the file has them on.
+        doomed = [k for (k,) in connection.execute(keys)]
+        for at in range(0, len(doomed), DROP_CHUNK):
+            part = doomed[at:at + DROP_CHUNK]
+            connection.execute(sa.delete(StoredPageDependency).where(StoredPageDependency.page_key.in_(part)))
+            connection.execute(sa.delete(StoredPage).where(StoredPage.key.in_(part)))
+
+
+def count_pages(connection: sa.Connection) -> int:
+    """How many pages are stored."""
+    return connection.execute(sa.select(sa.func.count()).select_from(StoredPage)).scalar_one()
+
+
+# Engines whose database has the store's tables: checked until found, since a database migrated to an
+# older revision (the migration tests) has none.
+_engines_with_store: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+def has_store(connection: sa.Connection) -> bool:
+    """Whether this database has the page store's tables (it does at the newest migration)."""
+    if connection.engine in _engines_with_store:
+        return True
+    if sa.inspect(connection).has_table(StoredPage.__tablename__):
+        _engines_with_store.add(connection.engine)
+        return True
+    return False
+
+
+@sa.event.listens_for(so.Session, "before_commit")
+def _drop_changed_pages(session: so.Session) -> None:
+    """After the catalog version moved (catalog_version's hook, registered first), drop what this commit changed."""
+    if not session.in_transaction():
+        return
+    names = take_changes(session)
+    if names and has_store(session.connection()):
+        drop_pages(session.connection(), names)
