@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from afterimage.database import read_row
 from afterimage.models import CatalogVersion
 # Its commit hook must be registered first: recommendations are refreshed before the version moves, so
 # every transaction takes the recommendation model's row lock before the version's (no lock-order deadlock).
@@ -33,8 +34,8 @@ _BUMP_VERSION = (
 def read_version(engine: sa.Engine) -> int | None:
     """The catalog's version now, on a pooled connection of its own (no session: the page cache asks on
     every request, and a hit then never builds one); None on a database without the counter."""
-    with engine.connect() as connection:
-        return connection.exec_driver_sql(_READ_VERSION_SQL).scalar()
+    row = read_row(engine, _READ_VERSION_SQL)
+    return None if row is None else row[0]
 
 
 # Watching statements rather than ORM objects also catches bulk and core writes (neighbour rows, imports).

@@ -1,7 +1,8 @@
 """Load test: the site under gunicorn on 127.0.0.1 with a 10,000-item catalog, 64 concurrent readers, an author writing.
 
 1. Builds a throwaway database (SQLite file by default, `--postgres` for a throwaway PostgreSQL cluster)
-   through the migrations, bulk-inserts a synthetic catalog and runs `flask recs rebuild`.
+   through the migrations, bulk-inserts a synthetic catalog, runs `flask recs rebuild`, then `flask pages bake`
+   for the server's address as a deployment would (`--no-bake` leaves every page to its first reader).
 2. Starts gunicorn (2 gthread workers) and, route by route, sends `--requests` / 5 requests from `--clients`
    keep-alive clients: the trivial /healthz (the ceiling), item pages, widget pages, API recommendations
    and search. Each route's requests per second is measured alone, so they compare like for like.
@@ -51,8 +52,9 @@ SEARCH_WORDS = ("memory", "river", "night", "winter", "garden", "war", "letters"
 PHASE_DEADLINE_S = 600
 
 
-def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[int]]:
-    """Migrate, bulk-insert the synthetic catalog and an author, then `flask recs rebuild`; return slugs and ids."""
+def build_database(url: str, n_items: int, env: dict, bake_for: str | None) -> tuple[list[str], list[int]]:
+    """Migrate, bulk-insert the synthetic catalog and an author, `flask recs rebuild`, then (unless bake_for is
+    None) `flask pages bake` for that address, as the README's deployment steps do; return slugs and ids."""
     from recs_catalog import synthetic_catalog
     from seed_catalog import seed_catalog
     import sqlalchemy as sa
@@ -85,6 +87,11 @@ def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[i
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "recs", "rebuild"], cwd=REPO, env=env,
                    check=True, stdout=subprocess.DEVNULL)
     print(f"flask recs rebuild: {time.perf_counter() - started:.1f} s", flush=True)
+    if bake_for is not None:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "pages", "bake", "--base-url", bake_for,
+                        "--jobs", str(os.cpu_count() or 1)], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+        print(f"flask pages bake: {time.perf_counter() - started:.1f} s", flush=True)
     return slugs, ids
 
 
@@ -283,6 +290,8 @@ def main() -> None:
                         help="how readers pick items: Zipf (s=1, realistic) or uniform (every page cold)")
     parser.add_argument("--import-rows", type=int, default=200)
     parser.add_argument("--max-edits", type=int, default=200)
+    parser.add_argument("--no-bake", action="store_true",
+                        help="skip `flask pages bake`: every subject page is rendered by its first reader")
     args = parser.parse_args()
 
     if args.threads is None:
@@ -303,12 +312,12 @@ def main() -> None:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} workers x {args.threads} threads; "
               f"{args.clients} clients", flush=True)
-        all_slugs, ids = build_database(url, args.items, env)
+        server = AppServer(url, workers=args.workers, threads=args.threads, extra_env={"SECRET_KEY": "load-bench"},
+                           log_path=workdir / "gunicorn.log", timeout=PHASE_DEADLINE_S)
+        all_slugs, ids = build_database(url, args.items, env, None if args.no_bake else server.base_url)
         slugs = Popularity(all_slugs, args.popularity)
         item_ids = ids[:: max(1, len(ids) // 50)]  # the author edits 50 items in turn
 
-        server = AppServer(url, workers=args.workers, threads=args.threads, extra_env={"SECRET_KEY": "load-bench"},
-                           log_path=workdir / "gunicorn.log", timeout=PHASE_DEADLINE_S)
         server.start()
         try:
             # Warm up each worker's model and templates, unmeasured.
@@ -340,7 +349,7 @@ def main() -> None:
         lost = lost_writes(url, log)
 
         report = {"requests": 0, "errors": 0, "lost_writes": lost, "rps": {}, "p50_ms": {}, "p99_ms": {},
-                  "cache_hit_rate": {}, "popularity": args.popularity,
+                  "cache_hit_rate": {}, "popularity": args.popularity, "baked": not args.no_bake,
                   "mixed": {"rps": 0.0, "p50_ms": {}, "p99_ms": {}, "errors": 0, "cache_hit_rate": {}}}
         print(f"\n{'route':8} {'alone: req/s':>13} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'hits':>5} | "
               f"{'mixed: p50 ms':>13} {'p99 ms':>8} {'errors':>7} {'hits':>5}")
