@@ -1,8 +1,10 @@
 """What a stored page shows, and what a commit changed: the two sides of per-page invalidation.
 
-A page records the rows it loaded while it was rendered ("items:12", "tags:3", "recs:12" for item 12's
-recommendation list, "model" when it asked the fitted model). A commit records the same names for the
-rows it wrote. Only stored pages sharing a name with a commit are dropped, so an edit to one film
+A page records the rows it loaded while it was rendered ("items:12", "lists:2", "recs:12" for item 12's
+recommendation list, "model" when it asked the fitted model) and its own subject ("tags:3" for a tag's
+page). A commit records the same names for the rows it wrote. The tags and creators on an item's card
+are part of that item: renaming a tag names every item carrying it, which keeps a page's own record
+to the dozen items it shows. Only stored pages sharing a name with a commit are dropped, so an edit to one film
 leaves the other ten thousand pages stored. Anything not understood here drops every page (EVERYTHING):
 a missed dependency would serve a stale page, an extra one only costs a render.
 """
@@ -15,7 +17,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import g, has_request_context
 
-from afterimage.models import CatalogVersion, Creator, Credit, CuratedList, Item, ListEntry, SlugRedirect, Tag
+from afterimage.models import (
+    CatalogVersion, Creator, Credit, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags,
+)
 from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange, RecOverride
 
 EVERYTHING = "*"
@@ -60,10 +64,13 @@ def _on_load(name_of):
     return listener
 
 
+def subject_name(row: Item | Tag | CuratedList) -> str:
+    """The name of a page's own subject (a tag's page lists its items: adding one changes it)."""
+    return f"{row.__tablename__}:{row.id}"
+
+
 for _model, _name_of in (
     (Item, lambda row: f"items:{row.id}"),
-    (Tag, lambda row: f"tags:{row.id}"),
-    (Creator, lambda row: f"creators:{row.id}"),
     (CuratedList, lambda row: f"lists:{row.id}"),
     (Neighbour, lambda row: f"recs:{row.item_id}"),
     (RecOverride, lambda row: f"recs:{row.item_id}"),
@@ -73,7 +80,11 @@ for _model, _name_of in (
 
 # ---- the writing side: what a transaction changed ----
 
-def changed_names(obj: Any, deleted: bool) -> set[str]:
+def _items_with(session: so.Session, query: sa.Select) -> set[str]:
+    return {f"items:{item_id}" for (item_id,) in session.connection().execute(query)}
+
+
+def changed_names(session: so.Session, obj: Any, deleted: bool) -> set[str]:
     """The names a flushed change to one ORM object makes stale."""
     if isinstance(obj, (Item, Tag, Creator)) and deleted:
         # Its cards vanish from lists, tag pages and every list of recommendations: simpler to start over.
@@ -85,9 +96,10 @@ def changed_names(obj: Any, deleted: bool) -> set[str]:
         names.update(f"tags:{tag.id}" for tag in (*history.added, *history.deleted))
         return names
     if isinstance(obj, Tag):
-        return {f"tags:{obj.id}"}
+        # Every card showing the tag's name or colour.
+        return {f"tags:{obj.id}"} | _items_with(session, sa.select(item_tags.c.item_id).where(item_tags.c.tag_id == obj.id))
     if isinstance(obj, Creator):
-        return {f"creators:{obj.id}"}
+        return _items_with(session, sa.select(Credit.item_id).where(Credit.creator_id == obj.id))
     if isinstance(obj, Credit):
         return {f"items:{obj.item_id}"}
     if isinstance(obj, CuratedList):
@@ -140,11 +152,11 @@ def _mark_flush(session: so.Session, flush_context: Any, instances: Any) -> None
 def _note_flushed_changes(session: so.Session, flush_context: Any) -> None:
     names = session.info.setdefault(CHANGED, set())
     for obj in session.new:
-        names |= changed_names(obj, deleted=False)
+        names |= changed_names(session, obj, deleted=False)
     for obj in session.dirty:
-        names |= changed_names(obj, deleted=False)
+        names |= changed_names(session, obj, deleted=False)
     for obj in session.deleted:
-        names |= changed_names(obj, deleted=True)
+        names |= changed_names(session, obj, deleted=True)
 
 
 @sa.event.listens_for(so.Session, "after_flush_postexec")

@@ -49,6 +49,11 @@ def cache_state(client, *paths: str) -> list[str]:
     return [client.get(path).headers.get("X-Page-Cache") for path in paths]
 
 
+def text(client, path: str) -> str:
+    """The page at path, as text."""
+    return client.get(path).get_data(as_text=True)
+
+
 def test_a_page_rendered_by_one_app_server_is_a_hit_on_another(demo_app):
     first = demo_app.test_client().get(VEGETARIAN)
     assert first.headers["X-Page-Cache"] == "miss"
@@ -73,12 +78,11 @@ def test_a_new_title_reaches_its_page_and_the_pages_recommending_it_but_no_other
         recommender = db.session.scalar(sa.select(Item.slug).join(Neighbour, Neighbour.item_id == Item.id).where(
             Neighbour.neighbour_id == film, Neighbour.rank < shown).order_by(Item.id).limit(1))
     reader = demo_app.test_client()
-    assert "Hiroshima mon amour" in reader.get(f"/items/{recommender}").get_data(as_text=True)
-    for path in (HIROSHIMA, UNRELATED):
-        reader.get(path)
+    assert "Hiroshima mon amour" in text(reader, f"/items/{recommender}")
+    assert cache_state(reader, HIROSHIMA, UNRELATED, f"/items/{recommender}") == ["miss", "miss", "hit"]
     assert edit_item(demo_author_client, film, title="Hiroshima, My Love").status_code == 303
-    assert "Hiroshima, My Love" in reader.get(HIROSHIMA).get_data(as_text=True)
-    assert "Hiroshima, My Love" in reader.get(f"/items/{recommender}").get_data(as_text=True)
+    assert "Hiroshima, My Love" in text(reader, HIROSHIMA)
+    assert "Hiroshima, My Love" in text(reader, f"/items/{recommender}")
     assert cache_state(reader, UNRELATED) == ["hit"]
 
 
@@ -87,15 +91,15 @@ def test_renaming_a_tag_redraws_the_pages_showing_it_and_keeps_the_others(demo_a
     reader = demo_app.test_client()
     showing = ("/items/salt-fat-acid-heat-2017", "/tags/cooking", "/widget/tags/cooking", "/api/v1/tags/cooking")
     for path in showing:
-        assert "Cooking" in reader.get(path).get_data(as_text=True)
-    reader.get(VEGETARIAN)
+        assert "Cooking" in text(reader, path)
+    assert cache_state(reader, *showing, VEGETARIAN) == ["hit"] * 4 + ["miss"]
     response = post_form(demo_author_client, f"/studio/tags/{tag}", {"name": "Kitchen", "family": "", "description": ""})
     assert response.status_code == 303
-    page = reader.get(showing[0]).get_data(as_text=True)
+    page = text(reader, showing[0])
     assert ">Kitchen<" in page and ">Cooking<" not in page
     # The tag's old addresses redirect now, rather than serve what was stored under the old name.
     assert [reader.get(path).status_code for path in showing[1:]] == [301, 301, 301]
-    assert "Kitchen" in reader.get("/widget/tags/kitchen").get_data(as_text=True)
+    assert "Kitchen" in text(reader, "/widget/tags/kitchen")
     assert cache_state(reader, VEGETARIAN) == ["hit"]
 
 
@@ -107,12 +111,13 @@ def test_pinning_and_hiding_in_the_studio_reach_the_stored_page_and_widget(demo_
             Neighbour.item_id == film, Neighbour.kind == "film", Neighbour.rank == 0))
     reader = demo_app.test_client()
     for path in (HIROSHIMA, HIROSHIMA_WIDGET):
-        page = reader.get(path).get_data(as_text=True)
+        page = text(reader, path)
         assert f"/items/{top}" in page and "/items/jaws-1975" not in page
+    assert cache_state(reader, HIROSHIMA, HIROSHIMA_WIDGET) == ["hit", "hit"]
     assert override(demo_author_client, film, ids[top], "hide").status_code == 303
     assert override(demo_author_client, film, ids["jaws-1975"], "pin").status_code == 303
     for path in (HIROSHIMA, HIROSHIMA_WIDGET):
-        page = reader.get(path).get_data(as_text=True)
+        page = text(reader, path)
         assert f"/items/{top}" not in page and "/items/jaws-1975" in page
 
 
@@ -122,15 +127,16 @@ def test_adding_an_item_to_a_list_shows_on_the_list_and_on_the_item(demo_app, de
     # An entry of the list, not one of its recommendations (the film is one already).
     entry = '<h2><a href="/items/grave-of-the-fireflies-1988">'
     reader = demo_app.test_client()
-    before = [reader.get(path).get_data(as_text=True) for path in pages]
+    before = [text(reader, path) for path in pages]
     assert entry not in before[0] and "grave-of-the-fireflies-1988" not in before[1].split('"recommendations"')[0]
     assert f"/lists/{listed}" not in before[2]
+    assert cache_state(reader, *pages) == ["hit"] * 3
     edit = f"/studio/lists/{ids_by_slug(demo_app, CuratedList)[listed]}"
     fireflies = ids_by_slug(demo_app)["grave-of-the-fireflies-1988"]
     assert post_form(demo_author_client, edit, {"item_id": str(fireflies)}, action=f"{edit}/entries").status_code == 303
-    assert entry in reader.get(pages[0]).get_data(as_text=True)
+    assert entry in text(reader, pages[0])
     assert "grave-of-the-fireflies-1988" in [i["slug"] for i in reader.get(pages[1]).get_json()["items"]]
-    assert f"/lists/{listed}" in reader.get(pages[2]).get_data(as_text=True)
+    assert f"/lists/{listed}" in text(reader, pages[2])
 
 
 def test_publishing_a_list_shows_it_on_the_stored_pages_of_its_items(demo_app, demo_author_client):
@@ -140,17 +146,17 @@ def test_publishing_a_list_shows_it_on_the_stored_pages_of_its_items(demo_app, d
     assert post_form(demo_author_client, edit, {"item_id": str(fireflies)}, action=f"{edit}/entries").status_code == 303
     reader = demo_app.test_client()
     # A draft is not shown on its items' pages: the stored page names no list.
-    assert "/lists/fireflies" not in reader.get("/items/grave-of-the-fireflies-1988").get_data(as_text=True)
+    assert "/lists/fireflies" not in text(reader, "/items/grave-of-the-fireflies-1988")
+    assert cache_state(reader, "/items/grave-of-the-fireflies-1988") == ["hit"]
     published = post_form(demo_author_client, edit, {"title": "Fireflies", "introduction": "", "published": "y",
                                                      "slug": "fireflies"})
     assert published.status_code == 303
-    assert "/lists/fireflies" in reader.get("/items/grave-of-the-fireflies-1988").get_data(as_text=True)
+    assert "/lists/fireflies" in text(reader, "/items/grave-of-the-fireflies-1988")
 
 
 def test_a_write_around_the_orm_drops_every_page_and_a_rollback_drops_none(demo_app):
     reader = demo_app.test_client()
-    for path in (VEGETARIAN, HIROSHIMA_WIDGET):
-        reader.get(path)
+    assert cache_state(reader, VEGETARIAN, HIROSHIMA_WIDGET) == ["miss", "miss"]
     raw_edit = sa.text("UPDATE items SET title = 'Raw Title' WHERE slug = 'jaws-1975'")
     with demo_app.app_context():
         db.session.execute(raw_edit)
@@ -175,14 +181,14 @@ def test_a_page_rendered_while_an_edit_commits_is_served_but_not_stored(demo_app
         raced = reader.get(VEGETARIAN)
     assert raced.status_code == 200 and "Edited meanwhile." not in raced.get_data(as_text=True)
     assert stored_count(demo_app) == 0
-    assert "Edited meanwhile." in reader.get(VEGETARIAN).get_data(as_text=True)
+    assert "Edited meanwhile." in text(reader, VEGETARIAN)
 
 
 def test_storing_a_page_rendered_before_the_last_commit_is_refused(demo_app):
     with demo_app.app_context():
         now = read_version(db.engine)
         key = "http://localhost/items/the-vegetarian-2007?"
-        assert not store_page(db.engine, key, now - 1, b"<p>stale</p>", [], {"items:35"})
+        assert not store_page(db.engine, key, now - 1, b"<p>stale</p>", [], {"items:1"})
         assert read_page(db.engine, key) is None
     assert stored_count(demo_app) == 0
 
