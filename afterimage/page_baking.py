@@ -19,6 +19,7 @@ from flask.cli import AppGroup
 
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag
+from afterimage.page_cache import BAKING
 from afterimage.page_store import StoredPage, StoredPageDependency, count_pages
 
 pages_cli = AppGroup("pages", help="The shared page store: pre-render, inspect, empty.")
@@ -42,7 +43,7 @@ def bake_paths(app: Flask, paths: Iterable[str], base_url: str,
     client = app.test_client()
     outcome: Counter = Counter()
     for path in paths:
-        response = client.get(path, base_url=base_url)
+        response = client.get(path, base_url=base_url, environ_base={BAKING: True})
         state = response.headers.get("X-Page-Cache")
         outcome["stored" if state == "miss" else "already stored" if state == "hit" else f"not stored ({response.status_code})"] += 1
         response.close()

@@ -33,6 +33,8 @@ QUERY_PARAMETERS = frozenset({
     "theme", "compact", "accent", "limit",
 })
 EXTENSION = "afterimage.page_cache"
+# WSGI environ flag (no HTTP header can set it) of `flask pages bake`'s requests: they wait to store.
+BAKING = "afterimage.baking"
 # Pages about one subject: as many as the catalog has rows, so the shared store stays bounded.
 STORED_ENDPOINTS = frozenset({
     "public.item", "public.tag", "public.curated_list",
@@ -166,15 +168,17 @@ def store_in_cache(response: Response) -> Response:
     if len(body) > MAX_BODY_BYTES:
         return response
     headers = [(name, value) for name, value in response.headers.items() if name.lower() not in UNSTORED_HEADERS]
+    stored = True
     if shared_slot is not None:
         names = recorded()
+        version, key = shared_slot
         # A page that loaded no catalog row could never be dropped by an edit: not stored.
-        if names:
-            version, key = shared_slot
-            store_page(db.engine, key, version, body, headers, names)
+        stored = bool(names) and store_page(
+            db.engine, key, version, body, headers, names, wait=bool(request.environ.get(BAKING))
+        )
     else:
         current_app.extensions[EXTENSION].put(*slot, body, headers)
-    response.headers["X-Page-Cache"] = "miss"
+    response.headers["X-Page-Cache"] = "miss" if stored else "miss; not stored"
     return response
 
 

@@ -60,31 +60,18 @@ def read_page(engine: sa.Engine, key: str) -> tuple[bytes, list[tuple[str, str]]
 
 
 def store_page(engine: sa.Engine, key: str, rendered_at: int, body: bytes, headers: list[tuple[str, str]],
-               names: set[str]) -> bool:
-    """Keep a page rendered at catalog version `rendered_at`, unless a commit came since; never waits for a writer.
+               names: set[str], wait: bool = False) -> bool:
+    """Keep a page rendered at catalog version `rendered_at`, unless a commit came since; returns whether it was stored.
 
-    Returns whether it was stored.
+    A reader's request never waits for a writer's lock (`wait` False): it skips storing instead, and the
+    next reader stores the page. Baking waits its turn.
     """
-    page = {"key": key, "body": zlib.compress(body, 6), "headers": json.dumps(headers), "stored_at": utcnow()}
-    dialect = engine.dialect.name
+    page = {"key": key, "body": zlib.compress(body, 1), "headers": json.dumps(headers), "stored_at": utcnow()}
     try:
         with engine.begin() as connection:
-            if dialect == "postgresql":
-                # Holding the version row in share mode until our commit: a writer's bump (and the drop that
-                # follows it) waits for us, so it sees and drops this page if it shows what the writer changed.
-                connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
-                now = connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1 FOR SHARE").scalar()
-            elif dialect == "sqlite":
-                # A reader never queues behind the author's import for the write lock: it skips storing instead.
-                patience = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
-                connection.exec_driver_sql("PRAGMA busy_timeout = 0")
-                try:
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")
-                finally:
-                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(patience)}")
-                now = connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1").scalar()
-            else:
-                now = connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1").scalar()
+            if not lock_version_row(connection, wait):
+                return False
+            now = connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1").scalar()
             if now != rendered_at:
                 return False
             connection.execute(sa.delete(StoredPage).where(StoredPage.key == key))
@@ -94,6 +81,28 @@ def store_page(engine: sa.Engine, key: str, rendered_at: int, body: bytes, heade
     except (OperationalError, IntegrityError):
         # Locked by a writer right now, or another server stored the same page first: nothing lost.
         return False
+
+
+def lock_version_row(connection: sa.Connection, wait: bool) -> bool:
+    """Keep writers from moving the catalog version until this transaction ends; False if one holds it and
+    we may not wait. Writers bump the version, then drop pages: after our commit, so they see what we stored."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        if not wait:
+            connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+        connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1 FOR SHARE")
+    elif dialect == "sqlite":
+        # SQLite's one write lock, taken now rather than at the first insert, so the version we read holds.
+        patience = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        if not wait:
+            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError:
+            return False
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(patience)}")
+    return True
 
 
 def drop_pages(connection: sa.Connection, names: set[str]) -> None:

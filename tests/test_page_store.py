@@ -15,6 +15,7 @@ from tests.test_page_cache import HIROSHIMA_WIDGET, VEGETARIAN
 from tests.test_studio_fixtures import demo_author_client, post_form  # noqa: F401
 
 HIROSHIMA = "/items/hiroshima-mon-amour-1959"
+HIROSHIMA_API = "/api/v1/items/hiroshima-mon-amour-1959"
 # A cookbook: no recommendation list of the films edited below comes near it.
 UNRELATED = "/items/salt-fat-acid-heat-2017"
 
@@ -79,11 +80,27 @@ def test_a_new_title_reaches_its_page_and_the_pages_recommending_it_but_no_other
             Neighbour.neighbour_id == film, Neighbour.rank < shown).order_by(Item.id).limit(1))
     reader = demo_app.test_client()
     assert "Hiroshima mon amour" in text(reader, f"/items/{recommender}")
-    assert cache_state(reader, HIROSHIMA, UNRELATED, f"/items/{recommender}") == ["miss", "miss", "hit"]
+    assert cache_state(reader, HIROSHIMA, HIROSHIMA_API, UNRELATED, f"/items/{recommender}") == ["miss"] * 3 + ["hit"]
     assert edit_item(demo_author_client, film, title="Hiroshima, My Love").status_code == 303
     assert "Hiroshima, My Love" in text(reader, HIROSHIMA)
+    # The API answer reads no recommendation row: only the item's own name can drop it.
+    assert reader.get(HIROSHIMA_API).get_json()["title"] == "Hiroshima, My Love"
     assert "Hiroshima, My Love" in text(reader, f"/items/{recommender}")
     assert cache_state(reader, UNRELATED) == ["hit"]
+
+
+def test_describing_a_tag_changes_its_stored_page_and_api_answer(demo_app, demo_author_client):
+    tag = ids_by_slug(demo_app, Tag)["cooking"]
+    reader = demo_app.test_client()
+    pages = ("/tags/cooking", "/api/v1/tags/cooking", VEGETARIAN)
+    assert cache_state(reader, *pages) == ["miss"] * 3
+    response = post_form(demo_author_client, f"/studio/tags/{tag}",
+                         {"name": "Cooking", "family": "", "description": "Salt, fat, acid, heat."})
+    assert response.status_code == 303
+    # No item changed, so this tests the tag's own name alone.
+    assert "Salt, fat, acid, heat." in text(reader, pages[0])
+    assert reader.get(pages[1]).get_json()["tag"]["description"] == "Salt, fat, acid, heat."
+    assert cache_state(reader, pages[2]) == ["hit"]
 
 
 def test_renaming_a_tag_redraws_the_pages_showing_it_and_keeps_the_others(demo_app, demo_author_client):
