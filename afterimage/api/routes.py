@@ -11,11 +11,20 @@ from afterimage.api.serializers import item_json, list_json, recommendation_json
 from afterimage.api.subjects import Subject, find_subject, kept_query_args, recommendations_for
 from afterimage.extensions import db
 from afterimage.models import KINDS, Item, Tag, with_tags_and_credits
+from afterimage.page_dependencies import depend_on
 from afterimage.search import search_items
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_LIKED = 20
+
+
+def scored_recommendations(members: list[Item], kinds: tuple[str, ...], limit: int) -> list[dict]:
+    """Recommendations as JSON, with their scores."""
+    if len(members) == 1:
+        # Answers show scores, which pages do not: a refit that moves them drops only these (see page_dependencies).
+        depend_on(f"scores:{members[0].id}")
+    return [recommendation_json(r) for r in recommendations_for(members, kinds, limit)]
 
 
 @bp.after_request
@@ -91,7 +100,7 @@ def item_recommendations(slug: str):
     subject = subject_or_404("items", slug, "api.item_recommendations")
     return json_answer({
         "item": item_json(subject.row),
-        "recommendations": [recommendation_json(r) for r in recommendations_for(subject.members, kinds, limit)],
+        "recommendations": scored_recommendations(subject.members, kinds, limit),
     })
 
 
@@ -111,7 +120,7 @@ def set_recommendations():
     return json_answer({
         "liked": [item_json(i) for i in liked],
         "unknown": [s for s in slugs if s not in found],
-        "recommendations": [recommendation_json(r) for r in recommendations_for(liked, kinds, limit)],
+        "recommendations": scored_recommendations(liked, kinds, limit),
     })
 
 
@@ -124,7 +133,7 @@ def curated_list(slug: str):
     return json_answer({
         "list": list_json(subject.row),
         "items": [{**item_json(i), "note": notes.get(i.id, "")} for i in subject.members],
-        "recommendations": [recommendation_json(r) for r in recommendations_for(subject.members, kinds, limit)],
+        "recommendations": scored_recommendations(subject.members, kinds, limit),
     })
 
 
@@ -136,7 +145,7 @@ def tag(slug: str):
     return json_answer({
         "tag": tag_json(subject.row),
         "items": [item_json(i) for i in subject.members],
-        "recommendations": [recommendation_json(r) for r in recommendations_for(subject.members, kinds, limit)],
+        "recommendations": scored_recommendations(subject.members, kinds, limit),
     })
 
 

@@ -197,19 +197,56 @@ def write_neighbour_rows(
     Reasons already stored for a pair are kept unless one of the two items was `edited`: explaining
     is the costly part of a small update.
     """
+    wanted = None if item_ids is None else sorted(set(item_ids))
+    before = list_fingerprints(wanted)
     with page_dependencies.explained_writes(db.session):
-        _write_neighbour_rows(model, item_ids, edited)
+        after = _write_neighbour_rows(model, wanted, edited)
+    # Stored pages are dropped only for lists that came out different: a refit moves every score a
+    # little but reorders few lists, and item pages and widgets show no scores.
+    changed = []
+    for item_id in before.keys() | after.keys():
+        old, new = before.get(item_id, (None, None)), after.get(item_id, (None, None))
+        if old[0] != new[0]:
+            changed.append(f"recs:{item_id}")
+        if old[1] != new[1]:
+            changed.append(f"scores:{item_id}")
+    page_dependencies.note_changes(db.session, *changed)
 
 
-def _write_neighbour_rows(model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int]) -> None:
+def list_fingerprints(item_ids: list[int] | None) -> dict[int, tuple[int, int]]:
+    """Per item, a hash of its stored lists as pages show them (ids, reasons) and one of their scores (the API's)."""
+    rows: dict[int, list[tuple]] = {}
+    query = sa.select(Neighbour.item_id, Neighbour.kind, Neighbour.rank, Neighbour.neighbour_id, Neighbour.score,
+                      Neighbour.reasons)
+    for start in range(0, len(item_ids) if item_ids is not None else 1, WRITE_CHUNK):
+        chunk = query if item_ids is None else query.where(Neighbour.item_id.in_(item_ids[start:start + WRITE_CHUNK]))
+        for row in db.session.execute(chunk):
+            rows.setdefault(row[0], []).append(tuple(row[1:]))
+    return {item_id: fingerprint(item_rows) for item_id, item_rows in rows.items()}
+
+
+def fingerprint(rows: Iterable[tuple]) -> tuple[int, int]:
+    """(kind, rank, neighbour, score, reasons) rows of one item as two hashes: what pages show, and the scores."""
+    ordered = sorted(rows, key=lambda r: (r[0], r[1]))
+    shown = hash(tuple((kind, rank, other, tuple(reasons or ())) for kind, rank, other, _, reasons in ordered))
+    scored = hash(tuple((kind, rank, round(float(score), 4)) for kind, rank, _, score, _ in ordered))
+    return shown, scored
+
+
+def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
+                          edited: set[int]) -> dict[int, tuple[int, int]]:
+    """Rewrite the lists; returns the fingerprints of what was written."""
     known: dict[tuple[int, int], list[str]] = {}
+    written: dict[int, list[tuple]] = {}
     if item_ids is None:
-        page_dependencies.note_changes(db.session, page_dependencies.EVERYTHING)
         db.session.execute(sa.delete(Neighbour))
         ids = model.ids_.tolist()
     else:
         ids = sorted(set(item_ids) & set(model.row_of_))
-        page_dependencies.note_changes(db.session, *(f"recs:{i}" for i in ids))
+        gone = sorted(set(item_ids) - set(ids))
+        if gone:
+            # Rows of items no longer in the model go too.
+            db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(gone)))
         for start in range(0, len(ids), WRITE_CHUNK):
             chunk = ids[start:start + WRITE_CHUNK]
             known.update(
@@ -229,6 +266,8 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: Iterable[int] | Non
         # Reasons for a whole chunk at once: one sparse product instead of a call per pair.
         for row, reasons in zip(unexplained, model.explain_many((r["item_id"], r["neighbour_id"]) for r in unexplained)):
             row["reasons"] = reasons
+        for r in rows:
+            written.setdefault(r["item_id"], []).append((r["kind"], r["rank"], r["neighbour_id"], r["score"], r["reasons"]))
         insert_neighbour_rows(rows)
         rows.clear()
         unexplained.clear()
@@ -246,6 +285,7 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: Iterable[int] | Non
             flush_rows()
     if rows:
         flush_rows()
+    return {item_id: fingerprint(item_rows) for item_id, item_rows in written.items()}
 
 
 # Straight to the driver: a rebuild writes 40 rows per item, and SQLAlchemy's per-row parameter
