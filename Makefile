@@ -24,6 +24,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 run: $(VENV)/.installed
 	$(FLASK) init-db
 	$(FLASK) demo --if-empty
+	$(FLASK) pages bake --base-url http://127.0.0.1:$(PORT)
 	$(FLASK) run --host 127.0.0.1 --port $(PORT) --without-threads
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster.

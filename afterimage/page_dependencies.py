@@ -95,10 +95,15 @@ def changed_names(session: so.Session, obj: Any, deleted: bool) -> set[str]:
         # A tag page lists (and counts) its items: adding or removing a tag changes it.
         names.update(f"tags:{tag.id}" for tag in (*history.added, *history.deleted))
         return names
+    # A tag or creator is "dirty" too when an item joins it (the other side of the relationship); only a
+    # change to its own columns (a rename, a colour) shows on the cards of every item carrying it.
     if isinstance(obj, Tag):
-        # Every card showing the tag's name or colour.
+        if not session.is_modified(obj, include_collections=False):
+            return {f"tags:{obj.id}"}
         return {f"tags:{obj.id}"} | _items_with(session, sa.select(item_tags.c.item_id).where(item_tags.c.tag_id == obj.id))
     if isinstance(obj, Creator):
+        if not session.is_modified(obj, include_collections=False):
+            return set()
         return _items_with(session, sa.select(Credit.item_id).where(Credit.creator_id == obj.id))
     if isinstance(obj, Credit):
         return {f"items:{obj.item_id}"}
