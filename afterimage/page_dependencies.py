@@ -108,7 +108,10 @@ def changed_names(session: so.Session, obj: Any, deleted: bool) -> set[str]:
     if isinstance(obj, Credit):
         return {f"items:{obj.item_id}"}
     if isinstance(obj, CuratedList):
-        return {f"lists:{obj.id}"}
+        if not so.attributes.get_history(obj, "published").has_changes():
+            return {f"lists:{obj.id}"}
+        # An item page lists only published lists, so it never loaded a draft: name the items on it.
+        return {f"lists:{obj.id}"} | _items_with(session, sa.select(ListEntry.item_id).where(ListEntry.list_id == obj.id))
     if isinstance(obj, ListEntry):
         # The list shows the entry; the item page shows the lists it is on.
         return {f"lists:{obj.list_id}", f"items:{obj.item_id}"}
