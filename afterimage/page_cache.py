@@ -111,6 +111,10 @@ def store_key(key: tuple) -> str | None:
     host_url, path, known, cookies = key
     if request.endpoint not in STORED_ENDPOINTS or any(cookies):
         return None
+    # Pages name the host they were asked for; a made-up Host header must not add rows to the store.
+    public_url = current_app.config.get("PUBLIC_URL")
+    if public_url and host_url != public_url.rstrip("/") + "/":
+        return None
     if not all(name in STORED_PARAMETERS and STORED_PARAMETER_VALUE.fullmatch(value) for name, value in known):
         return None
     query = "&".join(f"{name}={value}" for name, value in known)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.models import Item
+from afterimage.page_store import count_pages
 from afterimage.recommendations.models import Neighbour
 from tests.test_studio_fixtures import demo_author_client, post_form  # noqa: F401
 from tests.test_studio_items import FILM
@@ -109,3 +110,17 @@ def test_a_rebuild_after_raw_edits_drops_the_pages_whose_lists_moved(demo_app):
     after = shown_lists(demo_app)
     changed, stale, needless = pages_after_change(reader, pages, before, after)
     assert set(ids) <= changed and stale == [] and needless == []
+
+
+def test_with_a_public_url_only_its_own_host_is_stored(demo_app):
+    demo_app.config["PUBLIC_URL"] = "https://films.example"
+    reader = demo_app.test_client()
+    with demo_app.app_context():
+        slug = db.session.scalar(sa.select(Item.slug).order_by(Item.id).limit(1))
+    for _ in range(2):
+        forged = reader.get(f"/items/{slug}", base_url="http://attacker.example")
+        assert forged.status_code == 200 and "attacker.example" in forged.get_data(as_text=True)
+    with demo_app.app_context(), db.engine.connect() as connection:
+        assert count_pages(connection) == 0
+    reader.get(f"/items/{slug}", base_url="https://films.example")
+    assert reader.get(f"/items/{slug}", base_url="https://films.example").headers["X-Page-Cache"] == "hit"
