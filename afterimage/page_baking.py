@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterable
 
 import click
@@ -21,6 +23,9 @@ from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag
 from afterimage.page_cache import BAKING
 from afterimage.page_store import StoredPage, StoredPageDependency, count_pages
+
+# Paths per task of a worker process: big enough that starting the app is noise, small enough to redo.
+BAKE_CHUNK = 1000
 
 pages_cli = AppGroup("pages", help="The shared page store: pre-render, inspect, empty.")
 
@@ -63,6 +68,28 @@ def _bake_share(base_url: str, paths: list[str]) -> Counter:
             db.engine.dispose()
 
 
+def bake_in_processes(paths: list[str], base_url: str, jobs: int, rounds: int = 3) -> Counter:
+    """Bake in `jobs` worker processes, a chunk at a time. A worker that dies (Python's sqlite3 module has
+    crashed one, see the README) costs only its chunk, which the next round bakes again."""
+    chunks = [paths[at:at + BAKE_CHUNK] for at in range(0, len(paths), BAKE_CHUNK)]
+    outcome: Counter = Counter()
+    for _ in range(rounds):
+        failed = []
+        # Spawned, not forked: a forked child would share the parent's open database connections.
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_bake_share, base_url, chunk): chunk for chunk in chunks}
+            for future in as_completed(futures):
+                try:
+                    outcome += future.result()
+                except BrokenProcessPool:
+                    failed.append(futures[future])
+        if not failed:
+            return outcome
+        click.echo(f"A baking process died; baking {sum(map(len, failed))} pages again.", err=True)
+        chunks = failed
+    raise click.ClickException(f"{sum(map(len, chunks))} pages could not be baked after {rounds} rounds.")
+
+
 @pages_cli.command("bake")
 @click.option("--base-url", default=None,
               help="The address readers use (scheme and host, as pages link to it); default: the "
@@ -79,10 +106,7 @@ def bake_command(base_url: str | None, jobs: int) -> None:
         with click.progressbar(length=len(paths), label=f"Baking {len(paths)} pages for {base_url}") as bar:
             outcome = bake_paths(current_app._get_current_object(), paths, base_url, bar.update)
     else:
-        shares = [paths[n::jobs] for n in range(jobs)]
-        # Spawned, not forked: a forked child would share the parent's open database connections.
-        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-            outcome = sum(pool.starmap(_bake_share, [(base_url, share) for share in shares]), Counter())
+        outcome = bake_in_processes(paths, base_url, jobs)
     summary = ", ".join(f"{count} {state}" for state, count in sorted(outcome.items()))
     click.echo(f"Baked in {time.perf_counter() - started:.1f} s: {summary or 'nothing to bake'}.")
 

@@ -314,6 +314,8 @@ def main() -> None:
               f"{args.clients} clients", flush=True)
         server = AppServer(url, workers=args.workers, threads=args.threads, extra_env={"SECRET_KEY": "load-bench"},
                            log_path=workdir / "gunicorn.log", timeout=PHASE_DEADLINE_S)
+        # As the README's production set-up: the public address, which the page store keeps pages for.
+        env["AFTERIMAGE_PUBLIC_URL"] = server.extra_env["AFTERIMAGE_PUBLIC_URL"] = server.base_url
         all_slugs, ids = build_database(url, args.items, env, None if args.no_bake else server.base_url)
         slugs = Popularity(all_slugs, args.popularity)
         item_ids = ids[:: max(1, len(ids) // 50)]  # the author edits 50 items in turn
