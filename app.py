@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from afterimage import database, page_cache, security
+from afterimage import database, gc_policy, page_cache, security
 from afterimage.commands import register_commands
 from afterimage.config import load_config
 from afterimage.errors import register_error_handlers, register_health_check
@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     security.init_app(app)
     page_cache.init_app(app)
+    gc_policy.init_app(app)
     return app
 
 
