@@ -30,6 +30,7 @@ def test_the_collector_is_off_during_a_request_and_collects_its_cycles_after_it(
         response.close()
         assert cycles[0]() is None
     finally:
+        gc.unfreeze()
         gc.enable()
 
 
