@@ -436,15 +436,25 @@ def refit_unless_changed() -> bool:
     docs = item_docs()
     db.session.rollback()  # no read transaction held open while fitting
     model = new_recommender().fit(docs)
-    swapped = db.session.execute(
-        sa.update(RecModel).where(RecModel.id == MODEL_ROW, RecModel.version == seen)
-        .values(version=RecModel.version + 1)
-    ).rowcount
-    if not swapped:
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            # Writers lock items (and, by cascade, their neighbour rows) before the model's row; the refit
+            # takes them the other way round. It gives way before PostgreSQL's deadlock check (1 s) would
+            # pick a victim, which could be the author's import.
+            db.session.execute(sa.text("SET LOCAL lock_timeout = '500ms'"))
+        swapped = db.session.execute(
+            sa.update(RecModel).where(RecModel.id == MODEL_ROW, RecModel.version == seen)
+            .values(version=RecModel.version + 1)
+        ).rowcount
+        if not swapped:
+            db.session.rollback()
+            return False
+        store_refit(model)
+        db.session.commit()
+    except sa.exc.OperationalError:
         db.session.rollback()
+        log.info("background refit gave way to a concurrent write; trying again")
         return False
-    store_refit(model)
-    db.session.commit()
     return True
 
 
