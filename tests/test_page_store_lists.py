@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from afterimage.extensions import db
 from afterimage.models import Item
 from afterimage.page_store import count_pages
+from afterimage.recommendations import store as recommendation_store
 from afterimage.recommendations.models import Neighbour
 from tests.test_studio_fixtures import demo_author_client, post_form  # noqa: F401
 from tests.test_studio_items import FILM
@@ -58,6 +59,8 @@ def test_a_new_film_drops_only_the_pages_whose_lists_it_entered(demo_app, demo_a
                   "description": "A secret agent walks into a city run by a computer that has outlawed poetry."}
     response = post_form(demo_author_client, "/studio/items/new", alphaville)
     assert response.status_code == 303
+    # On PostgreSQL the refit its new words asked for runs after the response, in the background.
+    recommendation_store.wait_for_refit(120)
     after = shown_lists(demo_app)
 
     changed, stale, needless = pages_after_change(reader, pages, before, after)
