@@ -282,10 +282,11 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
         for row, reasons in zip(unexplained, model.explain_many((r["item_id"], r["neighbour_id"]) for r in unexplained)):
             row["reasons"] = reasons
         for r in rows:
-            written.setdefault(r["item_id"], []).append((
-                r["kind"], r["rank"], r["neighbour_id"], r["score"],
-                None if r["reasons"] is None else json.dumps(r["reasons"]),
-            ))
+            # The JSON text once, for the fingerprint and for the insert.
+            r["reasons_json"] = None if r["reasons"] is None else json.dumps(r["reasons"])
+            written.setdefault(r["item_id"], []).append(
+                (r["kind"], r["rank"], r["neighbour_id"], r["score"], r["reasons_json"])
+            )
         insert_neighbour_rows(rows)
         rows.clear()
         unexplained.clear()
@@ -320,11 +321,11 @@ def insert_neighbour_rows(rows: list[dict]) -> None:
     connection = db.session.connection()
     sql = _DRIVER_INSERTS.get(connection.dialect.name)
     if sql is None:
-        db.session.execute(sa.insert(Neighbour.__table__), rows)
+        db.session.execute(sa.insert(Neighbour.__table__), [{k: v for k, v in r.items() if k != "reasons_json"} for r in rows])
         return
     connection.exec_driver_sql(sql, [
         (r["item_id"], r["kind"], r["rank"], r["neighbour_id"], float(r["score"]),
-         None if r["reasons"] is None else json.dumps(r["reasons"]))
+         r["reasons_json"] if "reasons_json" in r else None if r["reasons"] is None else json.dumps(r["reasons"]))
         for r in rows
     ])
 
