@@ -5,7 +5,6 @@ any machine, on PostgreSQL) retires every cached page everywhere at the next req
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,18 +12,14 @@ import sqlalchemy.orm as so
 
 from afterimage.database import read_row
 from afterimage.models import CatalogVersion
+from afterimage.write_statements import PRIVATE_TABLES, written_table
 # Its commit hook must be registered first: recommendations are refreshed before the version moves, so
 # every transaction takes the recommendation model's row lock before the version's (no lock-order deadlock).
 from afterimage.recommendations import hooks as _recommendation_hooks  # noqa: F401
 
 VERSION_ROW = 1
-# Writes to these change nothing a reader sees: sign-in bookkeeping, migrations, and the counter itself.
-PRIVATE_TABLES = frozenset({
-    "author_sessions", "sign_in_attempts", "authors", "catalog_version", "alembic_version",
-})
 # Set on a connection that wrote a reader-visible table in its open transaction.
 WRITTEN = "afterimage_catalog_written"
-_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 _READ_VERSION_SQL = f"SELECT version FROM catalog_version WHERE id = {VERSION_ROW}"
 _BUMP_VERSION = (
     sa.update(CatalogVersion).where(CatalogVersion.id == VERSION_ROW).values(version=CatalogVersion.version + 1)
@@ -42,8 +37,8 @@ def read_version(engine: sa.Engine) -> int | None:
 @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
 def _note_write(conn: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any,
                 executemany: bool) -> None:
-    match = _WRITE.match(statement)
-    if match and match.group(1).lower() not in PRIVATE_TABLES:
+    table = written_table(statement)
+    if table is not None and table not in PRIVATE_TABLES:
         conn.info[WRITTEN] = True
 
 

@@ -22,7 +22,8 @@ from flask.cli import AppGroup
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag
 from afterimage.page_cache import BAKING
-from afterimage.page_store import StoredPage, StoredPageDependency, count_pages
+from afterimage.page_dependencies import EVERYTHING
+from afterimage.page_store import StoredPage, StoredPageDependency, count_pages, drop_pages
 
 # Paths per task of a worker process: big enough that starting the app is noise, small enough to redo.
 BAKE_CHUNK = 1000
@@ -125,6 +126,5 @@ def status_command() -> None:
 def clear_command() -> None:
     """Empty the page store; pages are rendered again on their next view (or by `flask pages bake`)."""
     with db.engine.begin() as connection:
-        connection.execute(sa.delete(StoredPageDependency))
-        connection.execute(sa.delete(StoredPage))
+        drop_pages(connection, {EVERYTHING})
     click.echo("Page store emptied.")

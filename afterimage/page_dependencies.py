@@ -10,7 +10,6 @@ a missed dependency would serve a stale page, an extra one only costs a render.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from afterimage.models import (
     CatalogVersion, Creator, Credit, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags,
 )
 from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange, RecOverride
+from afterimage.write_statements import PRIVATE_TABLES, written_table
 
 EVERYTHING = "*"
 MODEL = "model"
@@ -29,13 +29,9 @@ _RECORDING = "page_dependencies"
 CHANGED = "page_changes"
 _ORM_FLUSHING = "afterimage_orm_flushing"
 _EXPLAINED = "afterimage_explained_writes"
-# Tables whose rows no stored page shows: sign-in bookkeeping, redirects (never stored), the stores.
-UNSHOWN_TABLES = frozenset({
-    "author_sessions", "sign_in_attempts", "authors", "catalog_version", "alembic_version", "slug_redirects",
-    "page_store", "page_store_dependencies",
-})
+# Tables whose rows no stored page shows: those no reader sees, and redirects (never stored).
+UNSHOWN_TABLES = PRIVATE_TABLES | {"slug_redirects"}
 MODEL_TABLES = frozenset({"rec_models", "rec_model_blobs", "rec_model_changes"})
-_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 
 
 # ---- the reading side: what the page being rendered loaded ----
@@ -176,11 +172,8 @@ def _unmark_flush(session: so.Session, flush_context: Any) -> None:
 @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
 def _note_statement(conn: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any,
                     executemany: bool) -> None:
-    match = _WRITE.match(statement)
-    if not match:
-        return
-    table = match.group(1).lower()
-    if table in UNSHOWN_TABLES:
+    table = written_table(statement)
+    if table is None or table in UNSHOWN_TABLES:
         return
     if table in MODEL_TABLES:
         conn.info.setdefault(CHANGED, set()).add(MODEL)

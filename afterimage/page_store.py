@@ -69,10 +69,7 @@ def store_page(engine: sa.Engine, key: str, rendered_at: int, body: bytes, heade
     page = {"key": key, "body": zlib.compress(body, 1), "headers": json.dumps(headers), "stored_at": utcnow()}
     try:
         with engine.begin() as connection:
-            if not lock_version_row(connection, wait):
-                return False
-            now = connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1").scalar()
-            if now != rendered_at:
+            if locked_version(connection, wait) != rendered_at:
                 return False
             connection.execute(sa.delete(StoredPage).where(StoredPage.key == key))
             connection.execute(sa.insert(StoredPage), page)
@@ -83,15 +80,17 @@ def store_page(engine: sa.Engine, key: str, rendered_at: int, body: bytes, heade
         return False
 
 
-def lock_version_row(connection: sa.Connection, wait: bool) -> bool:
-    """Keep writers from moving the catalog version until this transaction ends; False if one holds it and
-    we may not wait. Writers bump the version, then drop pages: after our commit, so they see what we stored."""
+def locked_version(connection: sa.Connection, wait: bool) -> int | None:
+    """The catalog version, with writers kept from moving it until this transaction ends; None if one holds
+    it and we may not wait. Writers bump the version, then drop pages: after our commit, so they see what we
+    stored."""
+    version_sql = "SELECT version FROM catalog_version WHERE id = 1"
     dialect = connection.dialect.name
     if dialect == "postgresql":
         if not wait:
             connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
-        connection.exec_driver_sql("SELECT version FROM catalog_version WHERE id = 1 FOR SHARE")
-    elif dialect == "sqlite":
+        return connection.exec_driver_sql(f"{version_sql} FOR SHARE").scalar()
+    if dialect == "sqlite":
         # SQLite's one write lock, taken now rather than at the first insert, so the version we read holds.
         patience = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
         if not wait:
@@ -99,10 +98,10 @@ def lock_version_row(connection: sa.Connection, wait: bool) -> bool:
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except OperationalError:
-            return False
+            return None
         finally:
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(patience)}")
-    return True
+    return connection.exec_driver_sql(version_sql).scalar()
 
 
 def drop_pages(connection: sa.Connection, names: set[str]) -> None:
