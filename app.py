@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from afterimage import database, gc_policy, page_cache, security
+from afterimage import database, gc_policy, page_cache, security, stored_page_hits
 from afterimage.commands import register_commands
 from afterimage.config import load_config
 from afterimage.errors import register_error_handlers, register_health_check
@@ -22,6 +22,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     security.init_app(app)
     page_cache.init_app(app)
+    # WSGI layers, innermost first: stored pages answered before Flask, behind the proxy's view of the
+    # request, all inside the collector's between-requests pass.
+    stored_page_hits.init_app(app)
+    security.trust_reverse_proxy(app)
     gc_policy.init_app(app)
     return app
 

@@ -17,13 +17,13 @@ from flask import Flask, Response, current_app, g, request, session
 from afterimage.catalog_version import read_version
 from afterimage.extensions import db
 from afterimage.page_dependencies import recorded, start_recording
-from afterimage.page_store import read_page, store_page
+from afterimage.page_store import read_page, store_page, stored_answer
 
 CACHED_BLUEPRINTS = frozenset({"public", "widget", "api", "feeds"})
 # Cookies a cached public page depends on: the reader's liked set changes the item page's button.
 VARYING_COOKIES = ("liked",)
-# Headers added afresh to every response (a new CSP nonce each time), or never to be shared.
-UNSTORED_HEADERS = frozenset({"set-cookie", "date"})
+# Headers added afresh to every response (a new CSP nonce each time), or never to be shared; the length is
+# the answer's own (a stored page may go out compressed).
 MAX_BODY_BYTES = 512 * 1024
 # Query parameters some view reads. Any other (utm_source, fbclid, a crawler's junk) changes nothing a view
 # renders except links that echo it back: such a request is answered from a page stored for the clean URL,
@@ -33,6 +33,8 @@ QUERY_PARAMETERS = frozenset({
     "theme", "compact", "accent", "limit",
 })
 EXTENSION = "afterimage.page_cache"
+# Stored and LRU answers both say so; a page never takes these from the reader's request.
+UNSTORED_HEADERS = frozenset({"set-cookie", "date", "content-length"})
 # WSGI environ flag (no HTTP header can set it) of `flask pages bake`'s requests: they wait to store.
 BAKING = "afterimage.baking"
 # Pages about one subject: as many as the catalog has rows, so the shared store stays bounded.
@@ -111,8 +113,13 @@ def store_key(key: tuple) -> str | None:
     host_url, path, known, cookies = key
     if request.endpoint not in STORED_ENDPOINTS or any(cookies):
         return None
+    return shared_key(host_url, path, known, current_app.config.get("PUBLIC_URL"))
+
+
+def shared_key(host_url: str, path: str, known: tuple, public_url: str | None) -> str | None:
+    """The store's key for a page of a stored endpoint from its host, path and sorted known parameters; None
+    when a parameter (or the host) could make unboundedly many keys."""
     # Pages name the host they were asked for; a made-up Host header must not add rows to the store.
-    public_url = current_app.config.get("PUBLIC_URL")
     if public_url and host_url != public_url.rstrip("/") + "/":
         return None
     if not all(name in STORED_PARAMETERS and STORED_PARAMETER_VALUE.fullmatch(value) for name, value in known):
@@ -129,14 +136,14 @@ def serve_from_cache() -> Response | None:
         return None
     shared = store_key(key)
     if shared is not None:
-        entry = read_page(db.engine, shared)
-        if entry is None:
+        row = read_page(db.engine, shared)
+        if row is None:
             version = read_version(db.engine)
             if version is not None and request.method == "GET" and storable():
                 g.page_store_slot = (version, shared)
                 start_recording()
             return None
-        return answer_from(entry)
+        return answer_from(stored_answer(*row, gzip_ok=request.accept_encodings["gzip"] > 0))
     version = read_version(db.engine)
     if version is None:
         return None
@@ -172,6 +179,9 @@ def store_in_cache(response: Response) -> Response:
     body = response.get_data()
     if len(body) > MAX_BODY_BYTES:
         return response
+    if shared_slot is not None:
+        # The same address may be answered in gzip next time: shared caches must keep the two apart.
+        response.vary.add("Accept-Encoding")
     headers = [(name, value) for name, value in response.headers.items() if name.lower() not in UNSTORED_HEADERS]
     stored = True
     if shared_slot is not None:

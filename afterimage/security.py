@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Container
 
 from flask import Flask, Response, abort, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -34,10 +35,9 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def content_security_policy(frameable: bool) -> str:
-    """The CSP for this response: scripts only from this site or with the request's nonce."""
-    nonce = csp_nonce()
-    ancestors = current_app.config["WIDGET_FRAME_ANCESTORS"] if frameable else "'none'"
+def content_security_policy(frameable: bool, nonce: str, frame_ancestors: str) -> str:
+    """The CSP for a response: scripts only from this site or with the response's nonce."""
+    ancestors = frame_ancestors if frameable else "'none'"
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' 'nonce-{nonce}'",
@@ -50,14 +50,28 @@ def content_security_policy(frameable: bool) -> str:
     ])
 
 
+def missing_security_headers(present: Container[str], frameable: bool, nonce: Callable[[], str],
+                             frame_ancestors: str) -> list[tuple[str, str]]:
+    """The security headers a response lacks, given the lower-case names it has (a widget sets its own CSP)."""
+    missing = []
+    if "content-security-policy" not in present:
+        missing.append(("Content-Security-Policy", content_security_policy(frameable, nonce(), frame_ancestors)))
+    if "x-content-type-options" not in present:
+        missing.append(("X-Content-Type-Options", "nosniff"))
+    if "referrer-policy" not in present:
+        missing.append(("Referrer-Policy", "strict-origin-when-cross-origin"))
+    if not frameable and "x-frame-options" not in present:
+        missing.append(("X-Frame-Options", "DENY"))
+    return missing
+
+
 def set_security_headers(response: Response) -> Response:
     """Add the headers every response carries."""
+    present = {name.lower() for name in response.headers.keys()}
     frameable = request.blueprint in FRAMEABLE_BLUEPRINTS
-    response.headers.setdefault("Content-Security-Policy", content_security_policy(frameable))
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if not frameable:
-        response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.extend(missing_security_headers(
+        present, frameable, csp_nonce, current_app.config["WIDGET_FRAME_ANCESTORS"]
+    ))
     return response
 
 
@@ -100,7 +114,8 @@ def trust_reverse_proxy(app: Flask) -> None:
 
     Then a request that reached the proxy over HTTPS is HTTPS to the app: the session cookie is Secure and
     external URLs (API, feeds, oEmbed) start with https://. Never set it without a proxy in front: clients
-    could then claim any address or scheme.
+    could then claim any address or scheme. Call it after every other WSGI layer that reads the request's
+    host or scheme (the stored-page answers), so they see what the proxy saw.
     """
     count = int(app.config.get("PROXY_COUNT") or 0)
     if count > 0:
@@ -108,8 +123,8 @@ def trust_reverse_proxy(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the headers, the input guards, the proxy settings and the nonce helper for templates."""
-    trust_reverse_proxy(app)
+    """Register the headers, the input guards and the nonce helper for templates. (The proxy settings wrap the
+    WSGI app last: see trust_reverse_proxy.)"""
     app.before_request(refuse_nul_characters)
     app.before_request(refuse_absurd_page_numbers)
     app.after_request(set_security_headers)

@@ -4,9 +4,13 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -38,7 +42,7 @@ _lock = threading.RLock()
 # Session flag: this transaction left the model drifted; refit once it has committed (see hooks.py).
 REFIT_DUE = "recs_refit_due"
 _refitting = threading.Lock()
-_refit_thread: threading.Thread | None = None
+_refit_process: subprocess.Popen | None = None
 
 
 def _cached() -> dict[str, object]:
@@ -383,46 +387,61 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
 
 
 def refit_in_background(app: Flask) -> None:
-    """Refit in a thread of this process, unless one already runs here; pages are served meanwhile.
+    """Refit in a process of its own (refit_job.py), unless this process already started one that runs.
 
-    On SQLite the caller waits for it: Python's sqlite3 module can crash (a corrupted heap, SIGSEGV)
-    when one thread's garbage collection runs while another thread is inside SQLite. The refit still
-    runs on its own session and commit, after the caller's.
+    Not a thread of the app server: on SQLite, Python's sqlite3 module can crash (SIGSEGV) when one
+    thread's garbage collection runs while another is inside SQLite, so the request had to wait for the
+    refit, holding its worker and every reader queued on it for the whole fit. And a fit in a thread
+    takes the GIL from the readers. A process leaves the request free at once and lets the operating
+    system share the cores. It refits the same database (the URL goes by environment, never on the
+    command line, where `ps` would show a password).
     """
-    global _refit_thread
+    global _refit_process
     if not _refitting.acquire(blocking=False):
         return
-    _refit_thread = threading.Thread(target=_refit_worker, args=(app,), name="afterimage-refit", daemon=True)
-    _refit_thread.start()
-    if sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite":
-        _refit_thread.join()
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "SECRET_KEY": app.config["SECRET_KEY"]}
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "afterimage.recommendations.refit_job"], env=env,
+                                   cwd=Path(__file__).resolve().parents[2], stdin=subprocess.DEVNULL)
+    except OSError:
+        _refitting.release()
+        log.exception("could not start the background refit; the next change will ask for one again")
+        return
+    _refit_process = process
+    # Reap it and allow the next one; waiting in waitpid runs no Python and touches no database.
+    threading.Thread(target=_release_when_done, args=(process,), name="afterimage-refit-reaper",
+                     daemon=True).start()
+
+
+def _release_when_done(process: subprocess.Popen) -> None:
+    try:
+        if process.wait() != 0:
+            log.warning("background refit exited with %s; the next change will ask for one again",
+                        process.returncode)
+    finally:
+        _refitting.release()
 
 
 def wait_for_refit(timeout: float | None = None) -> None:
-    """Block until this process's background refit (if any) has finished."""
-    thread = _refit_thread
-    if thread is not None and thread is not threading.current_thread():
-        thread.join(timeout)
+    """Block until the refit this process started (if any) has finished."""
+    process = _refit_process
+    if process is not None:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("background refit still running after %s s", timeout)
 
 
-def _refit_worker(app: Flask) -> None:
+def refit_with_retries() -> None:
+    """The background refit itself (in refit_job's process): a few tries, each losing only to an edit
+    committed during its fit, which then asks for a refit again anyway."""
     try:
-        with app.app_context():
-            try:
-                # Each try loses only to an edit committed during its fit; that edit then asks again anyway.
-                for _ in range(3):
-                    if refit_unless_changed():
-                        break
-            finally:
-                db.session.remove()
-    except Exception as error:
-        if isinstance(error, RuntimeError) and "shutdown" in str(error):
-            # The app server is stopping; the stored model is unchanged and still serves.
-            log.warning("background refit stopped by shutdown; the next change will ask for one again")
-        else:
-            log.exception("background refit failed; the next change will ask for one again")
+        for _ in range(3):
+            if refit_unless_changed():
+                break
     finally:
-        _refitting.release()
+        db.session.remove()
 
 
 def refit_unless_changed() -> bool:

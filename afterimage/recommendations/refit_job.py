@@ -1,0 +1,28 @@
+"""`python -m afterimage.recommendations.refit_job`: one background refit, in a process of its own.
+
+Started by store.refit_in_background when a commit leaves the model drifted (an import full of new
+words); DATABASE_URL and SECRET_KEY come from the app server that started it.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+from app import create_app
+from afterimage.recommendations.store import refit_with_retries
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s refit[%(process)d] %(levelname)s %(message)s")
+    app = create_app()
+    try:
+        with app.app_context():
+            refit_with_retries()
+    except Exception:
+        logging.getLogger(__name__).exception("background refit failed; the next change will ask for one again")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
