@@ -266,7 +266,8 @@ def author_imports(base_url: str, log: dict) -> None:
 
 
 def author_edits(base_url: str, item_ids: list[int], stop: threading.Event, log: dict) -> None:
-    """In a second studio tab, the author edits item notes one after another until the readers finish."""
+    """In a second studio tab, the author edits item notes one after another until the readers finish, pausing
+    `edit_pause` seconds after each save (0: back to back, a stress no person can keep up)."""
     browser = Browser(base_url, timeout=PHASE_DEADLINE_S)
     try:
         browser.sign_in(AUTHOR, PASSWORD)
@@ -284,6 +285,7 @@ def author_edits(base_url: str, item_ids: list[int], stop: threading.Event, log:
                 log["edit_failures"] += 1
                 log.setdefault("edit_failure_statuses", []).append(status)
             n += 1
+            stop.wait(log["edit_pause"])
     except Exception as error:  # reported, and counted as an error
         log["author_error"] = f"edits: {type(error).__name__}: {error}"
 
@@ -328,6 +330,8 @@ def main() -> None:
                         help="how readers pick items: Zipf (s=1, realistic) or uniform (every page cold)")
     parser.add_argument("--import-rows", type=int, default=200)
     parser.add_argument("--max-edits", type=int, default=200)
+    parser.add_argument("--edit-pause", type=float, default=0.0,
+                        help="seconds the author waits after each save (default 0: saves back to back)")
     parser.add_argument("--no-bake", action="store_true",
                         help="skip `flask pages bake`: every subject page is rendered by its first reader")
     args = parser.parse_args()
@@ -373,7 +377,7 @@ def main() -> None:
             mixed = Results()
             stop = threading.Event()
             log = {"edits": {}, "edit_failures": 0, "edit_ms": [], "import_rows": args.import_rows,
-                   "max_edits": args.max_edits}
+                   "max_edits": args.max_edits, "edit_pause": args.edit_pause}
             writers = [
                 threading.Thread(target=author_imports, args=(server.base_url, log)),
                 threading.Thread(target=author_edits, args=(server.base_url, item_ids, stop, log)),
@@ -425,7 +429,7 @@ def main() -> None:
         report["mixed"]["errors"] = mixed_errors
         report["retried_on_new_connection"] = sum(r.retries for r, _ in alone.values()) + mixed.retries
         report["author"] = {
-            "edits": len(log["edits"]), "edit_failures": log["edit_failures"],
+            "edits": len(log["edits"]), "edit_pause_s": args.edit_pause, "edit_failures": log["edit_failures"],
             "edit_failure_statuses": log.get("edit_failure_statuses", []),
             "edit_p50_ms": round(statistics.median(log["edit_ms"]), 1) if log["edit_ms"] else None,
             "import_status": log.get("import_status"), "import_rows": args.import_rows,

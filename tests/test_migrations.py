@@ -83,3 +83,28 @@ def test_a_database_made_before_migrations_is_adopted_not_recreated(app, runner)
         assert stored_revision() == head_revision()
         assert schema_differences() == []
         assert db.session.scalar(sa.text("SELECT name FROM tags")) == "War"
+
+
+def test_pages_stored_before_gzip_are_recompressed_and_read_the_same(bare_app):
+    import json
+    import zlib
+
+    from flask_migrate import upgrade
+
+    from afterimage.page_store import GZIP_MAGIC, inflate, read_page
+
+    page = b"<!doctype html><title>Cleo from 5 to 7</title>" + b"<p>Paris, one June afternoon.</p>" * 40
+    with bare_app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0004_page_store")
+        db.session.execute(sa.text(
+            "INSERT INTO page_store (key, body, headers, stored_at) VALUES (:key, :body, :headers, :at)"
+        ), {"key": "http://localhost/items/cleo?", "body": zlib.compress(page, 1), "at": "2026-11-28 10:00:00",
+            "headers": json.dumps([["Content-Type", "text/html"], ["Content-Length", str(len(page))]])})
+        db.session.commit()
+        upgrade(directory=str(MIGRATIONS_DIR))
+        db.session.remove()
+        stored, headers = read_page(db.engine, "http://localhost/items/cleo?")
+        assert stored[:2] == GZIP_MAGIC
+        assert inflate(stored) == page
+        assert headers == [("Content-Type", "text/html")]
+        assert schema_differences() == []
