@@ -23,7 +23,8 @@ CACHED_BLUEPRINTS = frozenset({"public", "widget", "api", "feeds"})
 # Cookies a cached public page depends on: the reader's liked set changes the item page's button.
 VARYING_COOKIES = ("liked",)
 # Headers added afresh to every response (a new CSP nonce each time), or never to be shared; the length is
-# the answer's own (a stored page may go out compressed).
+# each answer's own (a stored page may go out compressed).
+UNSTORED_HEADERS = frozenset({"set-cookie", "date", "content-length"})
 MAX_BODY_BYTES = 512 * 1024
 # Query parameters some view reads. Any other (utm_source, fbclid, a crawler's junk) changes nothing a view
 # renders except links that echo it back: such a request is answered from a page stored for the clean URL,
@@ -33,8 +34,6 @@ QUERY_PARAMETERS = frozenset({
     "theme", "compact", "accent", "limit",
 })
 EXTENSION = "afterimage.page_cache"
-# Stored and LRU answers both say so; a page never takes these from the reader's request.
-UNSTORED_HEADERS = frozenset({"set-cookie", "date", "content-length"})
 # WSGI environ flag (no HTTP header can set it) of `flask pages bake`'s requests: they wait to store.
 BAKING = "afterimage.baking"
 # Pages about one subject: as many as the catalog has rows, so the shared store stays bounded.
