@@ -20,7 +20,7 @@ from afterimage.recommendations import hooks as _recommendation_hooks  # noqa: F
 VERSION_ROW = 1
 # Set on a connection that wrote a reader-visible table in its open transaction.
 WRITTEN = "afterimage_catalog_written"
-_READ_VERSION_SQL = f"SELECT version FROM catalog_version WHERE id = {VERSION_ROW}"
+READ_VERSION_SQL = f"SELECT version FROM catalog_version WHERE id = {VERSION_ROW}"
 _BUMP_VERSION = (
     sa.update(CatalogVersion).where(CatalogVersion.id == VERSION_ROW).values(version=CatalogVersion.version + 1)
 )
@@ -29,7 +29,7 @@ _BUMP_VERSION = (
 def read_version(engine: sa.Engine) -> int | None:
     """The catalog's version now, on a pooled connection of its own (no session: the page cache asks on
     every request, and a hit then never builds one); None on a database without the counter."""
-    row = read_row(engine, _READ_VERSION_SQL)
+    row = read_row(engine, READ_VERSION_SQL)
     return None if row is None else row[0]
 
 

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from afterimage import catalog_version  # noqa: F401  (its commit hook must run before ours: see drop below)
+# catalog_version's commit hook must run before ours (see the drop below), so it is imported first.
+from afterimage.catalog_version import READ_VERSION_SQL
 from afterimage.database import read_row
 from afterimage.extensions import db
 from afterimage.models import utcnow
@@ -120,12 +121,11 @@ def locked_version(connection: sa.Connection, wait: bool) -> int | None:
     """The catalog version, with writers kept from moving it until this transaction ends; None if one holds
     it and we may not wait. Writers bump the version, then drop pages: after our commit, so they see what we
     stored."""
-    version_sql = "SELECT version FROM catalog_version WHERE id = 1"
     dialect = connection.dialect.name
     if dialect == "postgresql":
         if not wait:
             connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
-        return connection.exec_driver_sql(f"{version_sql} FOR SHARE").scalar()
+        return connection.exec_driver_sql(f"{READ_VERSION_SQL} FOR SHARE").scalar()
     if dialect == "sqlite":
         # SQLite's one write lock, taken now rather than at the first insert, so the version we read holds.
         patience = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
@@ -137,7 +137,7 @@ def locked_version(connection: sa.Connection, wait: bool) -> int | None:
             return None
         finally:
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(patience)}")
-    return connection.exec_driver_sql(version_sql).scalar()
+    return connection.exec_driver_sql(READ_VERSION_SQL).scalar()
 
 
 def drop_pages(connection: sa.Connection, names: set[str]) -> None:

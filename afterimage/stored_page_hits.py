@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
-from werkzeug.routing import RequestRedirect
 
 from afterimage.extensions import db
 from afterimage.page_cache import EXTENSION, QUERY_PARAMETERS, STORED_ENDPOINTS, shared_key
@@ -97,7 +96,7 @@ class StoredPageHits:
             return None
         try:
             endpoint, _ = self.urls.match(path, method="GET")
-        except (HTTPException, RequestRedirect):
+        except HTTPException:  # not found, wrong method, or a redirect (all Flask's to answer)
             return None
         if endpoint not in STORED_ENDPOINTS:
             return None

@@ -59,7 +59,7 @@ def test_a_new_film_drops_only_the_pages_whose_lists_it_entered(demo_app, demo_a
                   "description": "A secret agent walks into a city run by a computer that has outlawed poetry."}
     response = post_form(demo_author_client, "/studio/items/new", alphaville)
     assert response.status_code == 303
-    # On PostgreSQL the refit its new words asked for runs after the response, in the background.
+    # The refit its new words asked for runs after the response, in a process of its own.
     recommendation_store.wait_for_refit(120)
     after = shown_lists(demo_app)
 

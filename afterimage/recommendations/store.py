@@ -41,7 +41,8 @@ _models: dict[str, dict[str, object]] = {}
 _lock = threading.RLock()
 # Session flag: this transaction left the model drifted; refit once it has committed (see hooks.py).
 REFIT_DUE = "recs_refit_due"
-_refitting = threading.Lock()
+_refit_lock = threading.Lock()
+# The refit this process started last (refit_in_background); it logs its own failures.
 _refit_process: subprocess.Popen | None = None
 
 
@@ -312,7 +313,7 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
 
 
 # Straight to the driver: a rebuild writes 40 rows per item, and SQLAlchemy's per-row parameter
-# processing cost more than the database's own work.
+# processing cost more than the database's own work. (SQLite and PostgreSQL are the two databases served.)
 _DRIVER_INSERTS = {
     "sqlite": "INSERT INTO neighbours (item_id, kind, rank, neighbour_id, score, reasons) VALUES (?, ?, ?, ?, ?, ?)",
     "postgresql": "INSERT INTO neighbours (item_id, kind, rank, neighbour_id, score, reasons) "
@@ -321,16 +322,11 @@ _DRIVER_INSERTS = {
 
 
 def insert_neighbour_rows(rows: list[dict]) -> None:
-    """Insert neighbour rows in one executemany; reasons None is SQL NULL (not yet explained)."""
+    """Insert neighbour rows in one executemany; `reasons_json` is the reasons' JSON text, None is SQL NULL
+    (not yet explained)."""
     connection = db.session.connection()
-    sql = _DRIVER_INSERTS.get(connection.dialect.name)
-    if sql is None:
-        db.session.execute(sa.insert(Neighbour.__table__), [{k: v for k, v in r.items() if k != "reasons_json"} for r in rows])
-        return
-    connection.exec_driver_sql(sql, [
-        (r["item_id"], r["kind"], r["rank"], r["neighbour_id"], float(r["score"]),
-         r["reasons_json"] if "reasons_json" in r else None if r["reasons"] is None else json.dumps(r["reasons"]))
-        for r in rows
+    connection.exec_driver_sql(_DRIVER_INSERTS[connection.dialect.name], [
+        (r["item_id"], r["kind"], r["rank"], r["neighbour_id"], float(r["score"]), r["reasons_json"]) for r in rows
     ])
 
 
@@ -387,7 +383,7 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
 
 
 def refit_in_background(app: Flask) -> None:
-    """Refit in a process of its own (refit_job.py), unless this process already started one that runs.
+    """Refit in a process of its own (refit_job.py), unless the one this process started last still runs.
 
     Not a thread of the app server: on SQLite, Python's sqlite3 module can crash (SIGSEGV) when one
     thread's garbage collection runs while another is inside SQLite, so the request had to wait for the
@@ -397,30 +393,20 @@ def refit_in_background(app: Flask) -> None:
     command line, where `ps` would show a password).
     """
     global _refit_process
-    if not _refitting.acquire(blocking=False):
-        return
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "SECRET_KEY": app.config["SECRET_KEY"]}
-    try:
-        process = subprocess.Popen([sys.executable, "-m", "afterimage.recommendations.refit_job"], env=env,
-                                   cwd=Path(__file__).resolve().parents[2], stdin=subprocess.DEVNULL)
-    except OSError:
-        _refitting.release()
-        log.exception("could not start the background refit; the next change will ask for one again")
-        return
-    _refit_process = process
-    # Reap it and allow the next one; waiting in waitpid runs no Python and touches no database.
-    threading.Thread(target=_release_when_done, args=(process,), name="afterimage-refit-reaper",
-                     daemon=True).start()
-
-
-def _release_when_done(process: subprocess.Popen) -> None:
-    try:
-        if process.wait() != 0:
-            log.warning("background refit exited with %s; the next change will ask for one again",
-                        process.returncode)
-    finally:
-        _refitting.release()
+    # The lock only makes check-and-start one step for the threads of a gthread worker.
+    with _refit_lock:
+        # poll() also reaps the last one, if it has finished.
+        if _refit_process is not None and _refit_process.poll() is None:
+            return
+        env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+               "SECRET_KEY": app.config["SECRET_KEY"]}
+        try:
+            _refit_process = subprocess.Popen(
+                [sys.executable, "-m", "afterimage.recommendations.refit_job"], env=env,
+                cwd=Path(__file__).resolve().parents[2], stdin=subprocess.DEVNULL,
+            )
+        except OSError:
+            log.exception("could not start the background refit; the next change will ask for one again")
 
 
 def wait_for_refit(timeout: float | None = None) -> None:
