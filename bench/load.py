@@ -30,11 +30,9 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -44,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from load_client import HOST, AppServer, Browser  # noqa: E402
+from load_client import HOST, AppServer, Browser, throwaway_database  # noqa: E402
 
 ROUTES = ("hello", "item", "widget", "api", "search")
 AUTHOR, PASSWORD = "bench-author", "bench password 1234"
@@ -325,6 +323,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None,
                         help="gthread threads per worker (default: 1 on SQLite, 4 on PostgreSQL)")
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
     parser.add_argument("--popularity", choices=("zipf", "uniform"), default="zipf",
                         help="how readers pick items: Zipf (s=1, realistic) or uniform (every page cold)")
@@ -338,23 +337,12 @@ def main() -> None:
 
     if args.threads is None:
         args.threads = 4 if args.postgres else 1
-    workdir = Path(tempfile.mkdtemp(prefix="afterimage-load-"))
-    cluster = None
-    try:
-        if args.postgres:
-            from tests.postgres import start_throwaway_cluster
-
-            cluster = start_throwaway_cluster()
-            with cluster.connect() as connection:
-                connection.execute('CREATE DATABASE "bench"')
-            url = cluster.url("bench")
-        else:
-            url = f"sqlite:///{workdir / 'afterimage.db'}"
+    with throwaway_database(args.postgres, "afterimage-load-") as (url, workdir):
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load-bench"}
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} workers x {args.threads} threads; "
               f"{args.clients} clients", flush=True)
-        server = AppServer(url, workers=args.workers, threads=args.threads, extra_env={"SECRET_KEY": "load-bench"},
+        server = AppServer(url, workers=args.workers, threads=args.threads, worker_class=args.worker_class, extra_env={"SECRET_KEY": "load-bench"},
                            log_path=workdir / "gunicorn.log", timeout=PHASE_DEADLINE_S)
         # As the README's production set-up: the public address, which the page store keeps pages for.
         env["AFTERIMAGE_PUBLIC_URL"] = server.extra_env["AFTERIMAGE_PUBLIC_URL"] = server.base_url
@@ -453,13 +441,6 @@ def main() -> None:
                 word in line for word in ("[ERROR]", "[CRITICAL]", "[WARNING]", "Traceback", "Error:"))]
             print("  gunicorn log, notable lines:", *notable[-30:], sep="\n    ")
         print(json.dumps(report))
-    finally:
-        if cluster is not None:
-            from tests.postgres import remove_cluster
-
-            remove_cluster(cluster)
-        shutil.rmtree(workdir, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

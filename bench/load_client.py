@@ -7,15 +7,19 @@ from __future__ import annotations
 import http.client
 import http.cookiejar
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,6 +35,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def throwaway_database(postgres: bool, prefix: str) -> Iterator[tuple[str, Path]]:
+    """A bench's database URL and scratch folder: a SQLite file in that folder, or with `postgres` a database
+    on a throwaway PostgreSQL cluster (tests/postgres.py). Both are removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = None
+    try:
+        if postgres:
+            from tests.postgres import start_throwaway_cluster
+
+            cluster = start_throwaway_cluster()
+            with cluster.connect() as connection:
+                connection.execute('CREATE DATABASE "bench"')
+            yield cluster.url("bench"), workdir
+        else:
+            yield f"sqlite:///{workdir / 'afterimage.db'}", workdir
+    finally:
+        if cluster is not None:
+            from tests.postgres import remove_cluster
+
+            remove_cluster(cluster)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @dataclass
 class AppServer:
     """One gunicorn master (and its workers) serving the site on 127.0.0.1."""
@@ -41,6 +69,9 @@ class AppServer:
     # garbage collection runs while another is inside SQLite. PostgreSQL servers run several, so a
     # request waiting on a lock does not hold up the readers behind it.
     threads: int = 1
+    # "gthread" keeps connections alive between requests; "sync" answers one request per connection, and a
+    # worker busy with a long request accepts no new one, so readers go to the free workers.
+    worker_class: str = "gthread"
     port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
     log_path: Path | None = None
@@ -56,7 +87,7 @@ class AppServer:
     def command(self) -> list[str]:
         """The production command, as the README gives it, on this port."""
         return [
-            sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
+            sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", self.worker_class,
             "--threads", str(self.threads), "--bind", f"{HOST}:{self.port}",
             "--timeout", str(self.timeout), "--graceful-timeout", "5", "--keep-alive", "5", "app:create_app()",
         ]

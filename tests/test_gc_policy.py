@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 
 from app import create_app
@@ -30,6 +31,48 @@ def test_the_collector_is_off_during_a_request_and_collects_its_cycles_after_it(
         response.close()
         assert cycles[0]() is None
     finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_with_threads_it_collects_only_once_no_other_request_runs(database_url):
+    # A collection while another thread's request runs is what crashed SQLite workers.
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url, "GC_BETWEEN_REQUESTS": True})
+    inside, release, cycles = threading.Event(), threading.Event(), []
+
+    def slow():
+        inside.set()
+        release.wait(10)
+        return "done"
+
+    app.add_url_rule("/slow", view_func=slow)
+
+    @app.before_request
+    def make_a_cycle():
+        node = Node()
+        node.myself = node
+        cycles.append(weakref.ref(node))
+
+    client = app.test_client()
+    answers = []
+
+    def read_slowly():
+        response = client.get("/slow")
+        answers.append(response.get_data())
+        response.close()
+
+    slow_reader = threading.Thread(target=read_slowly)
+    try:
+        slow_reader.start()
+        assert inside.wait(10)
+        client.get("/healthz").close()
+        assert cycles[1]() is not None  # the other request still runs: nothing collected yet
+        release.set()
+        slow_reader.join(10)
+        assert answers == [b"done"]
+        assert cycles[0]() is None and cycles[1]() is None
+    finally:
+        release.set()
         gc.unfreeze()
         gc.enable()
 
