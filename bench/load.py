@@ -3,12 +3,16 @@
 1. Builds a throwaway database (SQLite file by default, `--postgres` for a throwaway PostgreSQL cluster)
    through the migrations, bulk-inserts a synthetic catalog, runs `flask recs rebuild`, then `flask pages bake`
    for the server's address as a deployment would (`--no-bake` leaves every page to its first reader).
-2. Starts gunicorn (2 gthread workers) and, route by route, sends `--requests` / 5 requests from `--clients`
+2. Starts gunicorn (2 gthread workers) for the readers and, as the README's production set-up routes
+   /studio/, a second one (1 worker, niced 10: readers first) for the author (`--single-server` sends her
+   to the readers' server instead). Route by route, it sends `--requests` / 5 requests from `--clients`
    keep-alive clients (one asyncio loop, each sending `Accept-Encoding: gzip` as browsers do): the trivial
-   /healthz (the ceiling), item pages, widget pages, API recommendations and search. Each route's requests per second is measured alone, so they compare like for like.
-3. Then a mixed phase of `--requests` requests over all routes while an author signed in through
-   /studio edits items one after another and imports a Goodreads export. Afterwards every edit and
-   every imported book is checked in the database: one missing is a lost write.
+   /healthz (the ceiling), item pages, widget pages, API recommendations and search. Each route's requests
+   per second is measured alone, so they compare like for like.
+3. Then a mixed phase of `--requests` requests over all routes (more if need be, until the author's import
+   has returned and she has saved `--min-edits` edits) while the author, signed in through /studio in two
+   tabs (each a process of its own), edits items one after another and imports a Goodreads export.
+   Afterwards every edit and every imported book is checked in the database: one missing is a lost write.
 
 Readers pick items Zipf-like by default (`--popularity uniform` makes every item page a cold one);
 each route's share of answers from the page cache is printed beside it.
@@ -27,6 +31,7 @@ import gzip
 import io
 import itertools
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -36,6 +41,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -183,7 +189,7 @@ def check_body(headers: dict[str, str], body: bytes) -> str | None:
 
 
 def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: Popularity, results: Results,
-          seed: int) -> float:
+          seed: int, keep_going: Callable[[], bool] = lambda: False) -> float:
     """`clients` keep-alive connections share `total` requests over `routes`; returns the wall time in seconds.
 
     One asyncio loop rather than a thread per client: 64 threads contending for the GIL delayed the
@@ -191,18 +197,18 @@ def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: P
     client as much as the site. Each client sends what a browser sends (`Accept-Encoding: gzip`), and
     checks one body in twenty fully (a gzip one must inflate).
     """
-    return asyncio.run(_drive(port, routes, total, clients, slugs, results, seed))
+    return asyncio.run(_drive(port, routes, total, clients, slugs, results, seed, keep_going))
 
 
 async def _drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: Popularity,
-                 results: Results, seed: int) -> float:
+                 results: Results, seed: int, keep_going: Callable[[], bool]) -> float:
     remaining = [total]
     deadline = time.monotonic() + PHASE_DEADLINE_S
 
     async def client(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
         reader, writer = await asyncio.open_connection(HOST, port)
-        while remaining[0] > 0 and time.monotonic() < deadline:
+        while (remaining[0] > 0 or keep_going()) and time.monotonic() < deadline:
             remaining[0] -= 1
             route = rng.choice(routes)
             path = route_path(route, slugs, rng)
@@ -263,7 +269,7 @@ def author_imports(base_url: str, log: dict) -> None:
         log["author_error"] = f"import: {type(error).__name__}: {error}"
 
 
-def author_edits(base_url: str, item_ids: list[int], stop: threading.Event, log: dict) -> None:
+def author_edits(base_url: str, item_ids: list[int], stop, log: dict, saved) -> None:
     """In a second studio tab, the author edits item notes one after another until the readers finish, pausing
     `edit_pause` seconds after each save (0: back to back, a stress no person can keep up)."""
     browser = Browser(base_url, timeout=PHASE_DEADLINE_S)
@@ -279,6 +285,8 @@ def author_edits(base_url: str, item_ids: list[int], stop: threading.Event, log:
             log["edit_ms"].append((time.perf_counter() - started) * 1000)
             if status == 303:
                 log["edits"][item_id] = note
+                with saved.get_lock():
+                    saved.value += 1
             else:
                 log["edit_failures"] += 1
                 log.setdefault("edit_failure_statuses", []).append(status)
@@ -286,6 +294,36 @@ def author_edits(base_url: str, item_ids: list[int], stop: threading.Event, log:
             stop.wait(log["edit_pause"])
     except Exception as error:  # reported, and counted as an error
         log["author_error"] = f"edits: {type(error).__name__}: {error}"
+
+
+def run_author(role: str, base_url: str, item_ids: list[int], stop, settings: dict, done, imported, edits) -> None:
+    """One studio tab ("import" or "edit"), run in its own process; sets `imported` or counts `edits` as it
+    goes, and puts what it did on the `done` queue."""
+    log = {**settings, "edits": {}, "edit_failures": 0, "edit_ms": []}
+    if role == "import":
+        author_imports(base_url, log)
+        imported.set()
+    else:
+        author_edits(base_url, item_ids, stop, log, edits)
+    done.put(log)
+
+
+def merge_author_logs(settings: dict, logs: list[dict]) -> dict:
+    """The two tabs' logs as one."""
+    log = {**settings, "edits": {}, "edit_failures": 0, "edit_ms": []}
+    errors = []
+    for part in logs:
+        log["edits"].update(part["edits"])
+        log["edit_failures"] += part["edit_failures"]
+        log["edit_ms"] += part["edit_ms"]
+        for key in ("import_status", "import_s", "edit_failure_statuses"):
+            if key in part:
+                log[key] = part[key]
+        if "author_error" in part:
+            errors.append(part["author_error"])
+    if errors:
+        log["author_error"] = "; ".join(errors)
+    return log
 
 
 def lost_writes(url: str, log: dict) -> int:
@@ -324,6 +362,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="gthread threads per worker (default: 1 on SQLite, 4 on PostgreSQL)")
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
+    parser.add_argument("--single-server", action="store_true",
+                        help="the author's requests go to the readers' server, instead of a studio server of their "
+                        "own (1 worker) as the README's production set-up routes /studio/")
+    parser.add_argument("--studio-nice", type=int, default=10,
+                        help="nice value of the studio server (default 10: readers first, as in the README)")
+    parser.add_argument("--min-edits", type=int, default=10,
+                        help="the mixed phase goes on past --requests until the import has returned and the author "
+                        "has saved this many edits")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
     parser.add_argument("--popularity", choices=("zipf", "uniform"), default="zipf",
                         help="how readers pick items: Zipf (s=1, realistic) or uniform (every page cold)")
@@ -341,7 +387,9 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load-bench"}
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} workers x {args.threads} threads; "
-              f"{args.clients} clients", flush=True)
+              f"{args.clients} clients; the author on "
+              f"{'the same server' if args.single_server else f'a studio server of her own (1 worker, nice {args.studio_nice})'}",
+              flush=True)
         server = AppServer(url, workers=args.workers, threads=args.threads, worker_class=args.worker_class, extra_env={"SECRET_KEY": "load-bench"},
                            log_path=workdir / "gunicorn.log", timeout=PHASE_DEADLINE_S)
         # As the README's production set-up: the public address, which the page store keeps pages for.
@@ -350,8 +398,15 @@ def main() -> None:
         slugs = Popularity(all_slugs, args.popularity)
         item_ids = ids[:: max(1, len(ids) // 50)]  # the author edits 50 items in turn
 
+        # The author's own app server, when the studio is routed apart: one single-threaded worker.
+        studio = AppServer(url, workers=1, threads=1, extra_env=dict(server.extra_env), log_path=workdir / "studio.log",
+                           timeout=PHASE_DEADLINE_S, nice=args.studio_nice) if not args.single_server else None
+        author_url = studio.base_url if studio else server.base_url
+
         server.start()
         try:
+            if studio:
+                studio.start()
             # Warm up each worker's model and templates, unmeasured.
             drive(server.port, ROUTES, 200, 8, slugs, Results(), seed=0)
 
@@ -363,21 +418,32 @@ def main() -> None:
                 alone[route] = (results, seconds)
 
             mixed = Results()
-            stop = threading.Event()
-            log = {"edits": {}, "edit_failures": 0, "edit_ms": [], "import_rows": args.import_rows,
-                   "max_edits": args.max_edits, "edit_pause": args.edit_pause}
-            writers = [
-                threading.Thread(target=author_imports, args=(server.base_url, log)),
-                threading.Thread(target=author_edits, args=(server.base_url, item_ids, stop, log)),
-            ]
+            # Each studio tab in a process of its own, as the author is a person on another machine: as
+            # threads of this process, their HTML parsing took the interpreter lock from the readers' loop.
+            processes = multiprocessing.get_context("fork")
+            stop, done, imported, edits = processes.Event(), processes.Queue(), processes.Event(), processes.Value("i", 0)
+            settings = {"import_rows": args.import_rows, "max_edits": args.max_edits, "edit_pause": args.edit_pause}
+            writers = [processes.Process(target=run_author, args=(role, author_url, item_ids, stop, settings, done,
+                                                                  imported, edits))
+                       for role in ("import", "edit")]
             for writer in writers:
                 writer.start()
-            mixed_seconds = drive(server.port, ROUTES, args.requests, args.clients, slugs, mixed, seed=99)
+
+            def author_busy() -> bool:
+                """Whether the author has yet to finish her import or her first --min-edits saves."""
+                alive = any(writer.is_alive() for writer in writers)
+                return alive and (not imported.is_set() or edits.value < min(args.min_edits, args.max_edits))
+
+            mixed_seconds = drive(server.port, ROUTES, args.requests, args.clients, slugs, mixed, seed=99,
+                                  keep_going=author_busy)
             stop.set()
+            log = merge_author_logs(settings, [done.get(timeout=PHASE_DEADLINE_S) for _ in writers])
             for writer in writers:
                 writer.join(PHASE_DEADLINE_S)
         finally:
             server.stop()
+            if studio:
+                studio.stop()
         lost = lost_writes(url, log)
 
         # The slowest request too: with a fixed number of clients, a client stuck behind a long write sends
@@ -420,6 +486,7 @@ def main() -> None:
             "edits": len(log["edits"]), "edit_pause_s": args.edit_pause, "edit_failures": log["edit_failures"],
             "edit_failure_statuses": log.get("edit_failure_statuses", []),
             "edit_p50_ms": round(statistics.median(log["edit_ms"]), 1) if log["edit_ms"] else None,
+            "server": "readers' server" if args.single_server else f"studio server, nice {args.studio_nice}",
             "import_status": log.get("import_status"), "import_rows": args.import_rows,
             "import_s": round(log["import_s"], 2) if "import_s" in log else None, "error": log.get("author_error"),
         }

@@ -35,6 +35,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def yield_the_cores(pid: int, nice: int) -> None:
+    """Lower a server's share of the cores as a service manager would (systemd's CPUWeight).
+
+    A process's own nice value only ranks it against its session: with the kernel's autogroups (on by
+    default on desktop and many server kernels), each session shares the cores as one group, and the
+    server runs in a session of its own. So the session's group is niced too, when the kernel has them.
+    """
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+    except OSError:
+        pass  # no autogroups: the process's nice value alone applies
+
+
 @contextmanager
 def throwaway_database(postgres: bool, prefix: str) -> Iterator[tuple[str, Path]]:
     """A bench's database URL and scratch folder: a SQLite file in that folder, or with `postgres` a database
@@ -72,6 +85,8 @@ class AppServer:
     # "gthread" keeps connections alive between requests; "sync" answers one request per connection, and a
     # worker busy with a long request accepts no new one, so readers go to the free workers.
     worker_class: str = "gthread"
+    # Scheduling priority (nice) of the master and its workers: 0, or more to yield the cores to others.
+    nice: int = 0
     port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
     log_path: Path | None = None
@@ -102,10 +117,13 @@ class AppServer:
         try:
             self.process = subprocess.Popen(
                 self.command(), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None,
             )
         finally:
             if self.log_path:
                 log.close()
+        if self.nice:
+            yield_the_cores(self.process.pid, self.nice)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
