@@ -296,10 +296,15 @@ def author_edits(base_url: str, item_ids: list[int], stop, log: dict, saved) -> 
         log["author_error"] = f"edits: {type(error).__name__}: {error}"
 
 
+def author_log(settings: dict) -> dict:
+    """What a studio tab records: its settings, the notes it saved by item, its failures and timings."""
+    return {**settings, "edits": {}, "edit_failures": 0, "edit_ms": []}
+
+
 def run_author(role: str, base_url: str, item_ids: list[int], stop, settings: dict, done, imported, edits) -> None:
     """One studio tab ("import" or "edit"), run in its own process; sets `imported` or counts `edits` as it
     goes, and puts what it did on the `done` queue."""
-    log = {**settings, "edits": {}, "edit_failures": 0, "edit_ms": []}
+    log = author_log(settings)
     if role == "import":
         author_imports(base_url, log)
         imported.set()
@@ -310,7 +315,7 @@ def run_author(role: str, base_url: str, item_ids: list[int], stop, settings: di
 
 def merge_author_logs(settings: dict, logs: list[dict]) -> dict:
     """The two tabs' logs as one."""
-    log = {**settings, "edits": {}, "edit_failures": 0, "edit_ms": []}
+    log = author_log(settings)
     errors = []
     for part in logs:
         log["edits"].update(part["edits"])

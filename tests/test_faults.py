@@ -304,8 +304,8 @@ def test_the_database_going_away_gives_the_503_page_and_the_site_recovers_by_its
         cut()
         restore()
         reached_flask = []
-        request_started.connect(lambda sender, **extra: reached_flask.append(1), app, weak=False)
-        page = client.get("/items/the-white-book-2016")
+        with request_started.connected_to(lambda sender, **extra: reached_flask.append(1), app):
+            page = client.get("/items/the-white-book-2016")
         assert page.status_code == 200 and page.headers["X-Page-Cache"] == "hit"
         assert reached_flask == []
     finally:
