@@ -225,9 +225,10 @@ class SlugRedirect(db.Model):
 
 
 class CatalogVersion(db.Model):
-    """One row whose number goes up with every commit that changes what readers see.
+    """Row 1: a number that goes up with every commit that changes what readers see. Row 2: the search
+    version, which goes up only with those that may change a search page (catalog_version.py).
 
-    Every app server compares it with the number its cached pages were made at: one indexed read
+    Every app server compares them with the numbers its cached pages were made at: one indexed read
     tells a process whether another one (or another machine) changed the catalog.
     """
 
@@ -239,5 +240,5 @@ class CatalogVersion(db.Model):
 
 # Databases made by create_all (the tests, old `init-db`) get the row the migration inserts.
 sa.event.listen(
-    CatalogVersion.__table__, "after_create", sa.DDL("INSERT INTO catalog_version (id, version) VALUES (1, 0)")
+    CatalogVersion.__table__, "after_create", sa.DDL("INSERT INTO catalog_version (id, version) VALUES (1, 0), (2, 0)")
 )

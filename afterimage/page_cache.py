@@ -4,7 +4,9 @@ Pages about one film, book, list or tag (the item page, its widget, its API answ
 page store in the database (page_store.py): one copy for every worker and machine, dropped only when a
 commit changes something the page shows. Everything else that depends on the whole catalog (home,
 listings, search, feeds) or on unbounded parameters goes to a per-process LRU keyed by the catalog
-version, which any reader-visible commit moves. Either way a hit costs one indexed read.
+version, which any reader-visible commit moves; search pages go to an LRU of their own, keyed by the search
+version, which only commits that may change a search page move (a note or a pin does not). Either way a hit
+costs one indexed read.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from collections import OrderedDict
 
 from flask import Flask, Response, current_app, g, request, session
 
-from afterimage.catalog_version import read_version
+from afterimage.catalog_version import read_versions
 from afterimage.extensions import db
 from afterimage.page_dependencies import recorded, start_recording
 from afterimage.page_store import read_page, store_page, stored_answer
@@ -34,6 +36,11 @@ QUERY_PARAMETERS = frozenset({
     "theme", "compact", "accent", "limit",
 })
 EXTENSION = "afterimage.page_cache"
+SEARCH_EXTENSION = "afterimage.search_cache"
+# Pages that show only what search matches and cards show (page_dependencies.SEARCHED_ITEM_FIELDS).
+SEARCH_ENDPOINTS = frozenset({"public.search"})
+# The search LRU's share of PAGE_CACHE_MB.
+SEARCH_SHARE = 0.25
 # WSGI environ flag (no HTTP header can set it) of `flask pages bake`'s requests: they wait to store.
 BAKING = "afterimage.baking"
 # Pages about one subject: as many as the catalog has rows, so the shared store stays bounded.
@@ -137,19 +144,23 @@ def serve_from_cache() -> Response | None:
     if shared is not None:
         row = read_page(db.engine, shared)
         if row is None:
-            version = read_version(db.engine)
-            if version is not None and request.method == "GET" and storable():
-                g.page_store_slot = (version, shared)
+            versions = read_versions(db.engine)
+            if versions is not None and request.method == "GET" and storable():
+                g.page_store_slot = (versions[0], shared)
                 start_recording()
             return None
         return answer_from(stored_answer(*row, gzip_ok=request.accept_encodings["gzip"] > 0))
-    version = read_version(db.engine)
-    if version is None:
+    versions = read_versions(db.engine)
+    if versions is None:
         return None
+    if request.endpoint in SEARCH_ENDPOINTS:
+        cache, version = current_app.extensions[SEARCH_EXTENSION], versions[1]
+    else:
+        version = versions[0]
     entry = cache.get(version, key)
     if entry is None:
         if storable():
-            g.page_cache_slot = (version, key)
+            g.page_cache_slot = (cache, version, key)
         return None
     return answer_from(entry)
 
@@ -191,7 +202,8 @@ def store_in_cache(response: Response) -> Response:
             db.engine, key, version, body, headers, names, wait=bool(request.environ.get(BAKING))
         )
     else:
-        current_app.extensions[EXTENSION].put(*slot, body, headers)
+        cache, version, key = slot
+        cache.put(version, key, body, headers)
     response.headers["X-Page-Cache"] = "miss" if stored else "miss; not stored"
     return response
 
@@ -201,6 +213,8 @@ def init_app(app: Flask) -> None:
     megabytes = float(app.config.get("PAGE_CACHE_MB", 64))
     if megabytes <= 0:
         return
-    app.extensions[EXTENSION] = PageCache(int(megabytes * 1024 * 1024))
+    capacity = int(megabytes * 1024 * 1024)
+    app.extensions[EXTENSION] = PageCache(capacity - int(capacity * SEARCH_SHARE))
+    app.extensions[SEARCH_EXTENSION] = PageCache(int(capacity * SEARCH_SHARE))
     app.before_request(serve_from_cache)
     app.after_request(store_in_cache)

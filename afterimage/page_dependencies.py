@@ -24,6 +24,15 @@ from afterimage.write_statements import PRIVATE_TABLES, written_table
 
 EVERYTHING = "*"
 MODEL = "model"
+# Named by a commit that may change a search page: which items match, their order, or what their cards
+# show. No page records it; it moves the search version (catalog_version.py) instead.
+SEARCH = "search"
+# What search matches, sorts by, or shows on a result's card; an item's other fields (note, rating,
+# status, links) are on its own page only.
+SEARCHED_ITEM_FIELDS = (
+    "kind", "slug", "title", "title_key", "original_title", "year", "country", "language", "description",
+    "cover_url", "search_text", "credits", "tags",
+)
 _RECORDING = "page_dependencies"
 # session.info: names this transaction changed; conn.info: the same for writes seen below the ORM.
 CHANGED = "page_changes"
@@ -90,19 +99,24 @@ def changed_names(session: so.Session, obj: Any, deleted: bool) -> set[str]:
         history = so.attributes.get_history(obj, "tags", passive=so.attributes.PASSIVE_NO_INITIALIZE)
         # A tag page lists (and counts) its items: adding or removing a tag changes it.
         names.update(f"tags:{tag.id}" for tag in (*history.added, *history.deleted))
+        if obj in session.new or searched_fields_changed(obj):
+            names.add(SEARCH)
         return names
     # A tag or creator is "dirty" too when an item joins it (the other side of the relationship); only a
     # change to its own columns (a rename, a colour) shows on the cards of every item carrying it.
     if isinstance(obj, Tag):
         if not session.is_modified(obj, include_collections=False):
             return {f"tags:{obj.id}"}
-        return {f"tags:{obj.id}"} | _items_with(session, sa.select(item_tags.c.item_id).where(item_tags.c.tag_id == obj.id))
+        return {f"tags:{obj.id}", SEARCH} | _items_with(
+            session, sa.select(item_tags.c.item_id).where(item_tags.c.tag_id == obj.id))
     if isinstance(obj, Creator):
         if not session.is_modified(obj, include_collections=False):
             return set()
-        return _items_with(session, sa.select(Credit.item_id).where(Credit.creator_id == obj.id))
+        return {SEARCH} | _items_with(session, sa.select(Credit.item_id).where(Credit.creator_id == obj.id))
     if isinstance(obj, Credit):
-        return {f"items:{obj.item_id}"}
+        # Saving an item's form reassigns its credits: one left as it was is dirty, yet changes nothing.
+        shown = deleted or obj in session.new or session.is_modified(obj)
+        return {f"items:{obj.item_id}", SEARCH} if shown else {f"items:{obj.item_id}"}
     if isinstance(obj, CuratedList):
         if not so.attributes.get_history(obj, "published").has_changes():
             return {f"lists:{obj.id}"}
@@ -118,6 +132,14 @@ def changed_names(session: so.Session, obj: Any, deleted: bool) -> set[str]:
     if isinstance(obj, (SlugRedirect, CatalogVersion)) or obj.__table__.name in UNSHOWN_TABLES:
         return set()
     return {EVERYTHING}
+
+
+def searched_fields_changed(item: Item) -> bool:
+    """Whether a flushed change to an item touches what search matches, sorts by or shows."""
+    return any(
+        so.attributes.get_history(item, field, passive=so.attributes.PASSIVE_NO_INITIALIZE).has_changes()
+        for field in SEARCHED_ITEM_FIELDS
+    )
 
 
 def note_changes(session: so.Session, *names: str) -> None:
@@ -136,6 +158,19 @@ class explained_writes:
 
     def __exit__(self, *exc: object) -> None:
         self.connection.info[_EXPLAINED] -= 1
+
+
+def changes_so_far(session: so.Session) -> set[str]:
+    """What this transaction changed so far, left for take_changes."""
+    names = set(session.info.get(CHANGED, ()))
+    if session.in_transaction():
+        names |= session.connection().info.get(CHANGED, set())
+    return names
+
+
+def changes_search(names: set[str]) -> bool:
+    """Whether a commit that changed these may change a search page."""
+    return SEARCH in names or EVERYTHING in names
 
 
 def take_changes(session: so.Session) -> set[str]:

@@ -3,7 +3,7 @@
 1. Builds a throwaway database (SQLite file by default, `--postgres` for a throwaway PostgreSQL cluster)
    through the migrations, bulk-inserts a synthetic catalog, runs `flask recs rebuild`, then `flask pages bake`
    for the server's address as a deployment would (`--no-bake` leaves every page to its first reader).
-2. Starts gunicorn (2 gthread workers) for the readers and, as the README's production set-up routes
+2. Starts gunicorn (2 gthread workers, one thread each) for the readers and, as the README's production set-up routes
    /studio/, a second one (1 worker, niced 10: readers first) for the author (`--single-server` sends her
    to the readers' server instead). Route by route, it sends `--requests` / 5 requests from `--clients`
    keep-alive clients (one asyncio loop, each sending `Accept-Encoding: gzip` as browsers do): the trivial
@@ -48,6 +48,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from cpu_shares import CpuShares  # noqa: E402
 from load_client import HOST, AppServer, Browser, throwaway_database  # noqa: E402
 
 ROUTES = ("hello", "item", "widget", "api", "search")
@@ -364,8 +365,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="gthread threads per worker (default: 1 on SQLite, 4 on PostgreSQL)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="gthread threads per worker (default 1: more made the readers' tail longer on both "
+                        "databases, see README)")
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
     parser.add_argument("--single-server", action="store_true",
                         help="the author's requests go to the readers' server, instead of a studio server of their "
@@ -386,8 +388,6 @@ def main() -> None:
                         help="skip `flask pages bake`: every subject page is rendered by its first reader")
     args = parser.parse_args()
 
-    if args.threads is None:
-        args.threads = 4 if args.postgres else 1
     with throwaway_database(args.postgres, "afterimage-load-") as (url, workdir):
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load-bench"}
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -439,8 +439,23 @@ def main() -> None:
                 alive = any(writer.is_alive() for writer in writers)
                 return alive and (not imported.is_set() or edits.value < min(args.min_edits, args.max_edits))
 
-            mixed_seconds = drive(server.port, ROUTES, args.requests, args.clients, slugs, mixed, seed=99,
-                                  keep_going=author_busy)
+            writer_pids = {writer.pid for writer in writers}
+
+            def process_group(pid: int, name: str, session: int) -> str | None:
+                """Who a process works for, for the mixed phase's CPU figures."""
+                if session == server.process.pid:
+                    return "readers' server"
+                if studio and session == studio.process.pid:
+                    return "studio server"
+                if name == "postgres":
+                    return "PostgreSQL"
+                if pid in writer_pids:
+                    return "author's tabs"
+                return "load client" if pid == os.getpid() else None
+
+            with CpuShares(process_group) as cpu:
+                mixed_seconds = drive(server.port, ROUTES, args.requests, args.clients, slugs, mixed, seed=99,
+                                      keep_going=author_busy)
             stop.set()
             log = merge_author_logs(settings, [done.get(timeout=PHASE_DEADLINE_S) for _ in writers])
             for writer in writers:
@@ -500,6 +515,9 @@ def main() -> None:
         print(f"\nmixed phase: {report['mixed']['rps']} req/s over all routes while the author made "
               f"{len(log['edits'])} edits (median {report['author']['edit_p50_ms']} ms) and imported "
               f"{args.import_rows} books (status {log.get('import_status')}, {report['author']['import_s']} s)")
+        report["mixed"]["cpu_s"] = cpu.seconds()
+        print(f"CPU seconds in the mixed phase ({mixed_seconds:.1f} s on {os.cpu_count()} cores): "
+              + ", ".join(f"{group} {value}" for group, value in report["mixed"]["cpu_s"].items()))
         print(f"errors: {report['errors']}; lost writes: {lost}; item/hello {report['item_vs_hello']}, "
               f"widget/hello {report['widget_vs_hello']}")
         for sample in [*(r.error_samples for r, _ in alone.values()), mixed.error_samples]:

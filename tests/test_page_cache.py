@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from afterimage.catalog_version import read_version
 from afterimage.extensions import db
-from afterimage.models import Item, Tag
+from afterimage.models import Creator, Item, Tag
 from app import create_app
 from tests.test_studio_fixtures import add_author, author_client, demo_author_client, post_form, sign_in  # noqa: F401
 from tests.test_studio_items import FILM, add_film
@@ -165,3 +165,49 @@ def test_tracking_parameters_share_the_clean_page_and_never_fill_the_cache(demo_
     first = reader.get("/items?kind=book&sort=year")
     assert reader.get("/items?sort=year&kind=book").headers["X-Page-Cache"] == "hit"
     assert reader.get("/items?kind=film&sort=year").get_data() != first.get_data()
+
+
+def test_a_search_stays_cached_through_edits_it_does_not_show_and_not_through_those_it_does(app, author_client):
+    assert add_film(author_client).status_code == 303
+    with app.app_context():
+        item = db.session.scalars(sa.select(Item)).one()
+        item_id, slug = item.id, item.slug
+    reader = app.test_client()
+    for path in ("/search?q=cleo", "/search?q=mirrors"):
+        reader.get(path)
+        assert reader.get(path).headers["X-Page-Cache"] == "hit"
+    assert "0 results" in reader.get("/search?q=mirrors").get_data(as_text=True)
+    # The note, the rating and the status are on the item's own page, not on a result's card.
+    edit = {**FILM, "slug": slug, "note": "Seen again in the rain.", "rating": "5", "status": "seen"}
+    assert post_form(author_client, f"/studio/items/{item_id}", edit).status_code == 303
+    assert reader.get("/search?q=cleo").headers["X-Page-Cache"] == "hit"
+    assert "Seen again in the rain." in reader.get(f"/items/{slug}").get_data(as_text=True)
+    # A new tag is searchable at once, and a new title shows at once.
+    edit["tags"] += ", Mirrors"
+    assert post_form(author_client, f"/studio/items/{item_id}", edit).status_code == 303
+    found = reader.get("/search?q=mirrors")
+    assert found.headers["X-Page-Cache"] == "miss" and "1 result" in found.get_data(as_text=True)
+    edit["title"] = "Cléo de cinq à sept"
+    assert post_form(author_client, f"/studio/items/{item_id}", edit).status_code == 303
+    retitled = reader.get("/search?q=cleo")
+    assert retitled.headers["X-Page-Cache"] == "miss" and "Cléo de cinq à sept" in retitled.get_data(as_text=True)
+
+
+def test_another_app_server_s_cached_search_sees_a_renamed_creator_at_once(demo_app):
+    other = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": demo_app.config["SQLALCHEMY_DATABASE_URI"],
+    })
+    try:
+        reader = other.test_client()
+        reader.get("/search?q=varda")
+        assert reader.get("/search?q=varda").headers["X-Page-Cache"] == "hit"
+        with demo_app.app_context():
+            varda = db.session.scalar(sa.select(Creator).where(Creator.name == "Agnès Varda"))
+            varda.name = "Agnès Varda (renamed)"
+            db.session.commit()
+        assert "Agnès Varda (renamed)" in reader.get("/search?q=varda").get_data(as_text=True)
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
