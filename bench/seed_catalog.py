@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from afterimage.catalog import searchable_text
 from afterimage.extensions import db
 from afterimage.models import Creator, Credit, Item, Tag, item_tags
 from afterimage.slugs import slugify
@@ -14,6 +15,11 @@ CHUNK = 2000
 def _insert(table, rows: list[dict]) -> None:
     for start in range(0, len(rows), CHUNK):
         db.session.execute(sa.insert(table), rows[start:start + CHUNK])
+
+
+def year_of(doc: ItemDoc) -> int:
+    """A synthetic item's year."""
+    return 1900 + doc.id % 120
 
 
 def seed_catalog(docs: list[ItemDoc]) -> list[str]:
@@ -28,9 +34,10 @@ def seed_catalog(docs: list[ItemDoc]) -> list[str]:
     slugs = [f"{slugify(d.title) or 'item'}-{d.id}" for d in docs]
     _insert(Item.__table__, [
         dict(
-            id=d.id, kind=d.kind, slug=slug, title=d.title, title_key=fold_accents(d.title), year=1900 + d.id % 120,
+            id=d.id, kind=d.kind, slug=slug, title=d.title, title_key=fold_accents(d.title), year=year_of(d),
             description=d.description, note=d.note, status="seen",
-            search_text=fold_accents(" ".join([d.title, *d.creators, *d.tags, d.description])),
+            search_text=searchable_text(d.title, None, year_of(d), None, None, d.description, list(d.creators),
+                                        sorted(d.tags, key=fold_accents)),
         )
         for d, slug in zip(docs, slugs)
     ])
