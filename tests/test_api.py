@@ -244,3 +244,17 @@ def test_a_redirect_drops_query_keys_that_would_steer_the_url(demo_app, demo_cli
         response = demo_client.get(f"{prefix}{HIROSHIMA}?slug=x&_external=0&_anchor=evil&limit=2")
         assert response.status_code == 301
         assert response.headers["Location"].removeprefix("http://localhost") == f"{prefix}hiroshima-my-love-1959?limit=2"
+
+
+def test_search_results_count_the_same_on_every_page_and_past_the_last(demo_app, demo_client):
+    from afterimage.search import search_items
+
+    with demo_app.app_context():
+        expected = db.session.scalar(sa.select(sa.func.count()).select_from(search_items("an").subquery()))
+    assert expected > 24  # more than one page of the demo catalog
+    pages = [demo_client.get(f"/api/v1/items?q=an&page={n}").get_json() for n in (1, 2, 9)]
+    assert [page["total"] for page in pages] == [expected] * 3
+    assert len(pages[0]["items"]) == 24 and pages[1]["items"] and not pages[2]["items"]
+    assert not {i["slug"] for i in pages[0]["items"]} & {i["slug"] for i in pages[1]["items"]}
+    html = demo_client.get("/search?q=an&page=2").get_data(as_text=True)
+    assert f"{expected} results for" in html
