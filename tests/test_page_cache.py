@@ -1,6 +1,7 @@
 """The page cache: readers get stored pages until anything they could see changes, from any app server."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from afterimage.catalog_version import read_version
@@ -12,6 +13,19 @@ from tests.test_studio_items import FILM, add_film
 
 VEGETARIAN = "/items/the-vegetarian-2007"
 HIROSHIMA_WIDGET = "/widget/items/hiroshima-mon-amour-1959"
+
+
+@pytest.fixture
+def other_server(demo_app):
+    """A second app server on the demo app's database, as a second gunicorn would be."""
+    other = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": demo_app.config["SQLALCHEMY_DATABASE_URI"],
+    })
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def version(app) -> int:
@@ -102,24 +116,15 @@ def test_the_signed_in_author_never_gets_a_stored_page(demo_app, demo_author_cli
     assert "X-Page-Cache" not in response.headers
 
 
-def test_another_app_server_on_the_same_database_sees_an_edit_at_once(demo_app):
-    other = create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": demo_app.config["SQLALCHEMY_DATABASE_URI"],
-    })
-    try:
-        reader = other.test_client()
-        reader.get(VEGETARIAN)
-        assert reader.get(VEGETARIAN).headers["X-Page-Cache"] == "hit"
-        with demo_app.app_context():
-            item = db.session.scalar(sa.select(Item).where(Item.slug == "the-vegetarian-2007"))
-            item.description = "Changed on the first server."
-            db.session.commit()
-        assert "Changed on the first server." in reader.get(VEGETARIAN).get_data(as_text=True)
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
+def test_another_app_server_on_the_same_database_sees_an_edit_at_once(demo_app, other_server):
+    reader = other_server.test_client()
+    reader.get(VEGETARIAN)
+    assert reader.get(VEGETARIAN).headers["X-Page-Cache"] == "hit"
+    with demo_app.app_context():
+        item = db.session.scalar(sa.select(Item).where(Item.slug == "the-vegetarian-2007"))
+        item.description = "Changed on the first server."
+        db.session.commit()
+    assert "Changed on the first server." in reader.get(VEGETARIAN).get_data(as_text=True)
 
 
 def test_a_pin_in_the_studio_reaches_the_stored_widget(demo_app, demo_author_client):
@@ -193,21 +198,12 @@ def test_a_search_stays_cached_through_edits_it_does_not_show_and_not_through_th
     assert retitled.headers["X-Page-Cache"] == "miss" and "Cléo de cinq à sept" in retitled.get_data(as_text=True)
 
 
-def test_another_app_server_s_cached_search_sees_a_renamed_creator_at_once(demo_app):
-    other = create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": demo_app.config["SQLALCHEMY_DATABASE_URI"],
-    })
-    try:
-        reader = other.test_client()
-        reader.get("/search?q=varda")
-        assert reader.get("/search?q=varda").headers["X-Page-Cache"] == "hit"
-        with demo_app.app_context():
-            varda = db.session.scalar(sa.select(Creator).where(Creator.name == "Agnès Varda"))
-            varda.name = "Agnès Varda (renamed)"
-            db.session.commit()
-        assert "Agnès Varda (renamed)" in reader.get("/search?q=varda").get_data(as_text=True)
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
+def test_another_app_server_s_cached_search_sees_a_renamed_creator_at_once(demo_app, other_server):
+    reader = other_server.test_client()
+    reader.get("/search?q=varda")
+    assert reader.get("/search?q=varda").headers["X-Page-Cache"] == "hit"
+    with demo_app.app_context():
+        varda = db.session.scalar(sa.select(Creator).where(Creator.name == "Agnès Varda"))
+        varda.name = "Agnès Varda (renamed)"
+        db.session.commit()
+    assert "Agnès Varda (renamed)" in reader.get("/search?q=varda").get_data(as_text=True)
