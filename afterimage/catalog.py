@@ -240,7 +240,9 @@ def searchable_text(title: str, original_title: str | None, year: int | None, co
                     tag_names: list[str]) -> str:
     """search_text from the fields themselves (creators in credit order, tags by folded name), for bulk
     inserts that build no ORM objects: a save that changes nothing then leaves it as it was."""
-    parts: list[Any] = [title, original_title, year, country, language, description, *creator_names, *tag_names]
+    # Sorted here: a new item's tags are in the order given, a loaded item's in its relationship's order.
+    tags = sorted(tag_names, key=fold_accents)
+    parts: list[Any] = [title, original_title, year, country, language, description, *creator_names, *tags]
     return fold_accents(" ".join(str(p) for p in parts if p))
 
 

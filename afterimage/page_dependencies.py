@@ -1,8 +1,9 @@
 """What a stored page shows, and what a commit changed: the two sides of per-page invalidation.
 
-A page records the rows it loaded while it was rendered ("items:12", "lists:2", "recs:12" for item 12's
-recommendation list, "model" when it asked the fitted model) and its own subject ("tags:3" for a tag's
-page). A commit records the same names for the rows it wrote. The tags and creators on an item's card
+A page records the rows it loaded while it was rendered ("items:12", "lists:2", "recs:12" for the first
+ranks of item 12's recommendation list and "recs-deep:12" for the rest, "model" when it asked the fitted model) and its own subject ("tags:3" for a tag's
+page; an item's page also "item-details:12", for what no card shows). A commit records the same names
+for the rows it wrote: a saved note names only the item's details, a new title the item itself. The tags and creators on an item's card
 are part of that item: renaming a tag names every item carrying it, which keeps a page's own record
 to the dozen items it shows. Only stored pages sharing a name with a commit are dropped, so an edit to one film
 leaves the other ten thousand pages stored. Anything not understood here drops every page (EVERYTHING):
@@ -27,8 +28,9 @@ MODEL = "model"
 # Named by a commit that may change a search page: which items match, their order, or what their cards
 # show. No page records it; it moves the search version (catalog_version.py) instead.
 SEARCH = "search"
-# What search matches, sorts by, or shows on a result's card; an item's other fields (note, rating,
-# status, links) are on its own page only.
+# What search matches, sorts by, or shows on a card (in search results, recommendations, tag and list
+# pages, the API's item objects); an item's other fields (note, rating, status, links) are on its own
+# page only.
 SEARCHED_ITEM_FIELDS = (
     "kind", "slug", "title", "title_key", "original_title", "year", "country", "language", "description",
     "cover_url", "search_text", "credits", "tags",
@@ -69,18 +71,41 @@ def _on_load(name_of):
     return listener
 
 
-def subject_name(row: Item | Tag | CuratedList) -> str:
-    """The name of a page's own subject (a tag's page lists its items: adding one changes it)."""
-    return f"{row.__tablename__}:{row.id}"
+def subject_names(row: Item | Tag | CuratedList) -> tuple[str, ...]:
+    """The names of a page's own subject (a tag's page lists its items: adding one changes it). An item's
+    page also shows the fields no card shows, which a save naming only those drops it for."""
+    name = f"{row.__tablename__}:{row.id}"
+    return (name, details_name(row.id)) if isinstance(row, Item) else (name,)
+
+
+def details_name(item_id: int) -> str:
+    """Named by a change to an item's fields that only its own page shows, never its card elsewhere."""
+    return f"item-details:{item_id}"
 
 
 for _model, _name_of in (
     (Item, lambda row: f"items:{row.id}"),
     (CuratedList, lambda row: f"lists:{row.id}"),
-    (Neighbour, lambda row: f"recs:{row.item_id}"),
     (RecOverride, lambda row: f"recs:{row.item_id}"),
 ):
     sa.event.listen(_model, "load", _on_load(_name_of))
+
+# Item, tag and list pages show five recommendations per kind and read a few more ranks for the author's
+# pins and hides. A save moves the lists holding the saved item, mostly far down (ranks 8 to 19), where
+# only the API's long answers look: such a change names "recs-deep:12", which pages reading no deeper
+# than this do not record, so they stay stored.
+SHALLOW_RANKS = 8
+
+
+def list_names(prefix: str, item_id: int, depth: int) -> tuple[str, ...]:
+    """The names of item_id's recommendation list ("recs") or its scores ("scores") read to ranks < depth."""
+    name = f"{prefix}:{item_id}"
+    return (name,) if depth <= SHALLOW_RANKS else (name, f"{prefix}-deep:{item_id}")
+
+
+@sa.event.listens_for(Neighbour, "load")
+def _on_neighbour_load(row: Neighbour, context: Any) -> None:
+    depend_on(*list_names("recs", row.item_id, row.rank + 1))
 
 
 # ---- the writing side: what a transaction changed ----
@@ -95,13 +120,14 @@ def changed_names(session: so.Session, obj: Any, deleted: bool) -> set[str]:
         # Its cards vanish from lists, tag pages and every list of recommendations: simpler to start over.
         return {EVERYTHING}
     if isinstance(obj, Item):
-        names = {f"items:{obj.id}"}
         history = so.attributes.get_history(obj, "tags", passive=so.attributes.PASSIVE_NO_INITIALIZE)
         # A tag page lists (and counts) its items: adding or removing a tag changes it.
-        names.update(f"tags:{tag.id}" for tag in (*history.added, *history.deleted))
+        names = {f"tags:{tag.id}" for tag in (*history.added, *history.deleted)}
         if obj in session.new or searched_fields_changed(obj):
-            names.add(SEARCH)
-        return names
+            return names | {f"items:{obj.id}", SEARCH}
+        # Only what its own page shows (the note, rating, status, links): every page that loaded it as a
+        # card or a recommendation is as it was, and stays stored.
+        return names | {details_name(obj.id)}
     # A tag or creator is "dirty" too when an item joins it (the other side of the relationship); only a
     # change to its own columns (a rename, a colour) shows on the cards of every item carrying it.
     if isinstance(obj, Tag):
@@ -116,7 +142,7 @@ def changed_names(session: so.Session, obj: Any, deleted: bool) -> set[str]:
     if isinstance(obj, Credit):
         # Saving an item's form reassigns its credits: one left as it was is dirty, yet changes nothing.
         shown = deleted or obj in session.new or session.is_modified(obj)
-        return {f"items:{obj.item_id}", SEARCH} if shown else {f"items:{obj.item_id}"}
+        return {f"items:{obj.item_id}", SEARCH} if shown else set()
     if isinstance(obj, CuratedList):
         if not so.attributes.get_history(obj, "published").has_changes():
             return {f"lists:{obj.id}"}

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, SlugRedirect, Tag
-from afterimage.page_dependencies import depend_on, subject_name
+from afterimage.page_dependencies import depend_on, subject_names
 from recs.text import fold_accents
 
 Sluggable = TypeVar("Sluggable", Item, Tag, CuratedList)
@@ -70,7 +70,7 @@ def find_by_slug(model: type[Sluggable], slug: str) -> tuple[Sluggable | None, b
     row = db.session.scalar(sa.select(model).where(model.slug == slug))
     if row is not None:
         # A stored page about this row is dropped when the row, or (for a tag or list) its membership, changes.
-        depend_on(subject_name(row))
+        depend_on(*subject_names(row))
         return row, False
     target = db.session.scalar(
         sa.select(SlugRedirect.target_id).where(

@@ -138,14 +138,19 @@ class Results:
         self.cache_hits: dict[str, int] = defaultdict(int)
         self.error_samples: list[str] = []
         self.retries = 0
+        # With --trace: (started, seconds, route, hit, client) per request, perf_counter clock.
+        self.trace: list[tuple[float, float, str, bool, int]] | None = None
 
     def retried(self) -> None:
         """A GET resent once on a new connection after the server closed a keep-alive one."""
         with self.lock:
             self.retries += 1
 
-    def add(self, route: str, seconds: float, error: str | None, cache_hit: bool = False) -> None:
+    def add(self, route: str, seconds: float, error: str | None, cache_hit: bool = False,
+            started: float = 0.0, client: int = -1) -> None:
         with self.lock:
+            if self.trace is not None:
+                self.trace.append((started, seconds, route if error is None else f"{route} error", cache_hit, client))
             self.cache_hits[route] += cache_hit
             if error is None:
                 self.latencies[route].append(seconds)
@@ -237,7 +242,7 @@ async def _drive(port: int, routes: tuple[str, ...], total: int, clients: int, s
                                                             BrokenPipeError)):
                         break
                     results.retried()
-            results.add(route, time.perf_counter() - started, error, hit)
+            results.add(route, time.perf_counter() - started, error, hit, started, number)
         writer.close()
 
     started = time.perf_counter()
@@ -266,6 +271,7 @@ def author_imports(base_url: str, log: dict) -> None:
         status = browser.upload("/studio/import", "file", "goodreads_library_export.csv",
                                 goodreads_export(log["import_rows"]))
         log["import_status"], log["import_s"] = status, time.perf_counter() - started
+        log["spans"].append(("import", started, log["import_s"]))
     except Exception as error:  # reported, and counted as an error
         log["author_error"] = f"import: {type(error).__name__}: {error}"
 
@@ -284,6 +290,7 @@ def author_edits(base_url: str, item_ids: list[int], stop, log: dict, saved) -> 
             started = time.perf_counter()
             status = browser.post_form(f"/studio/items/{item_id}", {"note": note})
             log["edit_ms"].append((time.perf_counter() - started) * 1000)
+            log["spans"].append(("edit", started, time.perf_counter() - started))
             if status == 303:
                 log["edits"][item_id] = note
                 with saved.get_lock():
@@ -299,7 +306,7 @@ def author_edits(base_url: str, item_ids: list[int], stop, log: dict, saved) -> 
 
 def author_log(settings: dict) -> dict:
     """What a studio tab records: its settings, the notes it saved by item, its failures and timings."""
-    return {**settings, "edits": {}, "edit_failures": 0, "edit_ms": []}
+    return {**settings, "edits": {}, "edit_failures": 0, "edit_ms": [], "spans": []}
 
 
 def run_author(role: str, base_url: str, item_ids: list[int], stop, settings: dict, done, imported, edits) -> None:
@@ -322,6 +329,7 @@ def merge_author_logs(settings: dict, logs: list[dict]) -> dict:
         log["edits"].update(part["edits"])
         log["edit_failures"] += part["edit_failures"]
         log["edit_ms"] += part["edit_ms"]
+        log["spans"] += part["spans"]
         for key in ("import_status", "import_s", "edit_failure_statuses"):
             if key in part:
                 log[key] = part[key]
@@ -347,6 +355,19 @@ def lost_writes(url: str, log: dict) -> int:
     if log.get("import_status") == 200:
         lost += log["import_rows"] - imported
     return lost
+
+
+def write_trace(path: Path, requests: list, spans: list) -> None:
+    """The mixed phase as CSV, one row per request or author save. Start times are the system's monotonic
+    clock (Python's perf_counter on Linux), which every process shares, so server-side logs line up."""
+    with path.open("w", newline="") as out:
+        rows = csv.writer(out)
+        rows.writerow(["kind", "started_s", "ms", "hit", "client"])
+        for started, seconds, route, hit, client in requests:
+            rows.writerow([route, f"{started:.6f}", f"{seconds * 1000:.2f}", int(hit), client])
+        for kind, started, seconds in spans:
+            rows.writerow([f"author {kind}", f"{started:.6f}", f"{seconds * 1000:.2f}", "", ""])
+    print(f"trace: {len(requests)} requests and {len(spans)} author saves in {path}")
 
 
 def percentile_ms(samples: list[float], q: float) -> float:
@@ -384,6 +405,9 @@ def main() -> None:
     parser.add_argument("--max-edits", type=int, default=200)
     parser.add_argument("--edit-pause", type=float, default=0.0,
                         help="seconds the author waits after each save (default 0: saves back to back)")
+    parser.add_argument("--trace", type=Path, default=None,
+                        help="write the mixed phase's requests and the author's saves to this CSV file "
+                             "(kind, started s, duration ms, hit, client), to find stalls in time")
     parser.add_argument("--no-bake", action="store_true",
                         help="skip `flask pages bake`: every subject page is rendered by its first reader")
     args = parser.parse_args()
@@ -423,6 +447,8 @@ def main() -> None:
                 alone[route] = (results, seconds)
 
             mixed = Results()
+            if args.trace:
+                mixed.trace = []
             # Each studio tab in a process of its own, as the author is a person on another machine: as
             # threads of this process, their HTML parsing took the interpreter lock from the readers' loop.
             processes = multiprocessing.get_context("fork")
@@ -465,6 +491,8 @@ def main() -> None:
             if studio:
                 studio.stop()
         lost = lost_writes(url, log)
+        if args.trace:
+            write_trace(args.trace, mixed.trace, log["spans"])
 
         # The slowest request too: with a fixed number of clients, a client stuck behind a long write sends
         # nothing meanwhile, so a stall shows in the maximum long before it reaches the 99th percentile.

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from afterimage.catalog import CatalogError, ItemFields, find_duplicate, get_or_create_tag, save_item
+from afterimage.catalog import CatalogError, ItemFields, find_duplicate, get_or_create_tag, item_fields, save_item
 from afterimage.extensions import db
 from afterimage.models import Creator, Item, Tag
 from afterimage.slugs import change_slug, find_by_slug, slugify
@@ -123,3 +123,20 @@ def test_the_schema_refuses_a_rating_outside_half_steps(app):
         db.session.add(Item(kind="film", title="x", slug="x", rating=2.25))
         with pytest.raises(IntegrityError):
             db.session.commit()
+
+
+def test_saving_an_item_unchanged_leaves_its_search_text_as_it_was(app):
+    # Tags are stored in the order typed and read back by name; search_text must not see the difference,
+    # or every first save would count as a change to search results and empty every server's cached searches.
+    with app.app_context():
+        item = save_item(film(tags=["War", "Memory", "Left Bank"]))
+        db.session.commit()
+        item_id, stored = item.id, item.search_text
+        db.session.expire_all()
+        item = db.session.get(Item, item_id)
+        fields = item_fields(item)
+        fields.rating = 4.0
+        save_item(fields, item)
+        db.session.flush()
+        assert item.search_text == stored
+        assert not sa.inspect(item).attrs.search_text.history.has_changes()

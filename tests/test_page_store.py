@@ -7,6 +7,7 @@ from flask import template_rendered
 from afterimage.catalog_version import read_version
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag
+from afterimage.page_dependencies import SHALLOW_RANKS
 from afterimage.page_store import count_pages, read_page, store_page
 from afterimage.recommendations.models import Neighbour
 from app import create_app
@@ -87,6 +88,78 @@ def test_a_new_title_reaches_its_page_and_the_pages_recommending_it_but_no_other
     assert reader.get(HIROSHIMA_API).get_json()["title"] == "Hiroshima, My Love"
     assert "Hiroshima, My Love" in text(reader, f"/items/{recommender}")
     assert cache_state(reader, COOKBOOK) == ["hit"]
+
+
+def shown_lists(app, item_ids, scores: bool = False) -> dict[int, list]:
+    """Each item's recommendation rows as its pages show them: order and reasons (and the API's scores)."""
+    columns = [Neighbour.item_id, Neighbour.kind, Neighbour.rank, Neighbour.neighbour_id, Neighbour.reasons]
+    with app.app_context():
+        rows = db.session.execute(sa.select(*columns, *([Neighbour.score] if scores else []))
+                                  .where(Neighbour.item_id.in_(item_ids))
+                                  .order_by(Neighbour.item_id, Neighbour.kind, Neighbour.rank)).all()
+    lists: dict[int, list] = {}
+    for item_id, *shown in rows:
+        lists.setdefault(item_id, []).append(shown)
+    return lists
+
+
+def test_a_new_rating_and_note_reach_the_items_page_and_leave_the_pages_recommending_it_stored(
+        demo_app, demo_author_client):
+    ids = ids_by_slug(demo_app)
+    film = ids["hiroshima-mon-amour-1959"]
+    with demo_app.app_context():
+        shown = demo_app.config["RECOMMENDATIONS_PER_KIND"]
+        recommenders = db.session.scalars(sa.select(Item.slug).join(Neighbour, Neighbour.item_id == Item.id).where(
+            Neighbour.neighbour_id == film, Neighbour.rank < shown).order_by(Item.id)).all()
+    pages = [path for slug in recommenders for path in (f"/items/{slug}", f"/widget/items/{slug}")]
+    reader = demo_app.test_client()
+    assert all("Hiroshima mon amour" in text(reader, path) for path in pages)
+    assert cache_state(reader, HIROSHIMA, COOKBOOK, *pages) == ["miss", "miss"] + ["hit"] * len(pages)
+    # Neither the rating nor the place to find it is in the model's text: no list moves.
+    assert edit_item(demo_author_client, film, rating="2.5", where_to_find="Criterion Channel").status_code == 303
+    page = text(reader, HIROSHIMA)
+    assert "2.5 out of 5" in page and "Criterion Channel" in page
+    assert cache_state(reader, *pages) == ["hit"] * len(pages)
+    # The note is in the model's text: lists it reorders are drawn again, but a card shows no note, so
+    # the lists it leaves as they were stay stored.
+    before = shown_lists(demo_app, [ids[slug] for slug in recommenders])
+    assert edit_item(demo_author_client, film, note="Seen again at the Cinémathèque.").status_code == 303
+    assert "Seen again at the Cinémathèque." in text(reader, HIROSHIMA)
+    after = shown_lists(demo_app, [ids[slug] for slug in recommenders])
+    kept = [f"/items/{slug}" for slug in recommenders if before[ids[slug]] == after[ids[slug]]]
+    assert kept, "the note changed every list recommending the film; pick another note"
+    assert cache_state(reader, *kept, COOKBOOK) == ["hit"] * (len(kept) + 1)
+
+
+def test_a_save_that_moves_only_the_far_ranks_of_a_list_keeps_its_pages_and_redraws_the_long_api_answer(
+        demo_app, demo_author_client):
+    ids = ids_by_slug(demo_app)
+    slug_of = {item_id: slug for slug, item_id in ids.items()}
+    film = ids["hiroshima-mon-amour-1959"]
+    with demo_app.app_context():
+        holders = sorted(set(db.session.scalars(sa.select(Neighbour.item_id).where(Neighbour.neighbour_id == film))))
+    with_scores = shown_lists(demo_app, holders, scores=True)
+    reader = demo_app.test_client()
+    for item_id in holders:
+        for path in (f"/items/{slug_of[item_id]}", f"/widget/items/{slug_of[item_id]}",
+                     f"/api/v1/items/{slug_of[item_id]}/recommendations?limit=20"):
+            reader.get(path)
+    # Words no other item uses change the film's vector, and so its place and score in other lists.
+    assert edit_item(demo_author_client, film, note="Zyxwv qwertz plugh xyzzy.").status_code == 303
+    after = shown_lists(demo_app, holders, scores=True)
+    shallow = SHALLOW_RANKS
+    deep_only = [item_id for item_id in holders
+                 if [r for r in with_scores[item_id] if r[1] < shallow] == [r for r in after[item_id] if r[1] < shallow]
+                 and with_scores[item_id] != after[item_id]]
+    assert deep_only, "the note moved no list only below its first ranks; pick another note or film"
+    for item_id in deep_only:
+        slug = slug_of[item_id]
+        assert cache_state(reader, f"/items/{slug}", f"/widget/items/{slug}") == ["hit", "hit"]
+        answer = reader.get(f"/api/v1/items/{slug}/recommendations?limit=20")
+        assert answer.headers["X-Page-Cache"] == "miss"
+        shown = [(r["item"]["slug"], r["score"]) for r in answer.get_json()["recommendations"]]
+        stored = [(slug_of[r[2]], round(r[4], 4)) for r in sorted(after[item_id], key=lambda r: (r[0] != "film", r[1]))]
+        assert shown == stored
 
 
 def test_describing_a_tag_changes_its_stored_page_and_api_answer(demo_app, demo_author_client):

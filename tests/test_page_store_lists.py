@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.models import Item
+from afterimage.page_dependencies import SHALLOW_RANKS
 from afterimage.page_store import count_pages
 from afterimage.recommendations import store as recommendation_store
 from afterimage.recommendations.models import Neighbour
@@ -13,10 +14,12 @@ from tests.test_studio_items import FILM
 
 
 def shown_lists(app) -> dict[int, list[tuple]]:
-    """Every item's stored lists as pages show them: kind, rank, neighbour and reasons."""
+    """Every item's stored lists as its page shows them: kind, rank, neighbour and reasons of the ranks it
+    reads (five per kind, and a few more for the author's pins and hides)."""
     with app.app_context():
         rows = db.session.execute(
             sa.select(Neighbour.item_id, Neighbour.kind, Neighbour.rank, Neighbour.neighbour_id, Neighbour.reasons)
+            .where(Neighbour.rank < SHALLOW_RANKS)
             .order_by(Neighbour.item_id, Neighbour.kind, Neighbour.rank)
         ).all()
         db.session.remove()

@@ -11,7 +11,6 @@ from afterimage.api.serializers import item_json, list_json, recommendation_json
 from afterimage.api.subjects import Subject, find_subject, kept_query_args, recommendations_for
 from afterimage.extensions import db
 from afterimage.models import KINDS, Item, Tag, with_tags_and_credits
-from afterimage.page_dependencies import depend_on
 from afterimage.search import search_items
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -21,10 +20,8 @@ MAX_LIKED = 20
 
 def scored_recommendations(members: list[Item], kinds: tuple[str, ...], limit: int) -> list[dict]:
     """Recommendations as JSON, with their scores."""
-    if len(members) == 1:
-        # Answers show scores, which pages do not: a refit that moves them drops only these (see page_dependencies).
-        depend_on(f"scores:{members[0].id}")
-    return [recommendation_json(r) for r in recommendations_for(members, kinds, limit)]
+    # Answers show scores, which pages do not: a refit that moves them drops only these (see page_dependencies).
+    return [recommendation_json(r) for r in recommendations_for(members, kinds, limit, scored=True)]
 
 
 @bp.after_request

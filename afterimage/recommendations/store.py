@@ -210,15 +210,14 @@ def write_neighbour_rows(
     # little but reorders few lists, and item pages and widgets show no scores.
     changed = []
     for item_id in before.keys() | after.keys():
-        old, new = before.get(item_id, (None, None)), after.get(item_id, (None, None))
-        if old[0] != new[0]:
-            changed.append(f"recs:{item_id}")
-        if old[1] != new[1]:
-            changed.append(f"scores:{item_id}")
+        old, new = before.get(item_id, NO_LIST), after.get(item_id, NO_LIST)
+        for name, was, now in zip(FINGERPRINT_NAMES, old, new):
+            if was != now:
+                changed.append(f"{name}:{item_id}")
     page_dependencies.note_changes(db.session, *changed)
 
 
-def list_fingerprints(item_ids: list[int] | None) -> dict[int, tuple[int, int]]:
+def list_fingerprints(item_ids: list[int] | None) -> dict[int, tuple[int, ...]]:
     """Per item, a hash of its stored lists as pages show them (ids, reasons) and one of their scores (the API's).
 
     Read below the ORM, reasons as their JSON text: a refit reads all 400,000 rows of a 10,000-item catalog.
@@ -244,17 +243,24 @@ def list_fingerprints(item_ids: list[int] | None) -> dict[int, tuple[int, int]]:
     return {item_id: fingerprint(item_rows) for item_id, item_rows in rows.items()}
 
 
-def fingerprint(rows: Iterable[tuple]) -> tuple[int, int]:
-    """(kind, rank, neighbour, score, reasons as JSON text) rows of one item as two hashes: what pages show, and
-    the scores."""
+# What each hash of fingerprint() stands for, as the name a change to it gives (page_dependencies.list_names).
+FINGERPRINT_NAMES = ("recs", "recs-deep", "scores", "scores-deep")
+NO_LIST = (None,) * len(FINGERPRINT_NAMES)
+
+
+def fingerprint(rows: Iterable[tuple]) -> tuple[int, ...]:
+    """(kind, rank, neighbour, score, reasons as JSON text) rows of one item as four hashes: what pages show
+    of the first ranks (page_dependencies.SHALLOW_RANKS), of every rank, and the scores of each."""
     ordered = sorted(rows, key=lambda r: (r[0], r[1]))
-    shown = hash(tuple((kind, rank, other, reasons) for kind, rank, other, _, reasons in ordered))
-    scored = hash(tuple((kind, rank, round(float(score), 4)) for kind, rank, _, score, _ in ordered))
-    return shown, scored
+    shown = [(kind, rank, other, reasons) for kind, rank, other, _, reasons in ordered]
+    scored = [(kind, rank, round(float(score), 4)) for kind, rank, _, score, _ in ordered]
+    shallow = page_dependencies.SHALLOW_RANKS
+    return (hash(tuple(r for r in shown if r[1] < shallow)), hash(tuple(shown)),
+            hash(tuple(r for r in scored if r[1] < shallow)), hash(tuple(scored)))
 
 
 def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
-                          edited: set[int]) -> dict[int, tuple[int, int]]:
+                          edited: set[int]) -> dict[int, tuple[int, ...]]:
     """Rewrite the lists; returns the fingerprints of what was written."""
     known: dict[tuple[int, int], list[str]] = {}
     written: dict[int, list[tuple]] = {}
