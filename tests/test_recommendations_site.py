@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog import ItemFields, item_fields, save_item
 from afterimage.extensions import db
 from afterimage.models import Item
 from afterimage.recommendations import (
@@ -248,3 +248,44 @@ def test_the_commit_hook_refits_after_an_import_in_a_process_of_its_own_and_the_
     with demo_app.app_context():
         assert db.session.scalar(sa.select(RecModel.n_items)) == fitted_before + 8
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RecModelChange)) == 0
+
+
+def stored_table() -> dict[tuple, tuple]:
+    """Every stored row: (item, kind, rank) -> (neighbour, score, reasons)."""
+    return {(i, k, r): (n, s, tuple(reasons or ())) for i, k, r, n, s, reasons in db.session.execute(
+        sa.select(Neighbour.item_id, Neighbour.kind, Neighbour.rank, Neighbour.neighbour_id, Neighbour.score,
+                  Neighbour.reasons))}
+
+
+def test_a_save_writes_only_the_rows_that_differ_and_leaves_every_list_as_the_model_ranks_it(demo_app):
+    with demo_app.app_context():
+        film = item("hiroshima-mon-amour-1959")
+        before = stored_table()
+        written = []
+
+        def count_writes(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().upper().startswith(("INSERT INTO NEIGHBOURS", "DELETE FROM NEIGHBOURS")):
+                written.append(len(parameters) if executemany else 1)
+
+        sa.event.listen(db.engine, "before_cursor_execute", count_writes)
+        try:
+            fields = item_fields(film)
+            fields.note = "Seen again: the river at Nevers, the cellar, the names of the two cities."
+            save_item(fields, film)
+            db.session.commit()
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count_writes)
+        after = stored_table()
+        model = store.current_model()
+        # Every list is the model's ranking, with reasons on the first ranks, as a full rewrite leaves it.
+        for item_id in {i for i, _, _ in after}:
+            for kind in ("film", "book"):
+                ranked = [(n, s) for (i, k, _), (n, s, _) in sorted(after.items()) if i == item_id and k == kind]
+                expected = [(n, float(s)) for n, s in model.neighbours(item_id, kind, store.TOP_N)]
+                assert [n for n, _ in ranked] == [n for n, _ in expected]
+                assert all(abs(s - e) < 1e-6 for (_, s), (_, e) in zip(ranked, expected))
+        assert all(reasons for (_, _, rank), (_, _, reasons) in after.items() if rank < store.REASONED_RANKS)
+        # Only what differs was written: far fewer rows than the lists it touched hold.
+        moved = sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+        assert moved > 0
+        assert sum(written) <= 2 * moved + 2

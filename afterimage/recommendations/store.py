@@ -30,6 +30,8 @@ REASONED_RANKS = 10
 # Folding in more than this share of the catalog at once costs more than a refit.
 REFIT_SHARE = 0.2
 WRITE_CHUNK = 5000
+# Three parameters a row: well under SQLite's limit on a statement's parameters.
+DELETE_CHUNK = 300
 # Session flag set while the commit hook refreshes recommendations (see hooks.py).
 REFRESHING = "recs_busy"
 
@@ -261,9 +263,17 @@ def fingerprint(rows: Iterable[tuple]) -> tuple[int, ...]:
 
 def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
                           edited: set[int]) -> dict[int, tuple[int, ...]]:
-    """Rewrite the lists; returns the fingerprints of what was written."""
+    """Rewrite the lists; returns the fingerprints of what was written.
+
+    A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
+    and rewrites the fifty-odd lists it may enter) writes only the rows that differ: a fold-in changes
+    the saved item's own scores and shifts a few ranks, and rewriting all forty rows of every list was
+    most of the database's work for her save (95 of 135 ms of PostgreSQL's CPU on 2,000 items).
+    """
     known: dict[tuple[int, int], list[str]] = {}
     written: dict[int, list[tuple]] = {}
+    # (item, kind, rank) -> (neighbour, score, reasons as JSON text) of the rows there were, on a small update.
+    stored: dict[tuple[int, str, int], tuple] | None = None
     if item_ids is None:
         db.session.execute(sa.delete(Neighbour))
         ids = model.ids_.tolist()
@@ -273,18 +283,9 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
         if gone:
             # Rows of items no longer in the model go too.
             db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(gone)))
-        for start in range(0, len(ids), WRITE_CHUNK):
-            chunk = ids[start:start + WRITE_CHUNK]
-            known.update(
-                ((a, b), reasons)
-                for a, b, reasons in db.session.execute(
-                    sa.select(Neighbour.item_id, Neighbour.neighbour_id, Neighbour.reasons).where(
-                        Neighbour.item_id.in_(chunk), Neighbour.reasons.is_not(None)
-                    )
-                )
-                if a not in edited and b not in edited
-            )
-            db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(chunk)))
+        stored = stored_rows(ids)
+        known = {(a, b): json.loads(reasons) for (a, _, _), (b, _, reasons) in stored.items()
+                 if reasons is not None and a not in edited and b not in edited}
     rows: list[dict] = []
     unexplained: list[dict] = []
 
@@ -292,13 +293,19 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
         # Reasons for a whole chunk at once: one sparse product instead of a call per pair.
         for row, reasons in zip(unexplained, model.explain_many((r["item_id"], r["neighbour_id"]) for r in unexplained)):
             row["reasons"] = reasons
+        changed = []
         for r in rows:
             # The JSON text once, for the fingerprint and for the insert.
             r["reasons_json"] = None if r["reasons"] is None else json.dumps(r["reasons"])
             written.setdefault(r["item_id"], []).append(
                 (r["kind"], r["rank"], r["neighbour_id"], r["score"], r["reasons_json"])
             )
-        insert_neighbour_rows(rows)
+            if stored is None or stored.pop((r["item_id"], r["kind"], r["rank"]), None) != (
+                    r["neighbour_id"], float(r["score"]), r["reasons_json"]):
+                changed.append(r)
+        if stored is not None:
+            delete_neighbour_rows([(r["item_id"], r["kind"], r["rank"]) for r in changed])
+        insert_neighbour_rows(changed)
         rows.clear()
         unexplained.clear()
 
@@ -315,7 +322,32 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
             flush_rows()
     if rows:
         flush_rows()
+    if stored:
+        # Ranks a list no longer has (a catalog smaller than the lists are long).
+        delete_neighbour_rows(list(stored))
     return {item_id: fingerprint(item_rows) for item_id, item_rows in written.items()}
+
+
+def stored_rows(item_ids: list[int]) -> dict[tuple[int, str, int], tuple]:
+    """The stored rows of these items: (item, kind, rank) -> (neighbour, score, reasons as JSON text)."""
+    connection = db.session.connection()
+    rows: dict[tuple[int, str, int], tuple] = {}
+    for at in range(0, len(item_ids), WRITE_CHUNK):
+        chunk = ",".join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])
+        for item_id, kind, rank, other, score, reasons in connection.exec_driver_sql(
+                f"SELECT item_id, kind, rank, neighbour_id, score, reasons FROM neighbours WHERE item_id IN ({chunk})"):
+            # SQLite hands back the stored text, PostgreSQL's driver the parsed list: one spelling for both.
+            text = reasons if reasons is None or isinstance(reasons, str) else json.dumps(reasons)
+            rows[(item_id, kind, rank)] = (other, float(score), text)
+    return rows
+
+
+def delete_neighbour_rows(keys: list[tuple[int, str, int]]) -> None:
+    """Delete the rows at these (item, kind, rank) places, in statements of a few hundred."""
+    for at in range(0, len(keys), DELETE_CHUNK):
+        chunk = keys[at:at + DELETE_CHUNK]
+        db.session.execute(sa.delete(Neighbour).where(
+            sa.tuple_(Neighbour.item_id, Neighbour.kind, Neighbour.rank).in_(chunk)))
 
 
 # Straight to the driver: a rebuild writes 40 rows per item, and SQLAlchemy's per-row parameter
@@ -330,6 +362,8 @@ _DRIVER_INSERTS = {
 def insert_neighbour_rows(rows: list[dict]) -> None:
     """Insert neighbour rows in one executemany; `reasons_json` is the reasons' JSON text, None is SQL NULL
     (not yet explained)."""
+    if not rows:
+        return
     connection = db.session.connection()
     connection.exec_driver_sql(_DRIVER_INSERTS[connection.dialect.name], [
         (r["item_id"], r["kind"], r["rank"], r["neighbour_id"], float(r["score"]), r["reasons_json"]) for r in rows
