@@ -1,13 +1,14 @@
 """What a stored page shows, and what a commit changed: the two sides of per-page invalidation.
 
 A page records the rows it loaded while it was rendered ("items:12", "lists:2", "recs:12" for the first
-ranks of item 12's recommendation list and "recs-deep:12" for the rest, "model" when it asked the fitted model) and its own subject ("tags:3" for a tag's
-page; an item's page also "item-details:12", for what no card shows). A commit records the same names
-for the rows it wrote: a saved note names only the item's details, a new title the item itself. The tags and creators on an item's card
-are part of that item: renaming a tag names every item carrying it, which keeps a page's own record
-to the dozen items it shows. Only stored pages sharing a name with a commit are dropped, so an edit to one film
-leaves the other ten thousand pages stored. Anything not understood here drops every page (EVERYTHING):
-a missed dependency would serve a stale page, an extra one only costs a render.
+ranks of item 12's recommendation list and "recs-deep:12" for the rest, "model" when it asked the fitted
+model) and its own subject ("tags:3" for a tag's page; an item's page also "item-details:12", for what no
+card shows). A commit records the same names for the rows it wrote: a saved note names only the item's
+details, a new title the item itself. The tags and creators on an item's card are part of that item:
+renaming a tag names every item carrying it, which keeps a page's own record to the dozen items it
+shows. Only stored pages sharing a name with a commit are dropped, so an edit to one film leaves the
+other ten thousand pages stored. Anything not understood here drops every page (EVERYTHING): a missed
+dependency would serve a stale page, an extra one only costs a render.
 """
 from __future__ import annotations
 

@@ -220,29 +220,38 @@ def write_neighbour_rows(
 
 
 def list_fingerprints(item_ids: list[int] | None) -> dict[int, tuple[int, ...]]:
-    """Per item, a hash of its stored lists as pages show them (ids, reasons) and one of their scores (the API's).
+    """Per item, hashes of its stored lists as pages show them (ids, reasons) and of their scores (the API's)."""
+    rows: dict[int, list[tuple]] = {}
+    for (item_id, kind, rank), (other, score, reasons) in stored_rows(item_ids).items():
+        rows.setdefault(item_id, []).append((kind, rank, other, score, reasons))
+    return {item_id: fingerprint(item_rows) for item_id, item_rows in rows.items()}
 
-    Read below the ORM, reasons as their JSON text: a refit reads all 400,000 rows of a 10,000-item catalog.
+
+def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]:
+    """The stored rows of these items (of all when None): (item, kind, rank) -> (neighbour, score, reasons
+    as JSON text).
+
+    Read below the ORM, through the driver's cursor in this transaction: a refit reads all 400,000 rows of
+    a 10,000-item catalog.
     """
-    connection = db.session.connection()
     sql = "SELECT item_id, kind, rank, neighbour_id, score, reasons FROM neighbours"
     if item_ids is None:
         queries = [sql]
     else:
         queries = [f"{sql} WHERE item_id IN ({','.join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])})"
                    for at in range(0, len(item_ids), WRITE_CHUNK)]
-    rows: dict[int, list[tuple]] = {}
-    cursor = connection.connection.cursor()  # the driver's, in this transaction
+    rows: dict[tuple[int, str, int], tuple] = {}
+    cursor = db.session.connection().connection.cursor()
     try:
         for query in queries:
             cursor.execute(query)
             for item_id, kind, rank, other, score, reasons in cursor.fetchall():
                 # SQLite hands back the stored text, PostgreSQL's driver the parsed list: one spelling for both.
                 text = reasons if reasons is None or isinstance(reasons, str) else json.dumps(reasons)
-                rows.setdefault(item_id, []).append((kind, rank, other, score, text))
+                rows[(item_id, kind, rank)] = (other, float(score), text)
     finally:
         cursor.close()
-    return {item_id: fingerprint(item_rows) for item_id, item_rows in rows.items()}
+    return rows
 
 
 # What each hash of fingerprint() stands for, as the name a change to it gives (page_dependencies.list_names).
@@ -267,8 +276,8 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
 
     A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
     and rewrites the fifty-odd lists it may enter) writes only the rows that differ: a fold-in changes
-    the saved item's own scores and shifts a few ranks, and rewriting all forty rows of every list was
-    most of the database's work for her save (95 of 135 ms of PostgreSQL's CPU on 2,000 items).
+    the saved item's own scores and shifts a few ranks, and rewriting all forty rows of every list (2,293
+    inserts a save on 2,000 items) was most of the database's work for her save.
     """
     known: dict[tuple[int, int], list[str]] = {}
     written: dict[int, list[tuple]] = {}
@@ -326,20 +335,6 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
         # Ranks a list no longer has (a catalog smaller than the lists are long).
         delete_neighbour_rows(list(stored))
     return {item_id: fingerprint(item_rows) for item_id, item_rows in written.items()}
-
-
-def stored_rows(item_ids: list[int]) -> dict[tuple[int, str, int], tuple]:
-    """The stored rows of these items: (item, kind, rank) -> (neighbour, score, reasons as JSON text)."""
-    connection = db.session.connection()
-    rows: dict[tuple[int, str, int], tuple] = {}
-    for at in range(0, len(item_ids), WRITE_CHUNK):
-        chunk = ",".join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])
-        for item_id, kind, rank, other, score, reasons in connection.exec_driver_sql(
-                f"SELECT item_id, kind, rank, neighbour_id, score, reasons FROM neighbours WHERE item_id IN ({chunk})"):
-            # SQLite hands back the stored text, PostgreSQL's driver the parsed list: one spelling for both.
-            text = reasons if reasons is None or isinstance(reasons, str) else json.dumps(reasons)
-            rows[(item_id, kind, rank)] = (other, float(score), text)
-    return rows
 
 
 def delete_neighbour_rows(keys: list[tuple[int, str, int]]) -> None:
