@@ -116,14 +116,20 @@ def test_the_signed_in_author_never_gets_a_stored_page(demo_app, demo_author_cli
     assert "X-Page-Cache" not in response.headers
 
 
+def set_item_fields(app, slug: str, **fields) -> None:
+    """Change an item's columns and commit, as any writer in the app's process would."""
+    with app.app_context():
+        item = db.session.scalar(sa.select(Item).where(Item.slug == slug))
+        for name, value in fields.items():
+            setattr(item, name, value)
+        db.session.commit()
+
+
 def test_another_app_server_on_the_same_database_sees_an_edit_at_once(demo_app, other_server):
     reader = other_server.test_client()
     reader.get(VEGETARIAN)
     assert reader.get(VEGETARIAN).headers["X-Page-Cache"] == "hit"
-    with demo_app.app_context():
-        item = db.session.scalar(sa.select(Item).where(Item.slug == "the-vegetarian-2007"))
-        item.description = "Changed on the first server."
-        db.session.commit()
+    set_item_fields(demo_app, "the-vegetarian-2007", description="Changed on the first server.")
     assert "Changed on the first server." in reader.get(VEGETARIAN).get_data(as_text=True)
 
 

@@ -5,13 +5,11 @@ import gzip
 import re
 
 import pytest
-import sqlalchemy as sa
 from flask import request_started
 
 from afterimage.extensions import db
-from afterimage.models import Item
 from app import create_app
-from tests.test_page_cache import HIROSHIMA_WIDGET
+from tests.test_page_cache import HIROSHIMA_WIDGET, set_item_fields
 
 HIROSHIMA = "/items/hiroshima-mon-amour-1959"
 HIROSHIMA_API = "/api/v1/items/hiroshima-mon-amour-1959/recommendations"
@@ -122,10 +120,7 @@ def test_an_edit_is_on_the_next_plain_request(demo_app):
     client = demo_app.test_client()
     client.get(HIROSHIMA)
     assert client.get(HIROSHIMA).headers["X-Page-Cache"] == "hit"
-    with demo_app.app_context():
-        item = db.session.scalar(sa.select(Item).where(Item.slug == "hiroshima-mon-amour-1959"))
-        item.note = "Seen again at the cinematheque, better than I remembered."
-        db.session.commit()
+    set_item_fields(demo_app, "hiroshima-mon-amour-1959", note="Seen again at the cinematheque, better than I remembered.")
     page = client.get(HIROSHIMA, headers={"Accept-Encoding": "gzip"})
     assert page.headers["X-Page-Cache"] == "miss"
     assert "better than I remembered" in page.get_data(as_text=True)

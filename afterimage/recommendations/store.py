@@ -205,9 +205,10 @@ def write_neighbour_rows(
     is the costly part of a small update.
     """
     wanted = None if item_ids is None else sorted(set(item_ids))
-    before = list_fingerprints(wanted)
+    stored = stored_rows(wanted)
+    before = list_fingerprints(stored)
     with page_dependencies.explained_writes(db.session):
-        after = _write_neighbour_rows(model, wanted, edited)
+        after = _write_neighbour_rows(model, wanted, edited, None if wanted is None else stored)
     # Stored pages are dropped only for lists that came out different: a refit moves every score a
     # little but reorders few lists, and item pages and widgets show no scores.
     changed = []
@@ -219,10 +220,11 @@ def write_neighbour_rows(
     page_dependencies.note_changes(db.session, *changed)
 
 
-def list_fingerprints(item_ids: list[int] | None) -> dict[int, tuple[int, ...]]:
-    """Per item, hashes of its stored lists as pages show them (ids, reasons) and of their scores (the API's)."""
+def list_fingerprints(stored: dict[tuple[int, str, int], tuple]) -> dict[int, tuple[int, ...]]:
+    """Per item, hashes of its stored lists (stored_rows) as pages show them (ids, reasons) and of their
+    scores (the API's)."""
     rows: dict[int, list[tuple]] = {}
-    for (item_id, kind, rank), (other, score, reasons) in stored_rows(item_ids).items():
+    for (item_id, kind, rank), (other, score, reasons) in stored.items():
         rows.setdefault(item_id, []).append((kind, rank, other, score, reasons))
     return {item_id: fingerprint(item_rows) for item_id, item_rows in rows.items()}
 
@@ -270,8 +272,8 @@ def fingerprint(rows: Iterable[tuple]) -> tuple[int, ...]:
             hash(tuple(r for r in scored if r[1] < shallow)), hash(tuple(scored)))
 
 
-def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
-                          edited: set[int]) -> dict[int, tuple[int, ...]]:
+def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, edited: set[int],
+                          stored: dict[tuple[int, str, int], tuple] | None) -> dict[int, tuple[int, ...]]:
     """Rewrite the lists; returns the fingerprints of what was written.
 
     A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
@@ -281,8 +283,7 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
     """
     known: dict[tuple[int, int], list[str]] = {}
     written: dict[int, list[tuple]] = {}
-    # (item, kind, rank) -> (neighbour, score, reasons as JSON text) of the rows there were, on a small update.
-    stored: dict[tuple[int, str, int], tuple] | None = None
+    # `stored`, on a small update: the rows there were (stored_rows), taken out as they are matched.
     if item_ids is None:
         db.session.execute(sa.delete(Neighbour))
         ids = model.ids_.tolist()
@@ -292,7 +293,7 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None,
         if gone:
             # Rows of items no longer in the model go too.
             db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(gone)))
-        stored = stored_rows(ids)
+        stored = {key: row for key, row in stored.items() if key[0] in model.row_of_}
         known = {(a, b): json.loads(reasons) for (a, _, _), (b, _, reasons) in stored.items()
                  if reasons is not None and a not in edited and b not in edited}
     rows: list[dict] = []
