@@ -3,7 +3,7 @@
 1. Builds a throwaway database (SQLite file by default, `--postgres` for a throwaway PostgreSQL cluster)
    through the migrations, bulk-inserts a synthetic catalog, runs `flask recs rebuild`, then `flask pages bake`
    for the server's address as a deployment would (`--no-bake` leaves every page to its first reader).
-2. Starts gunicorn (2 gthread workers, one thread each) for the readers and, as the README's production set-up routes
+2. Starts gunicorn (2 workers of the production class, one thread each) for the readers and, as the README's production set-up routes
    /studio/, a second one (1 worker, niced 10: readers first) for the author (`--single-server` sends her
    to the readers' server instead). Route by route, it sends `--requests` / 5 requests from `--clients`
    keep-alive clients (one asyncio loop, each sending `Accept-Encoding: gzip` as browsers do): the trivial
@@ -54,6 +54,7 @@ from load_client import HOST, AppServer, Browser, throwaway_database  # noqa: E4
 ROUTES = ("hello", "item", "widget", "api", "search")
 AUTHOR, PASSWORD = "bench-author", "bench password 1234"
 SEARCH_WORDS = ("memory", "river", "night", "winter", "garden", "war", "letters", "city", "ka", "ri")
+WORKER_CLASSES = {"inline": "afterimage.server_worker.InlineThreadWorker"}
 # How long any phase may run before it stops by itself, whatever the request count.
 PHASE_DEADLINE_S = 600
 
@@ -389,7 +390,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="gthread threads per worker (default 1: more made the readers' tail longer on both "
                         "databases, see README)")
-    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
+    parser.add_argument("--worker-class", choices=("inline", "gthread", "sync"), default="inline",
+                        help="inline: the production class, afterimage/server_worker.py (gthread, each request answered "
+                        "on its event loop); gthread or sync: gunicorn's own, for comparison")
     parser.add_argument("--single-server", action="store_true",
                         help="the author's requests go to the readers' server, instead of a studio server of their "
                         "own (1 worker) as the README's production set-up routes /studio/")
@@ -415,11 +418,11 @@ def main() -> None:
     with throwaway_database(args.postgres, "afterimage-load-") as (url, workdir):
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load-bench"}
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-              f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} workers x {args.threads} threads; "
+              f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; gunicorn {args.workers} {args.worker_class} workers x {args.threads} threads; "
               f"{args.clients} clients; the author on "
               f"{'the same server' if args.single_server else f'a studio server of her own (1 worker, nice {args.studio_nice})'}",
               flush=True)
-        server = AppServer(url, workers=args.workers, threads=args.threads, worker_class=args.worker_class, extra_env={"SECRET_KEY": "load-bench"},
+        server = AppServer(url, workers=args.workers, threads=args.threads, worker_class=WORKER_CLASSES.get(args.worker_class, args.worker_class), extra_env={"SECRET_KEY": "load-bench"},
                            log_path=workdir / "gunicorn.log", timeout=PHASE_DEADLINE_S)
         # As the README's production set-up: the public address, which the page store keeps pages for.
         env["AFTERIMAGE_PUBLIC_URL"] = server.extra_env["AFTERIMAGE_PUBLIC_URL"] = server.base_url

@@ -78,13 +78,11 @@ class AppServer:
 
     database_url: str
     workers: int = 1
-    # Threads per worker. One on SQLite: Python's sqlite3 module can crash (SIGSEGV) when one thread's
-    # garbage collection runs while another is inside SQLite. PostgreSQL servers run several, so a
-    # request waiting on a lock does not hold up the readers behind it.
+    # Threads per worker: one, on both databases, as the README's production set-up runs them.
     threads: int = 1
-    # "gthread" keeps connections alive between requests; "sync" answers one request per connection, and a
-    # worker busy with a long request accepts no new one, so readers go to the free workers.
-    worker_class: str = "gthread"
+    # The production worker class (README): gthread's keep-alive loop, and with one thread each request answered
+    # on that loop rather than handed to a pool (afterimage/server_worker.py). "gthread" or "sync" for comparison.
+    worker_class: str = "afterimage.server_worker.InlineThreadWorker"
     # Scheduling priority (nice) of the master and its workers: 0, or more to yield the cores to others.
     nice: int = 0
     port: int = field(default_factory=free_port)
