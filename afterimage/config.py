@@ -44,6 +44,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # Megabytes of rendered responses each app server process keeps for anonymous readers (see
         # page_cache.py): about 5,000 item pages. 0 turns it off.
         PAGE_CACHE_MB=64,
+        # Stored pages a commit changes that it draws again before committing, so their readers never meet
+        # a miss (page_redraw.py); more are only dropped. 0: only drop.
+        PAGE_REDRAW_LIMIT=40,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, g, request, session
 from afterimage.catalog_version import read_versions
 from afterimage.extensions import db
 from afterimage.page_dependencies import recorded, start_recording
+from afterimage.page_redraw import REDRAWING, DrawnPage
 from afterimage.page_store import read_page, store_page, stored_answer
 
 CACHED_BLUEPRINTS = frozenset({"public", "widget", "api", "feeds"})
@@ -141,6 +142,12 @@ def serve_from_cache() -> Response | None:
     if key is None:
         return None
     shared = store_key(key)
+    if request.environ.get(REDRAWING) is not None:
+        # Drawn for a commit in progress (page_redraw.py): never answered from what the commit replaces.
+        if shared is not None:
+            g.page_store_slot = (None, shared)
+            start_recording()
+        return None
     if shared is not None:
         row = read_page(db.engine, shared)
         if row is None:
@@ -197,7 +204,13 @@ def store_in_cache(response: Response) -> Response:
     if shared_slot is not None:
         names = recorded()
         version, key = shared_slot
+        drawn = request.environ.get(REDRAWING)
         # A page that loaded no catalog row could never be dropped by an edit: not stored.
+        if drawn is not None:
+            if names:
+                drawn.append(DrawnPage(key, body, headers, names))
+            response.headers["X-Page-Cache"] = "redrawn"
+            return response
         stored = bool(names) and store_page(
             db.engine, key, version, body, headers, names, wait=bool(request.environ.get(BAKING))
         )

@@ -26,6 +26,7 @@ from afterimage.database import read_row
 from afterimage.extensions import db
 from afterimage.models import utcnow
 from afterimage.page_dependencies import EVERYTHING, take_changes
+from afterimage.page_redraw import IN_REDRAW, redraw_pages
 
 DROP_CHUNK = 500
 
@@ -103,18 +104,24 @@ def store_page(engine: sa.Engine, key: str, rendered_at: int, body: bytes, heade
     A reader's request never waits for a writer's lock (`wait` False): it skips storing instead, and the
     next reader stores the page. Baking waits its turn.
     """
-    page = {"key": key, "body": compress(body), "headers": json.dumps(headers), "stored_at": utcnow()}
     try:
         with engine.begin() as connection:
             if locked_version(connection, wait) != rendered_at:
                 return False
             connection.execute(sa.delete(StoredPage).where(StoredPage.key == key))
-            connection.execute(sa.insert(StoredPage), page)
-            connection.execute(sa.insert(StoredPageDependency), [{"name": n, "page_key": key} for n in sorted(names)])
+            insert_page(connection, key, body, headers, names)
         return True
     except (OperationalError, IntegrityError):
         # Locked by a writer right now, or another server stored the same page first: nothing lost.
         return False
+
+
+def insert_page(connection: sa.Connection, key: str, body: bytes, headers: list[tuple[str, str]],
+                names: set[str]) -> None:
+    """The rows of one stored page (none there under its key), inside the caller's transaction."""
+    page = {"key": key, "body": compress(body), "headers": json.dumps(headers), "stored_at": utcnow()}
+    connection.execute(sa.insert(StoredPage), page)
+    connection.execute(sa.insert(StoredPageDependency), [{"name": n, "page_key": key} for n in sorted(names)])
 
 
 def locked_version(connection: sa.Connection, wait: bool) -> int | None:
@@ -140,14 +147,16 @@ def locked_version(connection: sa.Connection, wait: bool) -> int | None:
     return connection.exec_driver_sql(READ_VERSION_SQL).scalar()
 
 
-def drop_pages(connection: sa.Connection, names: set[str]) -> None:
-    """Drop the stored pages that show any of these names, inside the caller's transaction."""
+def drop_pages(connection: sa.Connection, names: set[str]) -> list[str] | None:
+    """Drop the stored pages that show any of these names, inside the caller's transaction; return their keys
+    (None when every page went)."""
     if not names:
-        return
+        return []
     if EVERYTHING in names:
         connection.execute(sa.delete(StoredPageDependency))
         connection.execute(sa.delete(StoredPage))
-        return
+        return None
+    dropped: list[str] = []
     ordered = sorted(names)
     for start in range(0, len(ordered), DROP_CHUNK):
         chunk = ordered[start:start + DROP_CHUNK]
@@ -159,6 +168,8 @@ def drop_pages(connection: sa.Connection, names: set[str]) -> None:
             part = doomed[at:at + DROP_CHUNK]
             connection.execute(sa.delete(StoredPageDependency).where(StoredPageDependency.page_key.in_(part)))
             connection.execute(sa.delete(StoredPage).where(StoredPage.key.in_(part)))
+        dropped += doomed
+    return list(dict.fromkeys(dropped))
 
 
 def count_pages(connection: sa.Connection) -> int:
@@ -183,9 +194,19 @@ def has_store(connection: sa.Connection) -> bool:
 
 @sa.event.listens_for(so.Session, "before_commit")
 def _drop_changed_pages(session: so.Session) -> None:
-    """After the catalog version moved (catalog_version's hook, registered first), drop what this commit changed."""
-    if not session.in_transaction():
+    """After the catalog version moved (catalog_version's hook, registered first), drop what this commit
+    changed, and store the most-read of those pages drawn again as they are now (page_redraw.py)."""
+    if not session.in_transaction() or session.info.get(IN_REDRAW):
         return
     names = take_changes(session)
-    if names and has_store(session.connection()):
-        drop_pages(session.connection(), names)
+    if not names or not has_store(session.connection()):
+        return
+    dropped = drop_pages(session.connection(), names)
+    drawn = redraw_pages(session, dropped or [])
+    written = take_changes(session)
+    if written:
+        # Drawing wrote to the catalog (a model rebuilt on the way): what it drew may already be out of date.
+        drop_pages(session.connection(), written)
+        return
+    for page in drawn:
+        insert_page(session.connection(), page.key, page.body, page.headers, page.names)

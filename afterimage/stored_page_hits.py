@@ -21,6 +21,7 @@ from werkzeug.http import parse_accept_header
 
 from afterimage.extensions import db
 from afterimage.page_cache import EXTENSION, QUERY_PARAMETERS, STORED_ENDPOINTS, shared_key
+from afterimage.page_redraw import REDRAWING
 from afterimage.page_store import read_page, stored_answer
 from afterimage.security import FRAMEABLE_BLUEPRINTS, missing_security_headers
 
@@ -87,7 +88,7 @@ class StoredPageHits:
         """The stored page's headers and body for this request, or None to let Flask answer."""
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_COOKIE" in environ:
             return None
-        if any(name in environ for name in CONDITIONAL_HEADERS):
+        if any(name in environ for name in CONDITIONAL_HEADERS) or REDRAWING in environ:
             return None
         path = environ.get("PATH_INFO") or "/"
         known = plain_query(environ.get("QUERY_STRING", ""))

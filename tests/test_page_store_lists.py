@@ -1,6 +1,10 @@
-"""Stored item pages follow their recommendation lists: dropped exactly when a fold-in or a refit changes what they show."""
+"""Stored item pages follow their recommendation lists: dropped exactly when a fold-in or a refit changes what they show.
+
+These tests see which pages a commit drops by the misses that follow it, so commits here only drop
+(`PAGE_REDRAW_LIMIT` 0); tests/test_page_redraw.py checks the pages drawn again in their place."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from afterimage.extensions import db
@@ -11,6 +15,11 @@ from afterimage.recommendations import store as recommendation_store
 from afterimage.recommendations.models import Neighbour
 from tests.test_studio_fixtures import demo_author_client, post_form  # noqa: F401
 from tests.test_studio_items import FILM
+
+
+@pytest.fixture(autouse=True)
+def only_drop(demo_app):
+    demo_app.config["PAGE_REDRAW_LIMIT"] = 0
 
 
 def shown_lists(app) -> dict[int, list[tuple]]:

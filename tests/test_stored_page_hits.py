@@ -121,8 +121,9 @@ def test_an_edit_is_on_the_next_plain_request(demo_app):
     client.get(HIROSHIMA)
     assert client.get(HIROSHIMA).headers["X-Page-Cache"] == "hit"
     set_item_fields(demo_app, "hiroshima-mon-amour-1959", note="Seen again at the cinematheque, better than I remembered.")
-    page = client.get(HIROSHIMA, headers={"Accept-Encoding": "gzip"})
-    assert page.headers["X-Page-Cache"] == "miss"
+    page = client.get(HIROSHIMA)
+    # Drawn again inside the edit's own commit (page_redraw.py): the next reader's request is already a hit.
+    assert page.headers["X-Page-Cache"] == "hit"
     assert "better than I remembered" in page.get_data(as_text=True)
     again = client.get(HIROSHIMA, headers={"Accept-Encoding": "gzip"})
     assert again.headers["X-Page-Cache"] == "hit"

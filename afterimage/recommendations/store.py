@@ -435,7 +435,9 @@ def refit_in_background(app: Flask) -> None:
         if _refit_process is not None and _refit_process.poll() is None:
             return
         env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-               "SECRET_KEY": app.config["SECRET_KEY"]}
+               "SECRET_KEY": app.config["SECRET_KEY"],
+               # Its commit draws the pages it changes again as this app would (page_redraw.py).
+               "AFTERIMAGE_PAGE_REDRAW_LIMIT": str(app.config.get("PAGE_REDRAW_LIMIT", 0))}
         try:
             _refit_process = subprocess.Popen(
                 [sys.executable, "-m", "afterimage.recommendations.refit_job"], env=env,
