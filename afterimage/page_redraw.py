@@ -14,16 +14,20 @@ hook and draws through the app itself, so a drawn page is byte for byte what a r
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, has_app_context
 
 from afterimage.extensions import db
 from afterimage.recommendations.store import REFRESHING
+
+log = logging.getLogger(__name__)
 
 # WSGI environ key: the request is a redraw; its value is the list the drawn page goes to (page_cache.py).
 REDRAWING = "afterimage.redrawing"
@@ -85,6 +89,13 @@ def redraw_pages(session: so.Session, keys: list[str]) -> list[DrawnPage]:
                 try:
                     client.get(parts.path, query_string=parts.query, base_url=f"{parts.scheme}://{parts.netloc}",
                                environ_base={REDRAWING: collected})
+                except sa.exc.SQLAlchemyError:
+                    # The database failed under the drawing: stop; the commit meets the same failure, or not.
+                    log.exception("drawing %s again failed; the rest of this commit's pages are only dropped", key)
+                    break
+                except Exception:
+                    # A page that cannot be drawn is only dropped: its next reader meets the error as before.
+                    log.exception("drawing %s again failed; it is only dropped", key)
                 finally:
                     # Not closed with the context: it is still the committing one.
                     db.session.registry.clear()

@@ -118,3 +118,27 @@ def test_a_new_film_and_the_refit_it_asks_for_leave_no_page_stale(demo_app, demo
     showing = [path for path in pages.values() if "Alphaville" in page_text(reader.get(path))]
     assert showing, "Alphaville is recommended somewhere"
     assert [path for path, state in states.items() if state != "hit"] == [], "pages left to their next reader"
+
+
+def test_a_page_that_fails_to_draw_is_only_dropped_and_her_save_stands(demo_app, demo_author_client, monkeypatch):
+    from afterimage.api import routes as api_routes
+
+    demo_app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: a failing view answers 500
+    with demo_app.app_context():
+        film = db.session.scalar(sa.select(Item.id).where(Item.slug == HIROSHIMA))
+    api, page = f"/api/v1/items/{HIROSHIMA}", f"/items/{HIROSHIMA}"
+    reader = demo_app.test_client()
+    for path in (api, page):
+        reader.get(path)
+
+    def broken(row):
+        raise RuntimeError("a bug in one view")
+
+    monkeypatch.setattr(api_routes, "item_json", broken)
+    assert edit_item(demo_author_client, film, title="Hiroshima, My Love").status_code == 303
+    monkeypatch.undo()
+    drawn, dropped = reader.get(page), reader.get(api)
+    assert drawn.headers["X-Page-Cache"] == "hit" and "Hiroshima, My Love" in page_text(drawn)
+    assert dropped.headers["X-Page-Cache"] == "miss" and dropped.get_json()["title"] == "Hiroshima, My Love"
+    with demo_app.app_context():
+        assert db.session.get(Item, film).title == "Hiroshima, My Love"

@@ -2,14 +2,18 @@
 client, a long request, and the studio's forms, as readers and the author meet them."""
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.models import Item
+from afterimage.server_worker import STUCK_AFTER_S, ConnectionLedger, InlineThreadWorker
 from bench.load_client import HOST, AppServer, Browser
 from tests.test_studio_fixtures import PASSWORD, add_author
 
@@ -94,3 +98,74 @@ def test_the_author_signs_in_and_her_save_is_what_readers_get_next(demo_app, one
     assert author.post_form(f"/studio/items/{film_id}", {"title": "Cléo de 5 à 7"}) == 303
     status, body = reader.get("/items/cleo-from-5-to-7-1962")
     assert status == 200 and "Cléo de 5 à 7" in body
+
+
+def worker_sockets(server: AppServer) -> dict[int, int]:
+    """Open sockets of each of the server's workers (its connections to clients, and the listener)."""
+    master = server.process.pid
+    counts = {}
+    for pid in os.listdir("/proc"):
+        try:
+            if not pid.isdigit() or int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) != master:
+                continue
+            fds = os.listdir(f"/proc/{pid}/fd")
+            counts[int(pid)] = sum(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:") for fd in fds)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return counts
+
+
+def burst_of_readers(server: AppServer, readers: int) -> dict[int, int]:
+    """Open `readers` connections at once, one request on each; how many each worker took."""
+    before = worker_sockets(server)
+    burst = [socket.create_connection((HOST, server.port), timeout=10) for _ in range(readers)]
+    try:
+        for sock in burst:
+            sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+        for sock in burst:
+            assert read_response(sock, bytearray())[0] == 200
+        return {pid: count - before.get(pid, 0) for pid, count in worker_sockets(server).items()}
+    finally:
+        for sock in burst:
+            sock.close()
+        time.sleep(0.5)  # the workers see the connections go
+
+
+def test_readers_connections_are_shared_out_evenly_between_the_workers(demo_app, database_url, tmp_path):
+    """A keep-alive connection stays with the worker that accepted it: if one took most of a burst of
+    readers, they would all queue on it while the other idled."""
+    with AppServer(database_url, workers=2, log_path=tmp_path / "server.log") as server:
+        # The server answers once one worker is up; the other may still be loading the app.
+        deadline = time.monotonic() + 30
+        while min(burst_of_readers(server, 8).values(), default=0) == 0 and time.monotonic() < deadline:
+            pass
+        for _ in range(3):
+            held = burst_of_readers(server, 48)
+            assert len(held) == 2 and sum(held.values()) == 48, held
+            assert max(held.values()) - min(held.values()) <= 4, f"connections per worker: {held}"
+
+
+def test_the_ledger_counts_only_workers_that_can_take_a_reader():
+    ledger = ConnectionLedger()
+    now = time.monotonic()
+    me, alive = os.getpid(), os.getppid()
+    ledger.publish(1, me, 9, 0.0)
+    assert ledger.fewest_elsewhere(1, now) is None, "alone: a worker takes every reader"
+    ledger.publish(2, alive, 4, 0.0)
+    ledger.publish(3, alive, 6, now - 0.05)  # inside a short request: still taking its share
+    assert ledger.fewest_elsewhere(1, now) == 4
+    ledger.publish(2, alive, 4, now - STUCK_AFTER_S - 1)  # stuck in a long request (an import)
+    assert ledger.fewest_elsewhere(1, now) == 6
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    ledger.publish(4, gone.pid, 0, 0.0)  # died without leaving its slot
+    assert ledger.fewest_elsewhere(1, now) == 6
+
+    # A worker on its way out (a restart after --max-requests) leaves its slot at once.
+    worker = InlineThreadWorker.__new__(InlineThreadWorker)
+    worker.ledger, worker.age, worker.nr_conns, worker.alive = ledger, 5, 1, False
+    worker._publish()
+    assert ledger.fewest_elsewhere(1, now) == 6
+    worker.alive = True
+    worker._publish()
+    assert ledger.fewest_elsewhere(1, now) == 1
