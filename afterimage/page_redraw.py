@@ -2,10 +2,11 @@
 
 Dropping the pages an edit changed leaves each to its next reader, and on a busy site that reader's
 worker draws it while the readers queued behind it wait (in the load bench, a miss after each of her
-saves held up some thirty readers for 20-250 ms). So a commit that drops pages first draws the most-read
-kinds of them again, inside its own transaction (it sees its own changes, and other writers' committed
-ones: it holds the catalog version's lock from here to its commit), and stores them in place of the old
-ones. Readers go from the old page to the new one at the commit; none waits for a drawing.
+saves held up some thirty readers for 20-250 ms). So a commit that drops pages about items (their pages,
+widgets and API answers) first draws them again, inside its own transaction (it sees its own changes,
+and other writers' committed ones: it holds the catalog version's lock from here to its commit), and
+stores them in place of the old ones. Readers go from the old page to the new one at the commit; none
+waits for a drawing.
 
 The author pays: her save takes the drawing's time, at most `PAGE_REDRAW_LIMIT` pages and
 `REDRAW_BUDGET_S` seconds; pages beyond them are only dropped, as they were before (an import or a
@@ -35,9 +36,11 @@ REDRAWING = "afterimage.redrawing"
 IN_REDRAW = "afterimage.in_redraw"
 # Wall-clock bound on one commit's drawing: past it, the remaining pages are only dropped.
 REDRAW_BUDGET_S = 2.0
-# Which pages first, when a commit changes more than the limit: item pages and widgets are what readers
-# and blogs ask for most, then API answers, then tag and list pages.
-_PRIORITY = ("/items/", "/widget/items/", "/api/", "/widget/", "/")
+# Which pages, in this order: item pages and widgets are what readers and blogs ask for most, then the API's
+# answers about items. Tag and list pages are left to their readers: every save drops them all (it changes
+# the model their set recommendations come from), and drawing them each time would cost her more than
+# it spares their readers.
+_DRAWN_FIRST = ("/items/", "/widget/items/", "/api/v1/items/")
 
 
 class DrawnPage(NamedTuple):
@@ -50,11 +53,14 @@ class DrawnPage(NamedTuple):
 
 
 def redraw_order(keys: Iterable[str]) -> list[str]:
-    """Keys by the priority of their kind of page, then as given."""
-    def rank(key: str) -> int:
+    """The keys of pages to draw again, item pages first, then widgets, then API answers; others left out."""
+    ranked = []
+    for key in keys:
         path = urlsplit(key).path
-        return next(n for n, prefix in enumerate(_PRIORITY) if path.startswith(prefix))
-    return sorted(keys, key=rank)
+        rank = next((n for n, prefix in enumerate(_DRAWN_FIRST) if path.startswith(prefix)), None)
+        if rank is not None:
+            ranked.append((rank, key))
+    return [key for _, key in sorted(ranked, key=lambda pair: pair[0])]
 
 
 def redraw_pages(session: so.Session, keys: list[str]) -> list[DrawnPage]:

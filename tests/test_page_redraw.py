@@ -73,6 +73,18 @@ def test_after_her_edit_the_pages_it_changed_are_stored_new_and_the_others_kept(
     assert same.headers["X-Page-Cache"] == "hit" and same.get_data() == kept
 
 
+def test_tag_pages_are_left_to_their_readers(demo_app, demo_author_client):
+    with demo_app.app_context():
+        film = db.session.get(Item, db.session.scalar(sa.select(Item.id).where(Item.slug == HIROSHIMA)))
+        film_id, tag = film.id, f"/tags/{film.tags[0].slug}"
+    reader = demo_app.test_client()
+    reader.get(tag)
+    assert edit_item(demo_author_client, film_id, title="Hiroshima, My Love").status_code == 303
+    answer = reader.get(tag)
+    # Dropped, not drawn: every save drops every tag page, and drawing them all would be her wait.
+    assert answer.headers["X-Page-Cache"] == "miss" and "Hiroshima, My Love" in page_text(answer)
+
+
 def test_past_the_limit_pages_are_only_dropped_item_pages_drawn_first(demo_app, demo_author_client, fresh):
     demo_app.config["PAGE_REDRAW_LIMIT"] = 1
     with demo_app.app_context():
