@@ -5,7 +5,8 @@ each read now and then. A per-process cache meets most of them cold; this store 
 for every worker and every machine, across restarts, until a commit changes something it shows (see
 page_dependencies.py). A hit is one primary-key read.
 
-Consistency: a commit drops the pages it affects inside its own transaction. A page is only stored if
+Consistency: a commit drops the pages it affects inside its own transaction, and stores the pages about
+items among them drawn again as they are after it (page_redraw.py). A reader's page is only stored if
 no commit happened since its render began (a compare-and-set on the catalog version), so a render that
 raced an edit is served once and never stored.
 """
