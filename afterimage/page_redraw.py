@@ -66,7 +66,7 @@ def redraw_order(keys: Iterable[str]) -> list[str]:
 def redraw_pages(session: so.Session, keys: list[str]) -> list[DrawnPage]:
     """Draw these stored pages again inside `session`'s transaction, as an anonymous reader at each key's
     address would see them after the commit; [] when this commit cannot (see the module)."""
-    if not keys or not has_app_context() or session.info.get(IN_REDRAW):
+    if not keys or not has_app_context():
         return []
 
     app = current_app._get_current_object()

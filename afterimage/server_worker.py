@@ -8,9 +8,9 @@ gthread's: keep-alive connections wait in the poller, a new connection waits the
 graceful shutdown. With `--threads` above one it is gthread unchanged.
 
 Connections are shared out evenly between the workers. A keep-alive connection stays with the worker that
-accepted it, and whichever worker wakes first takes a burst of new ones: in the load bench one worker
-held 52 of the 64 clients' connections, and those readers waited 108 ms at the median while the other
-twelve waited 15. So each worker publishes how many connections it holds in memory the master shares
+accepted it, and whichever worker wakes first takes a burst of new ones: in one load bench run the
+clients' latencies split 52 to 12, 108 ms at the median against 15, as when one worker holds 52 of the
+64 connections (inferred from the latencies, not counted). So each worker publishes how many connections it holds in memory the master shares
 with the workers it forks (`ConnectionLedger`), and stops accepting while it holds more than one over
 the fewest any other worker holds, unless that worker has been inside one request for over
 `STUCK_AFTER_S` (a long import must not keep new readers waiting).

@@ -12,7 +12,7 @@ from afterimage.models import Item
 from afterimage.recommendations import store as recommendation_store
 from afterimage.recommendations.models import Neighbour
 from app import create_app
-from tests.test_page_store import edit_item
+from tests.test_page_store import edit_item, ids_by_slug
 from tests.test_page_store_lists import item_pages
 from tests.test_studio_fixtures import demo_author_client, post_form  # noqa: F401
 from tests.test_studio_items import FILM
@@ -31,6 +31,18 @@ def fresh(demo_app):
         db.engine.dispose()
 
 
+def hiroshima_id(app) -> int:
+    return ids_by_slug(app)[HIROSHIMA]
+
+
+def stored(app, *paths: str):
+    """A reader's client, after reading (and so storing) these pages."""
+    reader = app.test_client()
+    for path in paths:
+        assert reader.get(path).headers["X-Page-Cache"] == "miss"
+    return reader
+
+
 def page_text(response) -> str:
     return response.get_data(as_text=True)
 
@@ -46,17 +58,14 @@ def recommenders_of(app, item_id: int) -> list[str]:
 
 
 def test_after_her_edit_the_pages_it_changed_are_stored_new_and_the_others_kept(demo_app, demo_author_client, fresh):
-    with demo_app.app_context():
-        film = db.session.scalar(sa.select(Item.id).where(Item.slug == HIROSHIMA))
+    film = hiroshima_id(demo_app)
     recommenders = recommenders_of(demo_app, film)
     assert recommenders
     changed = [f"/items/{HIROSHIMA}", f"/widget/items/{HIROSHIMA}", f"/api/v1/items/{HIROSHIMA}/recommendations",
                f"/api/v1/items/{HIROSHIMA}",
                *(f"/items/{slug}" for slug in recommenders)]
     unrelated = "/items/the-vegetarian-2007"
-    reader = demo_app.test_client()
-    for path in (*changed, unrelated):
-        assert reader.get(path).headers["X-Page-Cache"] == "miss"  # now stored
+    reader = stored(demo_app, *changed, unrelated)
     kept = reader.get(unrelated).get_data()
 
     # Her save, signed in, through the studio's form.
@@ -74,11 +83,10 @@ def test_after_her_edit_the_pages_it_changed_are_stored_new_and_the_others_kept(
 
 
 def test_tag_pages_are_left_to_their_readers(demo_app, demo_author_client):
+    film_id = hiroshima_id(demo_app)
     with demo_app.app_context():
-        film = db.session.get(Item, db.session.scalar(sa.select(Item.id).where(Item.slug == HIROSHIMA)))
-        film_id, tag = film.id, f"/tags/{film.tags[0].slug}"
-    reader = demo_app.test_client()
-    reader.get(tag)
+        tag = f"/tags/{db.session.get(Item, film_id).tags[0].slug}"
+    reader = stored(demo_app, tag)
     assert edit_item(demo_author_client, film_id, title="Hiroshima, My Love").status_code == 303
     answer = reader.get(tag)
     # Dropped, not drawn: every save drops every tag page, and drawing them all would be her wait.
@@ -87,12 +95,9 @@ def test_tag_pages_are_left_to_their_readers(demo_app, demo_author_client):
 
 def test_past_the_limit_pages_are_only_dropped_item_pages_drawn_first(demo_app, demo_author_client, fresh):
     demo_app.config["PAGE_REDRAW_LIMIT"] = 1
-    with demo_app.app_context():
-        film = db.session.scalar(sa.select(Item.id).where(Item.slug == HIROSHIMA))
+    film = hiroshima_id(demo_app)
     api, page = f"/api/v1/items/{HIROSHIMA}", f"/items/{HIROSHIMA}"
-    reader = demo_app.test_client()
-    for path in (api, page):
-        reader.get(path)
+    reader = stored(demo_app, api, page)
     assert edit_item(demo_author_client, film, title="Hiroshima, My Love").status_code == 303
     drawn, dropped = reader.get(page), reader.get(api)
     assert drawn.headers["X-Page-Cache"] == "hit" and "Hiroshima, My Love" in page_text(drawn)
@@ -102,10 +107,8 @@ def test_past_the_limit_pages_are_only_dropped_item_pages_drawn_first(demo_app, 
 
 def test_with_no_limit_a_commit_only_drops(demo_app, demo_author_client):
     demo_app.config["PAGE_REDRAW_LIMIT"] = 0
-    with demo_app.app_context():
-        film = db.session.scalar(sa.select(Item.id).where(Item.slug == HIROSHIMA))
-    reader = demo_app.test_client()
-    reader.get(f"/items/{HIROSHIMA}")
+    film = hiroshima_id(demo_app)
+    reader = stored(demo_app, f"/items/{HIROSHIMA}")
     assert edit_item(demo_author_client, film, title="Hiroshima, My Love").status_code == 303
     answer = reader.get(f"/items/{HIROSHIMA}")
     assert answer.headers["X-Page-Cache"] == "miss" and "Hiroshima, My Love" in page_text(answer)
@@ -136,12 +139,9 @@ def test_a_page_that_fails_to_draw_is_only_dropped_and_her_save_stands(demo_app,
     from afterimage.api import routes as api_routes
 
     demo_app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: a failing view answers 500
-    with demo_app.app_context():
-        film = db.session.scalar(sa.select(Item.id).where(Item.slug == HIROSHIMA))
+    film = hiroshima_id(demo_app)
     api, page = f"/api/v1/items/{HIROSHIMA}", f"/items/{HIROSHIMA}"
-    reader = demo_app.test_client()
-    for path in (api, page):
-        reader.get(path)
+    reader = stored(demo_app, api, page)
 
     def broken(row):
         raise RuntimeError("a bug in one view")
