@@ -1,5 +1,8 @@
 # Two commands for a newcomer: `make run` and `make test`. Both build their own virtual environment.
-PYTHON ?= python3
+# Python 3.12 or newer (3.11's collector can corrupt SQLAlchemy's state; see docs/architecture.md): the first
+# interpreter on the PATH that is new enough, else one pyenv has installed.
+PYTHON ?= $(shell for c in python3 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3); do \
+	$$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$c; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
@@ -8,6 +11,7 @@ FLASK := $(BIN)/flask --app app
 .PHONY: run test test-sqlite test-postgres bench clean
 
 $(BIN)/activate:
+	@test -n "$(PYTHON)" || { echo "Afterimage needs Python 3.12 or newer: install python3.12 (Debian: apt-get install python3.12-venv) or pyenv's 3.12, then run make again." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
