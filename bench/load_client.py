@@ -82,7 +82,7 @@ class AppServer:
     threads: int = 1
     # The production worker class (README): gthread's keep-alive loop, and with one thread each request answered
     # on that loop rather than handed to a pool (afterimage/server_worker.py). "gthread" or "sync" for comparison.
-    worker_class: str = "afterimage.server_worker.InlineThreadWorker"
+    worker_class: str = "gthread"
     # Scheduling priority (nice) of the master and its workers: 0, or more to yield the cores to others.
     nice: int = 0
     port: int = field(default_factory=free_port)
