@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test test-sqlite test-postgres bench clean
+.PHONY: run test test-fast bench clean
 
 $(BIN)/activate:
 	@test -n "$(PYTHON)" || { echo "Afterimage needs Python 3.12 or newer: install python3.12 (Debian: apt-get install python3.12-venv) or pyenv's 3.12, then run make again." >&2; exit 1; }
@@ -33,6 +33,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q --postgres
+
+# The unit tests alone, on SQLite: no browser, no servers started, no PostgreSQL.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -n auto -m "not browser and not slow and not postgres"
 
 # Load test: gunicorn on 127.0.0.1 with a 10,000-item catalog; `make bench ARGS=--postgres` for PostgreSQL.
 bench: $(VENV)/.installed-test

@@ -16,6 +16,13 @@ from app import create_app
 pytest_plugins = ["tests.postgres"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that drive Chromium carry the `browser` marker by where they live, so `-m "not browser"` skips them."""
+    for item in items:
+        if "browser" in item.path.name or item.path.parent.name == "browser":
+            item.add_marker(pytest.mark.browser)
+
+
 def pytest_addoption(parser):
     """--postgres runs the suite on a throwaway PostgreSQL cluster instead of SQLite."""
     parser.addoption("--postgres", action="store_true", help="run against a real PostgreSQL server")
@@ -42,8 +49,9 @@ def app(database_url: str):
     with app.app_context():
         db.create_all()
     yield app
-    # A refit a test's commits started in the background finishes before its database goes.
-    recommendation_store.wait_for_refit(120)
+    # A refit a test's commits started in the background goes with its database; tests that read its
+    # result wait for it themselves.
+    recommendation_store.stop_refit()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -54,7 +62,7 @@ def bare_app(database_url: str):
     """The site on an empty database: no db.create_all, so only the migrations can make tables."""
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
     yield app
-    recommendation_store.wait_for_refit(120)
+    recommendation_store.stop_refit()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -408,6 +408,14 @@ def wait_for_refit(timeout: float | None = None) -> None:
             log.warning("background refit still running after %s s", timeout)
 
 
+def stop_refit() -> None:
+    """End the refit this process started, if it still runs: its database is about to go (tests)."""
+    process = _refit_process
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait()
+
+
 def refit_with_retries() -> None:
     """The background refit itself (in refit_job's process): a few tries, each losing only to an edit
     committed during its fit, which then asks for a refit again anyway."""
