@@ -100,6 +100,7 @@ def signed_in_server(demo_app, database_url, tmp_path):
     server.stop()
 
 
+@pytest.mark.slow
 def test_a_server_killed_mid_import_leaves_the_database_as_before_and_restarts_without_refitting(
     demo_app, database_url, signed_in_server, tmp_path,
 ):
@@ -143,6 +144,7 @@ def test_a_server_killed_mid_import_leaves_the_database_as_before_and_restarts_w
         restarted.stop()
 
 
+@pytest.mark.slow
 def test_a_damaged_model_is_rebuilt_and_stored_not_served(demo_app, database_url, tmp_path):
     server = AppServer(database_url, log_path=tmp_path / "server.log")
     with demo_app.app_context():
@@ -164,6 +166,7 @@ def test_a_damaged_model_is_rebuilt_and_stored_not_served(demo_app, database_url
         db.session.remove()
 
 
+@pytest.mark.slow
 def test_a_missing_model_row_is_rebuilt_not_left_empty(demo_app, database_url, tmp_path):
     with demo_app.app_context():
         db.session.execute(sa.delete(RecModelBlob))

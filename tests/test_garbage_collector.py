@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 from afterimage.extensions import db
@@ -19,6 +20,7 @@ def test_the_supported_interpreter_collects_only_at_safe_points():
     assert sys.version_info >= (3, 12)
 
 
+@pytest.mark.slow
 def test_hundreds_of_tag_pages_and_widgets_render_with_the_collector_on(demo_app):
     assert gc.isenabled()
     with demo_app.app_context():

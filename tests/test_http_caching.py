@@ -259,6 +259,7 @@ def test_a_write_around_the_orm_is_a_new_version_too(demo_app):
     assert again.status_code == 200 and "Raw" in again.get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_after_a_deploy_that_changes_a_template_readers_get_the_new_page(demo_app, tmp_path):
     """Two app servers on one database, the second built from a changed template: its pages are new pages."""
     reader = demo_app.test_client()
