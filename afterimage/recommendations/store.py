@@ -374,7 +374,7 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
 
 
 def refit_in_background(app: Flask) -> None:
-    """Refit in a process of its own (refit_job.py), unless the one this process started last still runs.
+    """Refit in a process of its own (`flask recs refit-in-background`), unless the one this process started last still runs.
 
     Not a thread of the app server: a fit holds the interpreter for seconds, so readers on that worker
     would wait for it. A process leaves the request free at once and lets the operating system share the
@@ -391,7 +391,7 @@ def refit_in_background(app: Flask) -> None:
                "SECRET_KEY": app.config["SECRET_KEY"]}
         try:
             _refit_process = subprocess.Popen(
-                [sys.executable, "-m", "afterimage.recommendations.refit_job"], env=env,
+                [sys.executable, "-m", "flask", "--app", "app", "recs", "refit-in-background"], env=env,
                 cwd=Path(__file__).resolve().parents[2], stdin=subprocess.DEVNULL,
             )
         except OSError:
@@ -417,7 +417,7 @@ def stop_refit() -> None:
 
 
 def refit_with_retries() -> None:
-    """The background refit itself (in refit_job's process): a few tries, each losing only to an edit
+    """The background refit itself (in its own process): a few tries, each losing only to an edit
     committed during its fit, which then asks for a refit again anyway."""
     try:
         for _ in range(3):
