@@ -18,6 +18,7 @@ from afterimage.importers import ImportRefused, apply_import, detect, read_impor
 from afterimage.importers.backup import backup_json
 from afterimage.importers.items_csv import items_csv
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags, utcnow
+from afterimage.next_url import next_or
 from afterimage.search import search_items
 from afterimage.slugs import change_slug, slugify, unique_slug
 from afterimage.studio import models  # noqa: F401  (registers the studio tables for db.create_all)
@@ -80,9 +81,7 @@ def embed_panel_available() -> bool:
 
 def safe_next(target: str | None) -> str:
     """Only ever return to a studio page of this site."""
-    if target and target.startswith("/studio") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("studio.dashboard")
+    return next_or(target, url_for("studio.dashboard"), under="/studio")
 
 
 def commit(message: str) -> None:
