@@ -51,7 +51,10 @@ def decode_text(data: bytes, name: str = "The file") -> tuple[str, str | None]:
             return data.decode("utf-16"), None
         except UnicodeDecodeError:
             raise ImportRefused(f"{name} claims to be UTF-16 but is not readable as such.") from None
-    if b"\x00" in data[:65536]:
+    head = data[:65536]
+    if b"\x00" in head:
+        if len(head) >= 4 and (head[1::2].count(0) > len(head) // 2 * 0.9 or head[0::2].count(0) > len(head) // 2 * 0.9):
+            raise ImportRefused(f"{name} is UTF-16 text without a byte-order mark. Save it as UTF-8 CSV.")
         raise ImportRefused(f"{name} is a binary file, not a CSV or JSON text file.")
     try:
         return data.decode("utf-8-sig"), None
@@ -81,7 +84,22 @@ def decode_text(data: bytes, name: str = "The file") -> tuple[str, str | None]:
 
 
 def csv_rows(text: str) -> list[list[str]]:
-    """All records of a CSV text; quoted fields may span lines, CRLF or LF."""
+    """All records of a CSV text; quoted fields may span lines, CRLF or LF. A file cut short inside a quoted
+    field, or with a field longer than any export writes, is refused with its row."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        return list(reader)
+    except csv.Error as error:
+        row = reader.line_num
+        if "field limit" in str(error):
+            raise ImportRefused(
+                f"Row {row} has a field longer than {csv.field_size_limit():,} characters; no export writes one."
+            ) from None
+        if "unexpected end of data" in str(error):
+            raise ImportRefused(
+                f"The file ends inside a quoted field (row {row}): it looks cut short. Export it again."
+            ) from None
+    # Strict parsing also refuses stray quotes ('"a"b') that spreadsheets leave; read those leniently.
     try:
         return list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:

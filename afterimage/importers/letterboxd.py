@@ -79,6 +79,12 @@ def inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> byt
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         # bzip2 and LZMA inflate a whole block at once, so their output cannot be counted chunk by chunk.
         raise ImportRefused(f"{info.filename} in the ZIP is compressed in a way this importer does not read.")
+    if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > info.file_size * 1.01 + 1024:
+        # Deflate never grows data by more than a few bytes a block: the declared size is false.
+        raise ImportRefused(
+            f"The ZIP file is damaged: {info.filename} declares {info.file_size:,} bytes but holds "
+            f"{info.compress_size:,} compressed bytes."
+        )
     chunks, total = [], 0
     try:
         with archive.open(info) as member:
