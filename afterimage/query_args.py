@@ -22,6 +22,14 @@ def parse_whole_number(raw: str | None) -> int | None:
     return int(raw)
 
 
+def whole_number(raw: str) -> int:
+    """For werkzeug's `type=` (request.form.get("item_id", type=whole_number)): a ValueError makes it the default."""
+    value = parse_whole_number(raw)
+    if value is None:
+        raise ValueError(f"not a whole number: {raw[:20]!r}")
+    return value
+
+
 def whole_number_arg(name: str, default: int, low: int, high: int, status: int = 400) -> int:
     """An integer query parameter within [low, high], the default when absent; anything else aborts with `status`."""
     raw = request.args.get(name)
