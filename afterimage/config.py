@@ -22,9 +22,15 @@ def database_url(app: Flask) -> str:
 def instance_secret_key(app: Flask) -> str:
     """A random key made once and kept in instance/, so sessions survive restarts without a key in the source."""
     path = Path(app.instance_path) / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    try:
+        # Created readable by its owner only from the first byte (no window in which others can read it), and
+        # never over a key another process wrote first.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
     return path.read_text().strip()
 
 
@@ -38,6 +44,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         RECOMMENDATIONS_PER_KIND=5,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Strict-Transport-Security on HTTPS answers: None follows SESSION_COOKIE_SECURE, True or False decide.
+        STRICT_TRANSPORT_SECURITY=None,
+        STRICT_TRANSPORT_SECURITY_MAX_AGE=365 * 24 * 3600,
         WTF_CSRF_TIME_LIMIT=None,
         # Sites that may frame the widget; "*" lets any blog embed it.
         WIDGET_FRAME_ANCESTORS="*",

@@ -1,8 +1,9 @@
 """Generated SVG covers for items without a cover image: the title on a colour of its tag family."""
 from __future__ import annotations
 
+import re
 import textwrap
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from afterimage.models import Item
 
@@ -14,6 +15,18 @@ FAMILY_COLOURS = {
     "other": ("#5b4a72", "#efe9f6"),
 }
 DEFAULT_FAMILY = "other"
+# Characters XML 1.0 cannot hold at all, even escaped (most C0 controls, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text as XML character data: markup escaped, characters XML forbids dropped."""
+    return escape(_NOT_XML.sub("", text))
+
+
+def xml_attribute(text: str) -> str:
+    """Text as a quoted XML attribute value, quotes included: a title with '"' cannot add an attribute."""
+    return quoteattr(_NOT_XML.sub("", text), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
 def family_of(item: Item) -> str:
@@ -30,13 +43,14 @@ def placeholder_svg(item: Item) -> str:
     lines = textwrap.wrap(item.title, width=16)[:5] or [item.title[:16]]
     maker = ", ".join(c.name for c in item.makers[:2])
     tspans = "".join(
-        f'<tspan x="20" dy="{0 if i == 0 else 30}">{escape(line)}</tspan>' for i, line in enumerate(lines)
+        f'<tspan x="20" dy="{0 if i == 0 else 30}">{xml_text(line)}</tspan>' for i, line in enumerate(lines)
     )
-    subtitle = escape(" · ".join(str(p) for p in (item.year, maker) if p))[:60]
-    label = escape(f"{item.kind_label}: {item.title}")
+    # Cut before escaping: cutting after could split an entity ("&am") and break the XML.
+    subtitle = xml_text(" · ".join(str(p) for p in (item.year, maker) if p)[:60])
+    label = f"{item.kind_label}: {item.title}"
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 300" width="200" height="300" '
-        f'role="img" aria-label="{label}"><title>{label}</title>'
+        f'role="img" aria-label={xml_attribute(label)}><title>{xml_text(label)}</title>'
         f'<rect width="200" height="300" fill="{background}"/>'
         f'<rect x="10" y="10" width="180" height="280" fill="none" stroke="{ink}" stroke-opacity=".35"/>'
         f'<text x="20" y="60" fill="{ink}" font-family="Georgia, serif" font-size="22">{tspans}</text>'

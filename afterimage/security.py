@@ -7,11 +7,11 @@ from flask import Flask, Response, abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from afterimage.query_args import MAX_PAGE as MAX_PAGE_NUMBER
+
 FRAMEABLE_BLUEPRINTS = {"widget"}
 # The largest id either database stores (a signed 64-bit integer).
 MAX_URL_INTEGER = 2**63 - 1
-# No listing has this many pages; a bigger ?page= would only make the database skip rows (or overflow).
-MAX_PAGE_NUMBER = 10_000
 
 
 class BoundedIntegerConverter(IntegerConverter):
@@ -68,6 +68,17 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def add_strict_transport_security(response: Response) -> Response:
+    """Tell browsers to use HTTPS only, on HTTPS answers, when the site is set up for it (see docs/security.md)."""
+    wanted = current_app.config.get("STRICT_TRANSPORT_SECURITY")
+    if wanted is None:
+        wanted = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+    if wanted and request.is_secure and "Strict-Transport-Security" not in response.headers:
+        max_age = int(current_app.config.get("STRICT_TRANSPORT_SECURITY_MAX_AGE", 365 * 24 * 3600))
+        response.headers["Strict-Transport-Security"] = f"max-age={max_age}"
+    return response
+
+
 def is_cross_site_request() -> bool:
     """True when the browser says this request came from another site's page (Fetch metadata, else Origin)."""
     site = request.headers.get("Sec-Fetch-Site")
@@ -121,3 +132,4 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.before_request(refuse_absurd_page_numbers)
     app.after_request(set_security_headers)
+    app.after_request(add_strict_transport_security)

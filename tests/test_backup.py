@@ -5,6 +5,7 @@ import csv
 import io
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from afterimage.catalog import ItemFields, save_item
@@ -168,3 +169,97 @@ def test_a_backup_that_contradicts_itself_is_refused_and_nothing_is_written(app,
     assert result.exit_code != 0 and "conflicts with itself" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+def minimal_backup(**changes) -> dict:
+    """A valid backup of one tag, thirteen items and one list; `changes` replace its parts."""
+    items = [
+        {"kind": "film", "slug": f"film-{n}", "title": f"Film {n}", "year": 1990 + n, "creators": [], "tags": ["Memory"],
+         "created_at": "2024-01-01T00:00:00+00:00", "updated_at": "2024-01-02T00:00:00+00:00"}
+        for n in range(13)
+    ]
+    data = {
+        "format": {"name": "afterimage-backup", "version": 1}, "exported_at": "2024-01-03T00:00:00+00:00",
+        "items": items, "tags": [{"name": "Memory", "slug": "memory", "family": "memory", "description": ""}],
+        "lists": [{"slug": "firsts", "title": "Firsts", "introduction": "", "published": True,
+                   "entries": [{"item": "film-0", "note": ""}]}],
+        "slug_redirects": [],
+    }
+    data.update(changes)
+    return data
+
+
+def with_item(n: int, **fields) -> list[dict]:
+    """The minimal backup's items with item n changed (a field set to None is removed)."""
+    items = minimal_backup()["items"]
+    items[n] = {k: v for k, v in {**items[n], **fields}.items() if v is not None}
+    return items
+
+
+def import_backup(runner, tmp_path, data, text: str | None = None):
+    """Run `flask import` on a backup file."""
+    path = tmp_path / "backup.json"
+    path.write_text(text if text is not None else json.dumps(data), encoding="utf-8")
+    return runner.invoke(args=["import", str(path)])
+
+
+def test_a_valid_minimal_backup_restores(app, runner, tmp_path):
+    result = import_backup(runner, tmp_path, minimal_backup())
+    assert result.exit_code == 0, result.output
+    assert "13 created" in result.output
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"tags": [{"slug": "memory"}]}, "tags[0].name: required"),
+    ({"items": with_item(12, kind=None)}, "items[12].kind: required"),
+    ({"items": with_item(3, title=1959)}, "items[3].title: must be string, not 1959"),
+    ({"items": with_item(2, created_at="yesterday")}, "items[2].created_at: 'yesterday' is not a date and time"),
+    ({"items": with_item(2, updated_at="2024-13-45T99:00:00")}, "items[2].updated_at:"),
+    ({"items": [*minimal_backup()["items"], "Hiroshima mon amour"]}, "items[13]: must be object"),
+    ({"items": with_item(0, slug="")}, "items[0].slug: must not be empty"),
+    ({"items": with_item(0, slug="a/b")}, "items[0].slug: 'a/b' is not a slug"),
+    ({"items": with_item(0, slug="<script>x</script>")}, "items[0].slug: '<script>x</script>' is not a slug"),
+    ({"items": with_item(0, slug="new\nline")}, "is not a slug"),
+    ({"tags": [{"name": "Memory", "slug": "mem ory"}]}, "tags[0].slug: 'mem ory' is not a slug"),
+    ({"lists": [{"slug": "a/b", "title": "T"}]}, "lists[0].slug: 'a/b' is not a slug"),
+    ({"lists": [{"slug": "l", "title": "T", "entries": [{"note": "x"}]}]}, "lists[0].entries[0].item: required"),
+    ({"slug_redirects": [{"entity": "page", "old_slug": "a", "target": "b"}]}, "slug_redirects[0].entity: must be one of"),
+    ({"items": with_item(1, creators=[{"name": "Resnais", "role": "gaffer"}])}, "items[1].creators[0].role"),
+    ({"items": {"film-0": {}}}, "items: must be array"),
+])
+def test_a_malformed_backup_is_refused_by_json_path_before_anything_is_written(app, runner, tmp_path, changes, message):
+    result = import_backup(runner, tmp_path, minimal_backup(**changes))
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code != 0
+    assert message in result.output, result.output
+    assert "Nothing was imported." in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(Tag.id))) == 0
+
+
+def test_a_backup_lists_its_first_errors_and_counts_the_rest(app, runner, tmp_path):
+    items = [{"slug": f"s{n}", "title": "t"} for n in range(9)]
+    result = import_backup(runner, tmp_path, minimal_backup(items=items))
+    assert "items[0].kind: required; items[1].kind: required" in result.output
+    assert "(and 4 more)" in result.output
+
+
+def test_deep_nesting_is_refused_without_a_recursion_error(app, runner, tmp_path):
+    deep = '{"format": {"name": "afterimage-backup", "version": 1}, "items": ' + "[" * 100_000 + "]" * 100_000 + ', "tags": [], "lists": []}'
+    result = import_backup(runner, tmp_path, None, text=deep)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "nested too deeply" in result.output
+    snapshot = minimal_backup(items=with_item(0, import_snapshot={"a": json.loads("[" * 60 + "]" * 60)}))
+    result = import_backup(runner, tmp_path, snapshot)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "nested too deeply" in result.output
+
+
+def test_the_published_schema_accepts_the_demo_catalogs_backup(demo_app):
+    from afterimage.importers.backup import SCHEMA_PATH, backup_validator, export_catalog
+
+    assert json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$schema"].endswith("2020-12/schema")
+    with demo_app.app_context():
+        data = json.loads(json.dumps(export_catalog()))
+    assert list(backup_validator().iter_errors(data)) == []

@@ -1,7 +1,7 @@
 """Every route, anonymous and signed in, answers hostile paths and query strings without a 500 or reflected markup."""
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -183,4 +183,115 @@ def test_oversized_anonymous_requests_do_bounded_work(demo_app, demo_client):
                 problems.append(f"{url[:80]}: {response.status_code}, {len(statements)} queries, {elapsed:.2f}s")
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
+    assert problems == []
+
+
+# The generic route fuzzer (issue 20): every route, anonymously and signed in, with each query and form
+# parameter alone set to values that broke parsing before: non-ASCII digits, CR/LF, very long, huge numbers.
+SHARP_VALUES = ["²", "\r\n", "a" * 10_000]
+EXTRA_VALUES = ["٣", "-99999999999999999999", "9" * 30, "1e400", "\u2028"]
+# Keywords url_for takes as its own; a query string must never hand them to it.
+RESERVED_NAMES = ["endpoint", "_method", "_external", "_anchor", "_scheme", "values", "slug"]
+RAW_QUERIES = [
+    "q=%zz", "page=%", "%ff%fe=1&q=%C3%28", "page=%C2%B2", "limit=%D9%A3", "next=%0d%0a%09//evil.example",
+    "page=2&endpoint=x&_method=POST&_external=1&_anchor=zz&_scheme=ftp&values=1&slug=x",
+]
+
+
+def form_field_names() -> list[str]:
+    """Every field of the studio's forms, and the names other forms post (next, q, item_id...)."""
+    from afterimage.studio import forms
+
+    names = {"next", "q", "item_id", "direction", "order", "merge-target", "csrf_token"}
+    for form_class in vars(forms).values():
+        if isinstance(form_class, type) and issubclass(form_class, forms.FlaskForm) and form_class is not forms.FlaskForm:
+            names |= {name for name in dir(form_class) if not name.startswith("_") and
+                      hasattr(getattr(form_class, name), "field_class")}
+    return sorted(names)
+
+
+def real_path(app, rule) -> str | None:
+    """The rule's path for real rows of the demo catalog (None for static files)."""
+    from afterimage.extensions import db
+    from afterimage.models import CuratedList, Item, ListEntry, Tag
+    import sqlalchemy as sa
+
+    if rule.endpoint == "static":
+        return None
+    with app.app_context():
+        entry = db.session.scalar(sa.select(ListEntry).limit(1))
+        values = {
+            "slug": {"items": db.session.scalar(sa.select(Item.slug).limit(1)),
+                     "lists": db.session.scalar(sa.select(CuratedList.slug).where(CuratedList.published).limit(1)),
+                     "tags": db.session.scalar(sa.select(Tag.slug).limit(1))},
+            "item_id": db.session.scalar(sa.select(Item.id).limit(1)),
+            "target_id": db.session.scalar(sa.select(Item.id).offset(1).limit(1)),
+            "tag_id": db.session.scalar(sa.select(Tag.id).limit(1)),
+            "list_id": entry.list_id, "entry_id": entry.id,
+        }
+    path = rule.rule
+    for name in rule.arguments:
+        value = values[name]
+        if name == "slug":
+            value = next((v for kind, v in value.items() if f"/{kind}/" in path), value["items"])
+        path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+    return path
+
+
+def check_fuzzed(client, url: str, problems: list[str], method: str = "GET", data=None) -> None:
+    """No 5xx, no unescaped markup, and a redirect never leaves the site or gains a fragment or scheme."""
+    response = client.open(url, method=method, data=data)
+    label = f"{method} {url[:100]!r}" + (f" {str(data)[:80]!r}" if data else "")
+    if response.status_code >= 500 and not (url.startswith("/oembed") and response.status_code == 501):
+        problems.append(f"{label} -> {response.status_code}")
+    elif response.mimetype == "text/html" and MARKUP in response.get_data(as_text=True):
+        problems.append(f"{label} reflects unescaped markup")
+    location = response.headers.get("Location")
+    if location is not None:
+        parts = urlsplit(location)
+        # Studio redirects carry their own anchors (#entries); only the fuzzer's _anchor=zz would be foreign.
+        if parts.netloc not in ("", "localhost") or parts.scheme not in ("", "http") or parts.fragment == "zz":
+            problems.append(f"{label} redirects to {location[:100]!r}")
+    response.close()
+
+
+def fuzz_get_routes(app, client, names: list[str], studio: bool) -> list[str]:
+    """Each GET route (the studio's, or all others) with each parameter alone set to each sharp value, then all
+    parameters at once to each of the other values, then the raw query strings."""
+    problems: list[str] = []
+    for rule in get_routes(app):
+        path = real_path(app, rule)
+        if path is None or path.startswith("/studio") != studio:
+            continue
+        for value in SHARP_VALUES:
+            for name in names:
+                check_fuzzed(client, f"{path}?{urlencode({name: value})}", problems)
+        for value in EXTRA_VALUES:
+            check_fuzzed(client, f"{path}?{urlencode({name: value for name in names})}", problems)
+        for query in RAW_QUERIES:
+            check_fuzzed(client, f"{path}?{query}", problems)
+    return problems
+
+
+def test_the_route_fuzzer_finds_nothing_for_an_anonymous_reader(demo_app, demo_client):
+    names = sorted(set(QUERY_NAMES) | set(RESERVED_NAMES))
+    assert fuzz_get_routes(demo_app, demo_client, names, studio=False) == []
+
+
+def test_the_route_fuzzer_finds_nothing_for_the_signed_in_author(demo_app, client):
+    from tests.conftest import csrf_token_from
+
+    add_author(demo_app)
+    assert sign_in(client).status_code == 303
+    problems = fuzz_get_routes(demo_app, client, sorted(set(QUERY_NAMES) | set(RESERVED_NAMES)), studio=True)
+    fields = form_field_names()
+    token = csrf_token_from(client.get("/studio/").get_data(as_text=True))
+    for rule in demo_app.url_map.iter_rules():
+        path = real_path(demo_app, rule)
+        if path is None or "POST" not in rule.methods or rule.endpoint == "studio.sign_out":
+            continue
+        for value in [*SHARP_VALUES, *EXTRA_VALUES, MARKUP, "' OR 1=1 --", "//evil.example"]:
+            data = {name: value for name in fields if name != "csrf_token"} | {"csrf_token": token}
+            check_fuzzed(client, path, problems, method="POST", data=data)
+        check_fuzzed(client, f"{path}?{RAW_QUERIES[-1]}", problems, method="POST", data={"csrf_token": token})
     assert problems == []

@@ -18,7 +18,8 @@ def test_the_api_answers_every_generated_request_as_its_description_says(demo_ap
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", demo_app)
     # NUL characters are refused with a 400 before any route runs (PostgreSQL cannot store them); the
     # hostile-input walk checks that, so generated "valid" strings leave them out.
-    schema.config.generation.update(allow_x00=False)
+    # Generated strings are UTF-8 (any script, non-ASCII digits included), not just ASCII.
+    schema.config.generation.update(allow_x00=False, codec="utf-8")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 5, "the API description lists its operations"
     failures = []
@@ -38,3 +39,52 @@ def test_the_api_answers_every_generated_request_as_its_description_says(demo_ap
     with demo_app.app_context():
         db.session.remove()
     assert not failures, "\n\n".join(failures)
+
+
+# Values every parameter is also sent explicitly (issue 20): non-ASCII digits and text, CR/LF, very long, and
+# query parameters named like url_for's own keywords, which must never reach it.
+HOSTILE_VALUES = ["²", "٣", "١٢", "Ünïcødé-名前-😀", "\r\n", "\u202e", "a" * 5000, "-1", "9" * 30]
+RESERVED_QUERY = {"endpoint": "x", "_method": "POST", "_external": "1", "_anchor": "zz", "_scheme": "ftp",
+                  "values": "1", "slug": "x"}
+
+
+def real_path_parameters(demo_app, operation) -> dict[str, str]:
+    """Path parameters naming real rows of the demo catalog."""
+    import sqlalchemy as sa
+
+    from afterimage.models import CuratedList, Item, Tag
+
+    model = CuratedList if "/lists/" in operation.path else Tag if "/tags/" in operation.path else Item
+    with demo_app.app_context():
+        query = sa.select(model.slug).limit(1)
+        if model is CuratedList:
+            query = query.where(CuratedList.published)
+        slug = db.session.scalar(query)
+    return {parameter.name: slug for parameter in operation.path_parameters}
+
+
+def test_the_api_answers_non_ascii_and_reserved_name_parameters_as_its_description_says(demo_app):
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", demo_app)
+    failures = []
+    for operation in (result.ok() for result in schema.get_all_operations()):
+        path = real_path_parameters(demo_app, operation)
+        base = {"liked": "hiroshima-mon-amour-1959"} if operation.path.endswith("/recommendations") and not path else {}
+        cases = [operation.Case(path_parameters=path, query={**base, **RESERVED_QUERY})]
+        for parameter in operation.query:
+            cases += [operation.Case(path_parameters=path, query={**base, parameter.name: value}) for value in HOSTILE_VALUES]
+        for parameter in operation.path_parameters:
+            cases += [operation.Case(path_parameters={**path, parameter.name: value}, query=base)
+                      for value in HOSTILE_VALUES if value.strip()]
+        for case in cases:
+            try:
+                response = case.call_and_validate(headers={"Accept-Encoding": "identity"})
+            except Exception as failure:
+                failures.append(f"{operation.method.upper()} {operation.path} {case.path_parameters} {case.query}: {failure}")
+                continue
+            location = response.headers.get("Location", [""])
+            location = location[0] if isinstance(location, list) else location
+            if "zz" in location or "ftp:" in location or "endpoint" in location:
+                failures.append(f"{operation.path} {case.query}: redirect to {location}")
+    with demo_app.app_context():
+        db.session.remove()
+    assert not failures, "\n\n".join(failures[:10])

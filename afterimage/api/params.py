@@ -4,29 +4,14 @@ from __future__ import annotations
 from flask import abort, current_app, request
 
 from afterimage.models import KINDS
+from afterimage.query_args import MAX_LIMIT, MAX_PAGE, page_arg, whole_number_arg
 
-MAX_LIMIT = 20
-MAX_PAGE = 10_000
-
-
-def whole_number_arg(name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter within [low, high]; anything else aborts with 400."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        abort(400, f"{name} must be a whole number from {low} to {high}.")
-    return int(raw)
+__all__ = ["MAX_LIMIT", "MAX_PAGE", "kind_arg", "limit_arg", "page_arg", "whole_number_arg"]
 
 
 def limit_arg() -> int:
     """?limit=: recommendations per kind, 1 to MAX_LIMIT, the site's setting by default."""
     return whole_number_arg("limit", current_app.config["RECOMMENDATIONS_PER_KIND"], 1, MAX_LIMIT)
-
-
-def page_arg() -> int:
-    """?page=: a page number from 1."""
-    return whole_number_arg("page", 1, 1, MAX_PAGE)
 
 
 def kind_arg() -> str | None:

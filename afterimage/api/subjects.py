@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import request, url_for
+from flask import url_for
 
 from afterimage.extensions import db
 from afterimage.models import KINDS, CuratedList, Item, Tag, with_tags_and_credits
+from afterimage.query_args import own_args
 from afterimage.recommendations import Recommendation, recommend_by_kind, recommend_for_items
 from afterimage.slugs import find_by_slug
 
@@ -17,6 +18,8 @@ SUBJECT_TYPES = {
     "lists": (CuratedList, "public.curated_list", "widget.list_widget"),
     "tags": (Tag, "public.tag", "widget.tag_widget"),
 }
+# The query parameters of the API's and the widget's subject pages.
+SUBJECT_QUERY_ARGS = ("kind", "limit", "theme", "accent", "compact")
 # A tag may gather hundreds of items; the widget and the API show its first ones.
 MAX_MEMBERS = 100
 
@@ -45,8 +48,8 @@ class Subject:
 
 
 def kept_query_args() -> dict[str, str]:
-    """The query string to carry over a redirect, minus keys url_for would take as its own (slug, _external...)."""
-    return {k: v for k, v in request.args.items() if k != "slug" and not k.startswith("_")}
+    """The query parameters the API and widget pages read, to carry over a redirect (only those: see own_args)."""
+    return own_args(SUBJECT_QUERY_ARGS)
 
 
 def find_subject(type_: str, slug: str) -> tuple[Subject | None, bool]:

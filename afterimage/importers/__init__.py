@@ -5,13 +5,12 @@ everything in one transaction, committed once at the end and rolled back on any 
 """
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 import sqlalchemy as sa
 
 from afterimage.extensions import db
-from afterimage.importers.backup import check_backup, restore_backup
+from afterimage.importers.backup import check_backup, parse_backup_json, restore_backup
 from afterimage.importers.detect import ZIP_MAGIC, ImportRefused, check_size, decode_text, first_row
 from afterimage.importers.goodreads import looks_like_goodreads, read_goodreads_csv
 from afterimage.importers.letterboxd import LIST_MARKER, identify_csv, read_letterboxd_csv, read_letterboxd_zip
@@ -28,13 +27,18 @@ def read_import_file(filename: str, data: bytes) -> ImportPlan:
         raise ImportRefused("The file is empty.")
     if data.startswith(ZIP_MAGIC):
         return read_letterboxd_zip(data)
-    text = decode_text(data)
+    text, note = decode_text(data)
+    plan = read_text_file(filename, text)
+    if note:
+        plan.warnings.insert(0, ("the file", note))
+    return plan
+
+
+def read_text_file(filename: str, text: str) -> ImportPlan:
+    """A backup, a Goodreads export or a Letterboxd CSV, recognised by its first characters or its header."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{"):
-        try:
-            backup = json.loads(stripped)
-        except json.JSONDecodeError as error:
-            raise ImportRefused(f"The JSON file is damaged: {error.msg} (line {error.lineno}).") from None
+        backup = parse_backup_json(stripped)
         check_backup(backup)
         return ImportPlan(source="Afterimage backup", backup=backup)
     if stripped.startswith(LIST_MARKER):

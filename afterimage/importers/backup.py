@@ -1,10 +1,13 @@
 """The whole catalog as one JSON file, and its restore into an empty database."""
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timezone
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
+import jsonschema
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
@@ -17,6 +20,11 @@ from afterimage.models import Creator, Credit, CuratedList, Item, ListEntry, Slu
 from recs.text import fold_accents
 
 FORMAT = {"name": "afterimage-backup", "version": 1}
+# The published description of the file: docs/security.md points to it, restore checks every file against it.
+SCHEMA_PATH = Path(__file__).with_name("backup.schema.json")
+# A backup is six levels deep (items, an item, its import snapshot, its lists); far deeper is hostile.
+MAX_DEPTH = 32
+SHOWN_ERRORS = 5
 ITEM_VALUES = (
     "title", "original_title", "year", "country", "language", "description", "note", "rating", "status",
     "cover_url", "blog_url", "letterboxd_uri", "goodreads_id", "isbn13", "where_to_find",
@@ -103,15 +111,83 @@ def is_backup(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("format"), dict) and data["format"].get("name") == FORMAT["name"]
 
 
+def parse_backup_json(text: str) -> Any:
+    """The JSON value of a file; damaged or absurdly nested JSON is refused, never a RecursionError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ImportRefused(f"The JSON file is damaged: {error.msg} (line {error.lineno}).") from None
+    except RecursionError:
+        raise ImportRefused(f"The JSON file is nested too deeply; a backup is at most {MAX_DEPTH} levels deep.") from None
+    if nesting_depth(data) > MAX_DEPTH:
+        raise ImportRefused(f"The JSON file is nested too deeply; a backup is at most {MAX_DEPTH} levels deep.")
+    return data
+
+
+def nesting_depth(data: Any) -> int:
+    """How many arrays and objects deep a JSON value goes, counted without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+@functools.cache
+def backup_validator() -> jsonschema.protocols.Validator:
+    """The validator of the published schema (backup.schema.json), with date-times checked as Python reads them."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("date-time", raises=ValueError)(lambda value: not isinstance(value, str) or bool(from_iso(value)))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema, format_checker=checker)
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """items[12].kind, as a person reads a place in a JSON file."""
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "the file"
+
+
+def describe(error: jsonschema.ValidationError) -> str:
+    """One schema error as "items[12].kind: required"."""
+    path = json_path(error.absolute_path)
+    shown = repr(error.instance) if len(repr(error.instance)) <= 40 else repr(error.instance)[:37] + "..."
+    if error.validator == "required":
+        missing = next((name for name in error.validator_value if name not in error.instance), "?")
+        return f"{json_path([*error.absolute_path, missing])}: required"
+    if error.validator == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        return f"{path}: must be {wanted.replace('null', 'empty')}, not {shown}"
+    if error.validator in ("enum", "const"):
+        allowed = error.validator_value if error.validator == "enum" else [error.validator_value]
+        return f"{path}: must be one of {', '.join(json.dumps(v) for v in allowed)}, not {shown}"
+    if error.validator == "pattern":
+        return f"{path}: {shown} is not a slug (letters and digits joined by hyphens)"
+    if error.validator == "format":
+        return f"{path}: {shown} is not a date and time (ISO 8601)"
+    if error.validator in ("minLength", "maxLength"):
+        return f"{path}: {'must not be empty' if error.validator == 'minLength' else 'is too long'}"
+    return f"{path}: {error.message}"
+
+
 def check_backup(data: Any) -> None:
-    """Refuse JSON that is not a backup this version can read."""
+    """Refuse JSON that is not a backup this version can read, naming the first problems by their JSON path."""
     if not is_backup(data):
         raise ImportRefused("This JSON file is not an Afterimage backup.")
     if data["format"].get("version") != FORMAT["version"]:
         raise ImportRefused(f"This backup is format version {data['format'].get('version')}; this site reads version 1.")
-    for key in ("items", "tags", "lists"):
-        if not isinstance(data.get(key), list):
-            raise ImportRefused(f"This backup has no {key!r} list; it may be damaged.")
+    errors = sorted(backup_validator().iter_errors(data), key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, p) for p in e.absolute_path])
+    if errors:
+        shown = "; ".join(describe(e) for e in errors[:SHOWN_ERRORS])
+        more = f" (and {len(errors) - SHOWN_ERRORS} more)" if len(errors) > SHOWN_ERRORS else ""
+        raise ImportRefused(f"This backup does not match the backup format: {shown}{more}.")
 
 
 def catalog_is_empty() -> bool:

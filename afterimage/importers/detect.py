@@ -4,6 +4,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
 ZIP_MAGIC = b"PK\x03\x04"
@@ -22,33 +23,83 @@ def check_size(size: int, limit: int | None = None) -> None:
         )
 
 
-def decode_text(data: bytes, name: str = "The file") -> str:
-    """UTF-8 with or without a BOM; UTF-16 with a BOM; Windows-1252 as a last resort; never binary."""
+# A valid UTF-8 sequence of two to four bytes: text holding one is UTF-8, so a bad byte elsewhere is damage.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def row_of(data: bytes, offset: int) -> int:
+    """The CSV row (from 1) in which the byte at `offset` lies; quoted fields may span lines."""
+    before = data[:offset].decode("utf-8-sig", errors="replace")
+    try:
+        rows = sum(1 for _ in csv.reader(io.StringIO(before, newline="")))
+    except csv.Error:
+        rows = before.count("\n") + 1
+    return rows + 1 if not before or before.endswith("\n") else rows
+
+
+def decode_text(data: bytes, name: str = "The file") -> tuple[str, str | None]:
+    """The text of a file and a note when it was not UTF-8, so the report can say how it was read.
+
+    UTF-8 with or without a BOM; UTF-16 with a BOM; Windows-1252 when no byte of the file is UTF-8 (the
+    spreadsheets re-saved on Windows), reported with the first row it changes; never binary, and never a
+    UTF-8 file with damaged bytes read as mojibake ("Ã(").
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16")
+            return data.decode("utf-16"), None
         except UnicodeDecodeError:
             raise ImportRefused(f"{name} claims to be UTF-16 but is not readable as such.") from None
-    if b"\x00" in data[:65536]:
+    head = data[:65536]
+    if b"\x00" in head:
+        if len(head) >= 4 and (head[1::2].count(0) > len(head) // 2 * 0.9 or head[0::2].count(0) > len(head) // 2 * 0.9):
+            raise ImportRefused(f"{name} is UTF-16 text without a byte-order mark. Save it as UTF-8 CSV.")
         raise ImportRefused(f"{name} is a binary file, not a CSV or JSON text file.")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    # Spreadsheets re-saved on Windows write Windows-1252; it has a few undefined bytes, so it can fail too.
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as error:
+        bad_at = error.start
+    shown = " ".join(f"0x{b:02X}" for b in data[bad_at:bad_at + 2])
+    row = row_of(data, bad_at)
+    if _UTF8_SEQUENCE.search(data):
+        raise ImportRefused(
+            f"{name} is not valid UTF-8: row {row} has bytes that are not UTF-8 ({shown}) while the rest of "
+            "the file is. Export it again, or save it as UTF-8 CSV."
+        )
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
         raise ImportRefused(
-            f"{name} is not valid UTF-8 text (nor Windows-1252). Export it again, or save it as UTF-8 CSV."
+            f"{name} is not valid UTF-8 text (row {row}: {shown}), nor Windows-1252. Export it again, or save it "
+            "as UTF-8 CSV."
         ) from None
     if any(ord(c) < 32 and c not in "\r\n\t" for c in text[:65536]):
         raise ImportRefused(f"{name} does not look like text.")
-    return text
+    sample = text[bad_at:bad_at + 12].split("\n")[0]
+    return text, (
+        f"{name} is not UTF-8; it was read as Windows-1252, first at row {row} ({sample!r}). Check that accented "
+        "letters look right, or export it again as UTF-8."
+    )
 
 
 def csv_rows(text: str) -> list[list[str]]:
-    """All records of a CSV text; quoted fields may span lines, CRLF or LF."""
+    """All records of a CSV text; quoted fields may span lines, CRLF or LF. A file cut short inside a quoted
+    field, or with a field longer than any export writes, is refused with its row."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        return list(reader)
+    except csv.Error as error:
+        row = reader.line_num
+        if "field limit" in str(error):
+            raise ImportRefused(
+                f"Row {row} has a field longer than {csv.field_size_limit():,} characters; no export writes one."
+            ) from None
+        if "unexpected end of data" in str(error):
+            raise ImportRefused(
+                f"The file ends inside a quoted field (row {row}): it looks cut short. Export it again."
+            ) from None
+    # Strict parsing also refuses stray quotes ('"a"b') that spreadsheets leave; read those leniently.
     try:
         return list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:

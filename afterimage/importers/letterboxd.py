@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from afterimage.catalog import ItemFields, rating_is_valid
+from afterimage.importers import detect
 from afterimage.importers.detect import ImportRefused, check_size, csv_rows, decode_text
 from afterimage.importers.records import ImportedItem, ImportedList, ImportedListEntry, ImportPlan
 from recs.text import fold_accents
@@ -15,6 +17,9 @@ FILM_FILES = ("watched.csv", "ratings.csv", "diary.csv", "reviews.csv", "watchli
 # Deleted and orphaned entries are kept in the export for the record; they are not her catalog.
 IGNORED_FOLDERS = {"deleted", "orphaned", "likes"}
 LIST_MARKER = "Letterboxd list export"
+# A real export holds a dozen files and one per list; the central directory of a ZIP can list millions.
+MAX_ZIP_MEMBERS = 5_000
+ZIP_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -53,40 +58,95 @@ def identify_csv(name: str, header: list[str]) -> str | None:
     return None
 
 
-def zip_members(data: bytes) -> dict[str, str]:
-    """The Letterboxd CSVs inside an export ZIP, decoded, keyed "watched.csv" or "lists/<name>.csv"."""
+def safe_member_name(name: str) -> bool:
+    """A relative name with no ".." step, no drive and no backslash: what an export holds."""
+    path = PurePosixPath(name)
+    return not (path.is_absolute() or ".." in path.parts or "\\" in name or ":" in name or "\x00" in name)
+
+
+def member_key(name: str) -> str | None:
+    """How the importer knows a member: "watched.csv", "lists/<name>.csv", or None for files it does not read."""
+    parts = PurePosixPath(name).parts
+    if not parts or IGNORED_FOLDERS & {p.lower() for p in parts[:-1]} or not parts[-1].lower().endswith(".csv"):
+        return None
+    if len(parts) >= 2 and parts[-2].lower() == "lists":
+        return f"lists/{parts[-1]}"
+    return parts[-1].lower() if parts[-1].lower() in FILM_FILES else None
+
+
+def inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
+    """A member's bytes, read in chunks and counted as they come: the sizes an archive declares may lie."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # bzip2 and LZMA inflate a whole block at once, so their output cannot be counted chunk by chunk.
+        raise ImportRefused(f"{info.filename} in the ZIP is compressed in a way this importer does not read.")
+    if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > info.file_size * 1.01 + 1024:
+        # Deflate never grows data by more than a few bytes a block: the declared size is false.
+        raise ImportRefused(
+            f"The ZIP file is damaged: {info.filename} declares {info.file_size:,} bytes but holds "
+            f"{info.compress_size:,} compressed bytes."
+        )
+    chunks, total = [], 0
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(ZIP_CHUNK):
+                total += len(chunk)
+                if total > budget:
+                    raise ImportRefused(
+                        f"The ZIP inflates past the import limit ({detect.MAX_IMPORT_BYTES // 1_048_576} MB) at "
+                        f"{info.filename}: it is far larger than an export, or its declared sizes are false."
+                    )
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as error:
+        # A bad CRC, deflate garbage, a truncated member, an encrypted one: the archive is damaged.
+        raise ImportRefused(f"The ZIP file is damaged: {info.filename} cannot be read ({error}).") from None
+    return b"".join(chunks)
+
+
+def zip_members(data: bytes) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The Letterboxd CSVs inside an export ZIP, decoded, keyed "watched.csv" or "lists/<name>.csv", and notes
+    on members that were not UTF-8."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError):
         raise ImportRefused("The ZIP file is damaged or not a ZIP file.") from None
     with archive:
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        # A ZIP bomb announces its real size here; refuse before inflating anything.
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise ImportRefused(
+                f"The ZIP holds {len(infos):,} files; a Letterboxd export has far fewer (the limit is "
+                f"{MAX_ZIP_MEMBERS:,})."
+            )
+        unsafe = next((i.filename for i in infos if not safe_member_name(i.filename)), None)
+        if unsafe is not None:
+            raise ImportRefused(f"The ZIP has a file with an unsafe name ({unsafe!r}); a Letterboxd export has none.")
+        # An honest ZIP bomb announces its size here: refuse it before inflating anything.
         check_size(sum(i.file_size for i in infos))
         members: dict[str, str] = {}
+        notes: list[tuple[str, str]] = []
+        budget = detect.MAX_IMPORT_BYTES
         for info in infos:
-            parts = PurePosixPath(info.filename).parts
-            if not parts or IGNORED_FOLDERS & {p.lower() for p in parts[:-1]} or not parts[-1].lower().endswith(".csv"):
+            key = member_key(info.filename)
+            if key is None:
                 continue
-            base = parts[-1]
-            if len(parts) >= 2 and parts[-2].lower() == "lists":
-                key = f"lists/{base}"
-            elif base.lower() in FILM_FILES:
-                key = base.lower()
-            else:
-                continue
-            members[key] = decode_text(archive.read(info), name=info.filename)
+            raw = inflate(archive, info, budget)
+            budget -= len(raw)
+            members[key], note = decode_text(raw, name=info.filename)
+            if note:
+                notes.append((info.filename, note))
     if not members:
         raise ImportRefused(
             "This ZIP holds no Letterboxd export files (watched.csv, ratings.csv, diary.csv, reviews.csv, "
             "watchlist.csv or lists/)."
         )
-    return members
+    return members, notes
 
 
 def read_letterboxd_zip(data: bytes) -> ImportPlan:
     """A whole export ZIP as one plan."""
-    return read_letterboxd_files(zip_members(data), source="Letterboxd export")
+    members, notes = zip_members(data)
+    plan = read_letterboxd_files(members, source="Letterboxd export")
+    plan.warnings[:0] = notes
+    return plan
 
 
 def read_letterboxd_csv(name: str, text: str) -> ImportPlan:

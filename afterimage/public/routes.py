@@ -6,11 +6,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
+from afterimage import query_args
 from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
 from afterimage.catalog import is_http_url
+from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
 from afterimage.search import search_items
 from afterimage.security import is_cross_site_request
@@ -38,28 +40,40 @@ def safe_href(url: str | None) -> str:
     return url if url and is_http_url(url) else "#"
 
 
+# The query parameters each paginated page reads: its page links keep these and nothing else.
+OWN_ARGS = {
+    "public.items": ("kind", "tag", "sort"),
+    "public.search": ("q", "kind"),
+    "public.tag": (),
+}
+
+
 @bp.app_template_global()
 def page_url(number: int) -> str:
     """The current page's URL with another page number, keeping its filters."""
-    args = {**(request.view_args or {}), **request.args.to_dict(), "page": number}
+    args = {**(request.view_args or {}), **query_args.own_args(OWN_ARGS.get(request.endpoint, ())), "page": number}
     return url_for(request.endpoint, **args)
 
 
 def page_arg() -> int:
     """The ?page= number; anything that is not a positive integer is a 404, like a page that does not exist."""
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
-        abort(404)
-    return int(raw)
+    return query_args.page_arg(status=404)
 
 
-def get_or_redirect(model, slug: str, endpoint: str):
-    """The row for a slug; an old slug answers a permanent redirect to the current one."""
+def is_public(row: Item | Tag | CuratedList) -> bool:
+    """Whether readers may see a row: a draft list is not theirs to see, by its current slug or an old one."""
+    return not isinstance(row, CuratedList) or row.published
+
+
+def get_or_redirect(model, slug: str, endpoint: str, keep: tuple[str, ...] = ()):
+    """The row for a slug if readers may see it; an old slug answers a permanent redirect to the current one,
+    keeping the page's own query parameters (`keep`)."""
     row, moved = find_by_slug(model, slug)
-    if row is None:
+    # Checked before redirecting: the Location of an old slug would tell a draft's new name.
+    if row is None or not is_public(row):
         abort(404)
     if moved:
-        abort(redirect(url_for(endpoint, slug=row.slug, **request.args), 301))
+        abort(redirect(url_for(endpoint, slug=row.slug, **query_args.own_args(keep)), 301))
     return row
 
 
@@ -158,7 +172,7 @@ def tags():
 @bp.route("/tags/<slug>")
 def tag(slug: str):
     """A tag's items, and more like them."""
-    tag = get_or_redirect(Tag, slug, "public.tag")
+    tag = get_or_redirect(Tag, slug, "public.tag", keep=OWN_ARGS["public.tag"] + ("page",))
     query = with_tags_and_credits(sa.select(Item).where(Item.tags.contains(tag)))
     page = db.paginate(
         query.order_by(Item.year, Item.title_key), page=page_arg(), per_page=current_app.config["ITEMS_PER_PAGE"]
@@ -181,8 +195,6 @@ def lists():
 def curated_list(slug: str):
     """A list in the author's order with her notes, and more like it."""
     curated = get_or_redirect(CuratedList, slug, "public.curated_list")
-    if not curated.published:
-        abort(404)
     recommendations = recommendations_by_kind(curated.items, current_app.config["RECOMMENDATIONS_PER_KIND"])
     return render_template("public/list.html", curated=curated, recommendations=recommendations)
 
@@ -232,11 +244,8 @@ def toggle_liked(slug: str):
     item = db.session.scalar(sa.select(Item).where(Item.slug == slug)) or abort(404)
     slugs = liked_slugs()
     slugs = [s for s in slugs if s != item.slug] if item.slug in slugs else (slugs + [item.slug])[-MAX_LIKED:]
-    target = request.form.get("next", "")
     # Only ever go back to one of our own pages.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.liked")
-    response = redirect(target, 303)
+    response = redirect(next_or(request.form.get("next"), url_for("public.liked")), 303)
     response.set_cookie(
         LIKED_COOKIE, ",".join(slugs), max_age=ONE_YEAR, samesite="Lax", httponly=True,
         secure=request.is_secure,

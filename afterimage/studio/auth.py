@@ -1,6 +1,7 @@
 """Signing the author in and out: password checks, throttled guessing, server-side sessions."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
@@ -17,12 +18,20 @@ from afterimage.studio.models import Author, AuthorSession, SignInAttempt
 SESSION_KEY = "studio_token"
 SESSION_LIFETIME = timedelta(days=14)
 ATTEMPT_WINDOW = timedelta(minutes=15)
-# After this many failures in the window, each further try must wait, doubling each time.
+# Failures of one account from one address: after SLOW_DOWN_AFTER each try waits, doubling up to MAX_WAIT_SECONDS;
+# after LOCK_PAIR_AFTER that address may not try that account until the window passes. Only the guesser is locked.
 SLOW_DOWN_AFTER = 3
 MAX_WAIT_SECONDS = 60
-# After this many failures in the window the account (or the address) is refused until it passes.
-LOCK_ACCOUNT_AFTER = 10
+LOCK_PAIR_AFTER = 10
+# Failures from one address across every account name (guessing names): that address is refused for a while.
 LOCK_ADDRESS_AFTER = 30
+# Failures of one account from all addresses: past this, every address waits ACCOUNT_WAIT_SECONDS after each of
+# its own failures. A slow-down, never a lock: an address that has not failed (hers) is let straight in.
+ACCOUNT_SLOW_DOWN_AFTER = 10
+ACCOUNT_WAIT_SECONDS = 30
+# NIST SP 800-63B: at least 8 characters, longer recommended; the author's account guards the whole site.
+MIN_PASSWORD_LENGTH = 12
+COMMON_PASSWORDS = 10_000
 _DUMMY_HASH: list[str] = []
 
 
@@ -33,6 +42,23 @@ class SignInRefused(Exception):
 def name_key(name: str) -> str:
     """Account names compare without case or surrounding spaces."""
     return name.strip().casefold()[:80]
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The most common passwords (zxcvbn's list, most frequent first), folded to lower case."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(p.casefold() for p in FREQUENCY_LISTS["passwords"][:COMMON_PASSWORDS])
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused (NIST SP 800-63B: long enough, not a known common one), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters (a few words make a good password)."
+    if password.casefold() in common_passwords():
+        return "This password is one of the most common ones; choose another."
+    return None
 
 
 def hash_password(password: str) -> str:
@@ -76,40 +102,52 @@ def client_address() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
-def _recent_failures(column, value) -> list[datetime]:
+def recent_failures(*conditions) -> list[datetime]:
+    """When the failed sign-ins matching the conditions happened within the window, newest first."""
     since = utcnow() - ATTEMPT_WINDOW
     rows = db.session.scalars(
         sa.select(SignInAttempt.at)
-        .where(column == value, SignInAttempt.at >= since, SignInAttempt.succeeded.is_(False))
+        .where(*conditions, SignInAttempt.at >= since, SignInAttempt.succeeded.is_(False))
         .order_by(SignInAttempt.at.desc())
     ).all()
     return [as_utc(r) for r in rows]
 
 
+def refuse_until(unlock: datetime, message: str) -> None:
+    """Raise SignInRefused when `unlock` is still ahead, saying how long to wait."""
+    remaining = (unlock - utcnow()).total_seconds()
+    if remaining <= 0:
+        return
+    if remaining > 90:
+        minutes = int(remaining // 60) + 1
+        wait = f"about {minutes} minutes"
+    else:
+        seconds = int(remaining) + 1
+        wait = f"{seconds} second{'s' if seconds != 1 else ''}"
+    raise SignInRefused(message.format(wait=wait))
+
+
 def check_throttle(name: str, address: str) -> None:
-    """Raise SignInRefused when this account or address has failed too often recently."""
-    now = utcnow()
-    for failures, lock_after, what in (
-        (_recent_failures(SignInAttempt.name_key, name_key(name)), LOCK_ACCOUNT_AFTER, "this account"),
-        (_recent_failures(SignInAttempt.address, address), LOCK_ADDRESS_AFTER, "your address"),
-    ):
-        if len(failures) >= lock_after:
-            # Refused until the oldest counted failure leaves the window.
-            unlock = failures[lock_after - 1] + ATTEMPT_WINDOW
-            minutes = max(1, int((unlock - now).total_seconds() // 60) + 1)
-            raise SignInRefused(
-                f"Too many failed sign-ins for {what}. Sign-in is blocked for about {minutes} "
-                f"minute{'s' if minutes != 1 else ''}; try again later."
-            )
-        if len(failures) >= SLOW_DOWN_AFTER:
-            wait = min(MAX_WAIT_SECONDS, 2 ** (len(failures) - SLOW_DOWN_AFTER + 1))
-            remaining = (failures[0] + timedelta(seconds=wait) - now).total_seconds()
-            if remaining > 0:
-                seconds = int(remaining) + 1
-                raise SignInRefused(
-                    f"Several sign-ins failed. Please wait {seconds} second{'s' if seconds != 1 else ''} "
-                    "before trying again."
-                )
+    """Raise SignInRefused when this address has failed too often, for this account or for any.
+
+    Nothing a stranger does from another address can refuse her: the account as a whole is only ever slowed
+    down, for the addresses that are themselves failing.
+    """
+    key = name_key(name)
+    by_address = recent_failures(SignInAttempt.address == address)
+    if len(by_address) >= LOCK_ADDRESS_AFTER:
+        refuse_until(by_address[LOCK_ADDRESS_AFTER - 1] + ATTEMPT_WINDOW,
+                     "Too many failed sign-ins from your address. Try again in {wait}.")
+    pair = recent_failures(SignInAttempt.address == address, SignInAttempt.name_key == key)
+    if len(pair) >= LOCK_PAIR_AFTER:
+        refuse_until(pair[LOCK_PAIR_AFTER - 1] + ATTEMPT_WINDOW,
+                     "Too many failed sign-ins for this account from your address. Try again in {wait}.")
+    if len(pair) >= SLOW_DOWN_AFTER:
+        wait = min(MAX_WAIT_SECONDS, 2 ** (len(pair) - SLOW_DOWN_AFTER + 1))
+        refuse_until(pair[0] + timedelta(seconds=wait), "Several sign-ins failed. Please wait {wait} before trying again.")
+    if pair and len(recent_failures(SignInAttempt.name_key == key)) >= ACCOUNT_SLOW_DOWN_AFTER:
+        refuse_until(pair[0] + timedelta(seconds=ACCOUNT_WAIT_SECONDS),
+                     "This account has had many failed sign-ins. Please wait {wait} before trying again.")
 
 
 def authenticate(name: str, password: str, address: str) -> Author | None:

@@ -12,8 +12,7 @@ from afterimage.extensions import db
 from afterimage.importers import ImportRefused, apply_import, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.detect import check_size
-from afterimage.studio.auth import create_author, find_author, set_password
-from afterimage.studio.forms import MIN_PASSWORD
+from afterimage.studio.auth import create_author, find_author, password_problem, set_password
 from afterimage.studio.models import Author
 
 author_cli = AppGroup("author", help="Manage the author accounts that may sign in to the studio.")
@@ -28,10 +27,14 @@ def require_schema() -> None:
         raise click.ClickException("The database is not set up yet: run `flask --app app init-db` first.") from None
 
 
-def warn_if_short(password: str) -> None:
-    """Short passwords are allowed from the shell, but not silently."""
-    if len(password) < MIN_PASSWORD:
-        click.secho(f"Warning: this password is shorter than {MIN_PASSWORD} characters.", fg="yellow", err=True)
+def prompt_new_password(label: str) -> str:
+    """Ask for a password twice until it is one the site accepts (long enough, not a common one)."""
+    while True:
+        password = click.prompt(label, hide_input=True, confirmation_prompt=True)
+        problem = password_problem(password)
+        if problem is None:
+            return password
+        click.secho(problem, fg="yellow", err=True)
 
 
 @author_cli.command("create")
@@ -41,8 +44,7 @@ def create_author_command(name: str) -> None:
     require_schema()
     if find_author(name) is not None:
         raise click.ClickException(f"An author called {name!r} already exists.")
-    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    warn_if_short(password)
+    password = prompt_new_password("Password")
     try:
         create_author(name, password)
     except ValueError as error:
@@ -58,8 +60,7 @@ def reset_password_command(name: str) -> None:
     author = find_author(name)
     if author is None:
         raise click.ClickException(f"There is no author called {name!r}.")
-    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    warn_if_short(password)
+    password = prompt_new_password("New password")
     set_password(author, password)
     db.session.commit()
     click.echo(f"Password changed for {author.name!r}; their sessions were signed out.")

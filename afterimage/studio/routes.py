@@ -18,6 +18,8 @@ from afterimage.importers import ImportRefused, apply_import, detect, read_impor
 from afterimage.importers.backup import backup_json
 from afterimage.importers.items_csv import items_csv
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags, utcnow
+from afterimage.next_url import next_or
+from afterimage.query_args import whole_number
 from afterimage.search import search_items
 from afterimage.slugs import change_slug, slugify, unique_slug
 from afterimage.studio import models  # noqa: F401  (registers the studio tables for db.create_all)
@@ -80,9 +82,7 @@ def embed_panel_available() -> bool:
 
 def safe_next(target: str | None) -> str:
     """Only ever return to a studio page of this site."""
-    if target and target.startswith("/studio") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("studio.dashboard")
+    return next_or(target, url_for("studio.dashboard"), under="/studio")
 
 
 def commit(message: str) -> None:
@@ -471,7 +471,7 @@ def back_to_list(curated: CuratedList, anchor: str = "entries") -> Response:
 def list_add_item(list_id: int):
     """Add an item found by search to the end of the list."""
     curated = curated_or_404(list_id)
-    item = db.session.get(Item, request.form.get("item_id", type=int) or 0) or abort(400, "Choose an item to add.")
+    item = db.session.get(Item, request.form.get("item_id", type=whole_number) or 0) or abort(400, "Choose an item to add.")
     if any(e.item_id == item.id for e in curated.entries):
         flash(f"{item.title} is already on the list.", "error")
     else:

@@ -7,9 +7,9 @@ from flask import Response, abort, current_app, jsonify, request, url_for
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from afterimage.api.params import whole_number_arg
 from afterimage.api.serializers import cover_url
 from afterimage.api.subjects import Subject, find_subject
+from afterimage.query_args import whole_number_arg
 from afterimage.widget.options import DEFAULT_WIDTH, FIXED_HEIGHT
 
 PAGE_TYPES = {"public.item": "items", "public.curated_list": "lists", "public.tag": "tags"}
@@ -20,7 +20,10 @@ MAX_SIZE = 10_000
 
 def subject_of_page(url: str) -> Subject:
     """The item, list or tag a page URL of this site shows; 404 for any other URL, ours or not."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": an unclosed IPv6 host
+        abort(400, "url is not a valid URL.")
     if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.host.lower():
         abort(404, "The url is not a page of this site.")
     path = parts.path
