@@ -128,11 +128,15 @@ def sign_out():
 def change_password():
     """Change the password; other sessions are signed out, this one starts afresh."""
     form = ChangePasswordForm()
-    if form.validate_on_submit():
+    if form.is_submitted():
+        form_ok = form.validate()
         author = current_author()
-        if not check_password_hash(author.password_hash, form.current.data):
+        # Checked with the other fields, so a wrong current password and a short new one show together.
+        if form.current.data and not form.csrf_token.errors and not check_password_hash(
+            author.password_hash, form.current.data
+        ):
             form.current.errors.append("That is not your current password.")
-        else:
+        elif form_ok:
             set_password(author, form.new.data)
             db.session.commit()
             start_session(author)
@@ -183,15 +187,16 @@ def tag_names() -> list[str]:
 
 
 def save_item_form(form: ItemForm, item: Item | None) -> tuple[Item | None, Item | None]:
-    """Validate the form with the catalog's rules and save; returns (saved item, duplicate found)."""
-    form_ok = form.validate_on_submit()
+    """Check every field at once (the form's own checks, then the catalog's rules) and save when all pass;
+    returns (saved item, duplicate found)."""
+    form.label_for_kind()
     if not form.is_submitted():
         return None, None
-    numbers_ok = not (form.year.errors or form.rating.errors)
-    fields = form.item_fields() if numbers_ok else None
-    errors = validate_item_fields(fields) if fields else {}
+    form_ok = form.validate()
+    fields = form.item_fields()
+    errors = validate_item_fields(fields)
     duplicate = None
-    if fields and not {"title", "year", "kind"} & errors.keys():
+    if not ({"title", "year", "kind"} & errors.keys() or form.year.errors):
         duplicate = find_duplicate(fields.kind, fields.title, fields.year, exclude_id=item.id if item else None)
         if duplicate is not None:
             errors["title"] = "There is already a " + duplicate.kind + " with this title and year."
@@ -203,7 +208,10 @@ def save_item_form(form: ItemForm, item: Item | None) -> tuple[Item | None, Item
         elif unique_slug(Item, new_slug, exclude_id=item.id) != new_slug:
             errors["slug"] = "Another item already uses (or used) this address."
     for name, message in errors.items():
-        getattr(form, name).errors = [*getattr(form, name).errors, message]
+        field = getattr(form, name)
+        # One message per field: "not a number" already says more than the catalog's range rule would.
+        if not field.errors:
+            field.errors = [message]
     if not form_ok or errors:
         return None, duplicate
     saved = save_item(fields, item)
@@ -440,13 +448,14 @@ def list_edit(list_id: int):
     form = ListForm(obj=curated if request.method == "GET" else None)
     if request.method == "GET":
         form.slug.data = curated.slug
-    if form.validate_on_submit():
+    if form.is_submitted():
+        form_ok = form.validate()
         new_slug = slugify(form.slug.data or "") if form.slug.data else curated.slug
         if form.slug.data and not new_slug:
             form.slug.errors.append("Use letters or digits in the address.")
         elif new_slug != curated.slug and unique_slug(CuratedList, new_slug, exclude_id=curated.id) != new_slug:
             form.slug.errors.append("Another list already uses (or used) this address.")
-        else:
+        elif form_ok:
             curated.title = form.title.data
             curated.introduction = (form.introduction.data or "").strip()
             curated.published = form.published.data
