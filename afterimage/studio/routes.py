@@ -470,10 +470,25 @@ def list_edit(list_id: int):
                            on_list=on_list)
 
 
+def wants_json() -> bool:
+    """True for the studio's own scripts, which save without reloading the page and want a JSON answer."""
+    return request.headers.get("X-Requested-With") == "fetch" or request.accept_mimetypes.best == "application/json"
+
+
 def back_to_list(curated: CuratedList, anchor: str = "entries") -> Response:
     """Redirect to the list's edit page, keeping the search the author was running."""
     q = request.form.get("q", "")
     return redirect(url_for("studio.list_edit", list_id=curated.id, q=q or None) + f"#{anchor}", 303)
+
+
+def list_changed(curated: CuratedList, message: str, anchor: str = "entries") -> Response:
+    """Save an entry change: a JSON answer with the new order for the page's script, else a flash and a redirect."""
+    touch_list(curated)
+    if wants_json():
+        db.session.commit()
+        return jsonify(ok=True, message=message, order=[e.id for e in curated.entries])
+    commit(message)
+    return back_to_list(curated, anchor)
 
 
 @bp.post("/lists/<int:list_id>/entries")
@@ -483,11 +498,9 @@ def list_add_item(list_id: int):
     item = db.session.get(Item, request.form.get("item_id", type=int) or 0) or abort(400, "Choose an item to add.")
     if any(e.item_id == item.id for e in curated.entries):
         flash(f"{item.title} is already on the list.", "error")
-    else:
-        curated.entries.append(ListEntry(item=item))
-        touch_list(curated)
-        commit(f"Added {item.title} to the list.")
-    return back_to_list(curated)
+        return back_to_list(curated)
+    curated.entries.append(ListEntry(item=item))
+    return list_changed(curated, f"Added {item.title} to the list.")
 
 
 @bp.post("/lists/<int:list_id>/entries/<int:entry_id>/note")
@@ -496,14 +509,12 @@ def entry_note(list_id: int, entry_id: int):
     curated = curated_or_404(list_id)
     entry = entry_or_404(curated, entry_id)
     entry.note = (request.form.get("note") or "").strip()
-    touch_list(curated)
-    commit(f"Saved the note for {entry.item.title}.")
-    return back_to_list(curated, f"entry-{entry.id}")
+    return list_changed(curated, f"Saved the note for {entry.item.title}.", f"entry-{entry.id}")
 
 
 @bp.post("/lists/<int:list_id>/entries/<int:entry_id>/move")
 def entry_move(list_id: int, entry_id: int):
-    """Move an entry one place up or down (the no-JavaScript way to reorder)."""
+    """Move an entry one place up or down (the way to reorder without JavaScript)."""
     curated = curated_or_404(list_id)
     entry = entry_or_404(curated, entry_id)
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
@@ -511,30 +522,29 @@ def entry_move(list_id: int, entry_id: int):
         abort(400, "Move up or down.")
     index = curated.entries.index(entry)
     new_index = index + step
-    if 0 <= new_index < len(curated.entries):
-        curated.entries.insert(new_index, curated.entries.pop(index))
-        curated.entries.reorder()
-        touch_list(curated)
-        commit(f"Moved {entry.item.title} {'up' if step < 0 else 'down'}.")
-    return back_to_list(curated, f"entry-{entry.id}")
+    if not 0 <= new_index < len(curated.entries):
+        return list_changed(curated, f"{entry.item.title} is already {'first' if step < 0 else 'last'}.",
+                            f"entry-{entry.id}")
+    curated.entries.insert(new_index, curated.entries.pop(index))
+    curated.entries.reorder()
+    return list_changed(curated, f"Moved {entry.item.title} to position {new_index + 1} of {len(curated.entries)}.",
+                        f"entry-{entry.id}")
 
 
 @bp.post("/lists/<int:list_id>/order")
 def list_order(list_id: int):
-    """Save a new order from drag and drop: the form carries every entry id once, in the new order."""
+    """Save a whole new order (drag and drop, keyboard): the form carries every entry id once, in the new order."""
     curated = curated_or_404(list_id)
     wanted = request.form.getlist("entry", type=int)
     by_id = {e.id: e for e in curated.entries}
-    if sorted(wanted) != sorted(by_id):
+    if len(wanted) != len(set(wanted)) or set(wanted) != set(by_id):
+        if wants_json():
+            return jsonify(ok=False, message="The new order must name every entry of the list once; "
+                           "reload the page and try again.", order=[e.id for e in curated.entries]), 409
         abort(400, "The new order must name every entry of the list once.")
     curated.entries = [by_id[i] for i in wanted]
     curated.entries.reorder()
-    touch_list(curated)
-    db.session.commit()
-    if request.accept_mimetypes.best == "application/json" or request.headers.get("X-Requested-With"):
-        return {"ok": True, "order": wanted}
-    flash("Saved the new order.", "success")
-    return back_to_list(curated)
+    return list_changed(curated, "Saved the new order.")
 
 
 @bp.post("/lists/<int:list_id>/entries/<int:entry_id>/remove")
@@ -545,9 +555,7 @@ def entry_remove(list_id: int, entry_id: int):
     title = entry.item.title
     curated.entries.remove(entry)
     curated.entries.reorder()
-    touch_list(curated)
-    commit(f"Removed {title} from the list.")
-    return back_to_list(curated)
+    return list_changed(curated, f"Removed {title} from the list.")
 
 
 @bp.route("/lists/<int:list_id>/delete", methods=["GET", "POST"])

@@ -19,7 +19,7 @@ def test_the_error_summary_takes_focus_lists_every_error_and_leads_to_the_field(
         with page.expect_navigation():
             page.click("form.item-form button[type=submit]")
         page.wait_for_selector("[data-error-summary]")
-        page.wait_for_function("document.activeElement && document.activeElement.matches('[data-error-summary]')")
+        page.wait_for_function("() => document.activeElement && document.activeElement.matches('[data-error-summary]')")
         seen["links"] = page.eval_on_selector_all(".error-summary-list a", "as => as.map(a => a.textContent)")
         page.screenshot(path=screenshot_path("studio-error-summary.png"))
         page.click(".error-summary-list a[href='#year']")
