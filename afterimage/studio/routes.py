@@ -251,7 +251,7 @@ def item_edit(item_id: int):
     if form.is_submitted():
         flash("The changes were not saved: please correct the fields marked below.", "error")
         status = 422
-    recs = {kind: recommendations.studio_recommendations(item, kind, limit=20) for kind in KINDS}
+    recs = studio_recommendations(item)
     return render_template("studio/item_form.html", form=form, item=item, duplicate=duplicate,
                            tag_names=tag_names(), recs=recs), status
 
@@ -284,16 +284,27 @@ def recommendation_override(item_id: int, target_id: int):
         abort(400, "Unknown action.")
     try:
         recommendations.set_override(item, target, None if action == "clear" else action)
-    except NotImplementedError:
+    except (NotImplementedError, ValueError) as error:
         db.session.rollback()
-        flash("Pinning and hiding are not available yet.", "error")
-    except ValueError as error:
-        db.session.rollback()
-        flash(f"That did not work: {error}.", "error")
+        message = ("Pinning and hiding are not available yet." if isinstance(error, NotImplementedError)
+                   else f"That did not work: {error}.")
+        if wants_json():
+            return jsonify(ok=False, message=message), 409
+        flash(message, "error")
     else:
         done = {"pin": "Pinned", "hide": "Hid", "clear": "Restored"}[action]
-        commit(f"{done} {target.title} in the recommendations for {item.title}.")
+        message = f"{done} {target.title} in the recommendations for {item.title}."
+        if wants_json():
+            db.session.commit()
+            html = render_template("studio/_recommendations.html", item=item, recs=studio_recommendations(item))
+            return jsonify(ok=True, message=message, html=html)
+        commit(message)
     return redirect(url_for("studio.item_edit", item_id=item.id) + "#recommendations", 303)
+
+
+def studio_recommendations(item: Item) -> dict[str, list]:
+    """What readers see recommended after the item, pinned and hidden ones included, by kind."""
+    return {kind: recommendations.studio_recommendations(item, kind, limit=20) for kind in KINDS}
 
 
 # Tags ----------------------------------------------------------------------------------------------

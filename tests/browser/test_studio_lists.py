@@ -155,3 +155,25 @@ def test_the_up_and_down_buttons_save_without_a_reload_and_keep_focus(demo_app, 
     assert seen["focus"].startswith("Move ") and seen["focus"].endswith(" down")
     assert saved_order(demo_app, list_id) == [before[1], before[0], *before[2:]]
     assert problems == []
+
+
+def test_pinning_a_recommendation_updates_the_section_without_a_reload(demo_app, live):
+    from afterimage.models import Item
+    from afterimage.recommendations import studio_recommendations
+
+    with demo_app.app_context():
+        item = db.session.scalar(sa.select(Item).where(Item.title == "Hiroshima mon amour"))
+        item_id, last = item.id, studio_recommendations(item, "film")[-1].item.id
+    seen: dict = {}
+
+    def pin(page) -> None:
+        page.evaluate("window.notReloaded = true")
+        page.click(f"#recommendations [data-target-id='{last}'] button:has-text('Pin to top')")
+        page.wait_for_function("() => document.getElementById('recs-status').textContent.startsWith('Pinned')")
+        seen["first"] = page.get_attribute("#recommendations .studio-rec-list li", "data-target-id")
+        seen["focus"] = page.evaluate("document.activeElement.textContent")
+        seen["not_reloaded"] = page.evaluate("window.notReloaded === true")
+
+    problems = in_browser(live, f"/studio/items/{item_id}", pin)
+    assert seen == {"first": str(last), "focus": "Undo pin", "not_reloaded": True}
+    assert problems == []
