@@ -78,7 +78,9 @@ def decode_upload(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise CoverRefused("The image declares more pixels than a cover needs (a decompression bomb?).") from None
     except UnidentifiedImageError:
-        raise CoverRefused("This is not a JPEG, PNG or WebP image (SVG and other formats are not accepted).") from None
+        raise CoverRefused(
+            "This is not a JPEG, PNG or WebP image, whatever its name says (SVG, GIF and other formats are not accepted)."
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError):
         raise CoverRefused("The image could not be read: the file is damaged or not really an image.") from None
 

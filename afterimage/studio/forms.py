@@ -166,6 +166,9 @@ class ItemForm(FlaskForm):
     description = TextAreaField("Description", description="What it is about, for readers.")
     note = TextAreaField("Your note", description="Shown on the item's page as the author's note.")
     where_to_find = StringField("Where to find it", filters=[strip_filter])
+    cover_file = FileField("Upload a poster or cover",
+                           description="JPEG, PNG or WebP, up to 5 MB. It replaces any cover uploaded before.")
+    remove_cover = BooleanField("Remove the uploaded cover (the URL below, or a generated cover, shows instead)")
     cover_url = StringField("Cover image URL", filters=[strip_filter], description="https://…")
     blog_url = StringField("Blog review URL", filters=[strip_filter], description="https://…")
     letterboxd_uri = StringField("Letterboxd URL", filters=[strip_filter])

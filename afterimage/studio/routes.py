@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 
 from afterimage import recommendations
 from afterimage.catalog import find_duplicate, item_fields, save_item, validate_item_fields
+from afterimage.cover_images import MAX_COVER_BYTES, CoverRefused, ProcessedCover, attach_cover, process_cover, remove_cover
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, apply_import, detect, read_import_file
 from afterimage.importers.backup import backup_json
@@ -200,6 +201,7 @@ def save_item_form(form: ItemForm, item: Item | None) -> tuple[Item | None, Item
         duplicate = find_duplicate(fields.kind, fields.title, fields.year, exclude_id=item.id if item else None)
         if duplicate is not None:
             errors["title"] = "There is already a " + duplicate.kind + " with this title and year."
+    cover = uploaded_cover(form)
     new_slug = None
     if item is not None and form.slug.data and form.slug.data != item.slug:
         new_slug = slugify(form.slug.data)
@@ -212,12 +214,28 @@ def save_item_form(form: ItemForm, item: Item | None) -> tuple[Item | None, Item
         # One message per field: "not a number" already says more than the catalog's range rule would.
         if not field.errors:
             field.errors = [message]
-    if not form_ok or errors:
+    if not form_ok or errors or form.cover_file.errors:
         return None, duplicate
     saved = save_item(fields, item)
     if new_slug:
         change_slug(saved, new_slug)
+    if cover is not None:
+        attach_cover(saved, cover)
+    elif form.remove_cover.data:
+        remove_cover(saved)
     return saved, None
+
+
+def uploaded_cover(form: ItemForm) -> ProcessedCover | None:
+    """The cover file sent with the form, decoded and re-encoded; a refusal becomes the field's error."""
+    upload = form.cover_file.data
+    if not upload or not getattr(upload, "filename", None):
+        return None
+    try:
+        return process_cover(upload.stream.read(MAX_COVER_BYTES + 1))
+    except CoverRefused as refused:
+        form.cover_file.errors = [*form.cover_file.errors, f"{refused} Nothing was changed."]
+        return None
 
 
 @bp.route("/items/new", methods=["GET", "POST"])
@@ -614,6 +632,10 @@ def upload_too_large(error):
     """Flask refuses bodies over MAX_CONTENT_LENGTH before the view runs; say so in words."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     size = f"{limit // 1_048_576} MB" if limit >= 1_048_576 else f"{limit // 1024} KB"
+    if request.endpoint in ("studio.item_new", "studio.item_edit"):
+        flash(f"The cover file is larger than the upload limit ({size}); nothing was saved. "
+              f"Covers may be up to {MAX_COVER_BYTES // 1_048_576} MB.", "error")
+        return redirect(request.full_path.rstrip("?"), 303)
     flash(f"The file is larger than the upload limit ({size}). Nothing was imported. "
           "Larger files can be imported on the server with: flask --app app import PATH", "error")
     return render_template("studio/import.html", form=ImportForm(formdata=None)), 413
