@@ -50,21 +50,11 @@ def test_the_half_star_rating_works_with_the_keyboard_and_is_saved(demo_app, liv
         page.fill("#title", "Keyboard Rated")
         page.fill("#year", "1961")
         slider.focus()
-        for _ in range(7):
-            page.keyboard.press("ArrowRight")
-        states.append((slider.get_attribute("aria-valuenow"), slider.get_attribute("aria-valuetext"),
-                       page.input_value("#rating")))
-        page.keyboard.press("ArrowLeft")
-        page.keyboard.press("PageUp")
-        states.append((slider.get_attribute("aria-valuenow"), slider.get_attribute("aria-valuetext"),
-                       page.input_value("#rating")))
-        page.keyboard.press("Home")
-        states.append((slider.get_attribute("aria-valuenow"), slider.get_attribute("aria-valuetext"),
-                       page.input_value("#rating")))
-        page.keyboard.press("End")
-        page.keyboard.press("ArrowDown")
-        states.append((slider.get_attribute("aria-valuenow"), slider.get_attribute("aria-valuetext"),
-                       page.input_value("#rating")))
+        for keys in (["ArrowRight"] * 7, ["ArrowLeft", "PageUp"], ["Home"], ["End", "ArrowDown"]):
+            for key in keys:
+                page.keyboard.press(key)
+            states.append((slider.get_attribute("aria-valuenow"), slider.get_attribute("aria-valuetext"),
+                           page.input_value("#rating")))
         page.screenshot(path=screenshot_path("studio-half-stars.png"))
         with page.expect_navigation():
             page.click("form.item-form button[type=submit]")

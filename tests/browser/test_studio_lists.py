@@ -29,6 +29,15 @@ def centre(page, selector: str) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
+def press_handle(page, entry_id: int) -> float:
+    """Scroll the entries into view and press the mouse on an entry's handle; returns the pointer's x."""
+    mark_page(page)
+    x, y = centre(page, f"#entry-{entry_id} .drag-handle")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    return x
+
+
 def mark_page(page) -> None:
     """Leave a mark on the window (a reload would wipe it) and scroll the entries to the top of the view."""
     page.evaluate("window.notReloaded = true; document.getElementById('entries').scrollIntoView()")
@@ -48,10 +57,7 @@ def test_dragging_with_real_pointer_events_saves_the_order_without_a_reload(demo
     seen: dict = {}
 
     def drag(page) -> None:
-        mark_page(page)
-        x, y = centre(page, f"#entry-{before[2]} .drag-handle")
-        page.mouse.move(x, y)
-        page.mouse.down()
+        x = press_handle(page, before[2])
         # Across the second row, then to the top half of the first, in small steps as a hand would.
         _, y1 = centre(page, f"#entry-{before[1]}")
         page.mouse.move(x, y1, steps=8)
@@ -78,10 +84,7 @@ def test_releasing_over_the_dragged_row_itself_still_saves(demo_app, live):
     seen: dict = {}
 
     def drag(page) -> None:
-        mark_page(page)
-        x, y = centre(page, f"#entry-{before[0]} .drag-handle")
-        page.mouse.move(x, y)
-        page.mouse.down()
+        x = press_handle(page, before[0])
         second = page.locator(f"#entry-{before[1]}").bounding_box()
         page.mouse.move(x, second["y"] + second["height"] * 0.75, steps=10)
         # The dragged row has followed the pointer: it is the row under it now.
