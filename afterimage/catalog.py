@@ -154,13 +154,24 @@ def get_or_create_tag(name: str, family: str | None = None) -> Tag:
 
 
 def get_or_create_creator(name: str) -> Creator:
-    """The creator with this name ignoring case and accents, created if new."""
+    """The creator with this name ignoring case and accents, created if new (with a page address)."""
     name = " ".join(name.split())
     creator = find_by_name(Creator, name)
     if creator is None:
-        creator = Creator(name=name, name_key=fold_accents(name))
+        creator = Creator(name=name, name_key=fold_accents(name), slug=unique_creator_slug(name))
         db.session.add(creator)
     return creator
+
+
+def unique_creator_slug(name: str) -> str:
+    """The folded name as an address ("Agnès Varda" -> "agnes-varda"), with -2, -3... when two names fold alike."""
+    base = slugify(name) or "person"
+    pending = {o.slug for o in db.session.new if isinstance(o, Creator)}
+    candidate, n = base, 1
+    while candidate in pending or db.session.scalar(sa.select(Creator.id).where(Creator.slug == candidate)):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def save_item(f: ItemFields, item: Item | None = None) -> Item:

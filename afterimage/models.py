@@ -58,6 +58,8 @@ class Item(db.Model):
     rating: so.Mapped[Optional[float]] = so.mapped_column(sa.Float)
     status: so.Mapped[str] = so.mapped_column(sa.String(8), default="seen")
     cover_url: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
+    # Content hash of the cover she uploaded (its sizes are CoverImage rows); None shows cover_url or a placeholder.
+    cover_digest: so.Mapped[Optional[str]] = so.mapped_column(sa.String(64))
     blog_url: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
     letterboxd_uri: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500), index=True)
     goodreads_id: so.Mapped[Optional[str]] = so.mapped_column(sa.String(32), index=True)
@@ -79,6 +81,9 @@ class Item(db.Model):
         secondary=item_tags, back_populates="items", order_by="Tag.name_key"
     )
     list_entries: so.Mapped[list[ListEntry]] = so.relationship(
+        back_populates="item", cascade="all, delete-orphan", passive_deletes=True
+    )
+    cover_images: so.Mapped[list[CoverImage]] = so.relationship(
         back_populates="item", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -114,6 +119,8 @@ class Creator(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     # Accent- and case-folded name: "Agnes Varda" and "Agnès Varda" are one person.
     name_key: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    # The person's page address, from the folded name: "alain-resnais", "han-kang".
+    slug: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
 
     credits: so.Mapped[list[Credit]] = so.relationship(back_populates="creator")
 
@@ -207,6 +214,26 @@ class ListEntry(db.Model):
 
     list: so.Mapped[CuratedList] = so.relationship(back_populates="entries")
     item: so.Mapped[Item] = so.relationship(back_populates="list_entries")
+
+
+class CoverImage(db.Model):
+    """One size of a cover the author uploaded, re-encoded without metadata (cover_images.py)."""
+
+    __tablename__ = "cover_images"
+    __table_args__ = (
+        sa.CheckConstraint("size IN ('page', 'card', 'preview')", name="ck_cover_images_size"),
+    )
+
+    item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    size: so.Mapped[str] = so.mapped_column(sa.String(8), primary_key=True)
+    # The same upload on two items shares a digest, and so a URL: the bytes are the same.
+    digest: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    mimetype: so.Mapped[str] = so.mapped_column(sa.String(32))
+    width: so.Mapped[int] = so.mapped_column()
+    height: so.Mapped[int] = so.mapped_column()
+    data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+
+    item: so.Mapped[Item] = so.relationship(back_populates="cover_images")
 
 
 class SlugRedirect(db.Model):

@@ -1,10 +1,11 @@
-"""Reader search: accent- and case-insensitive, over titles, creators, tags and descriptions."""
+"""Reader search: accent- and case-insensitive, over titles, creators, tags and descriptions, and people."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from afterimage.extensions import db
-from afterimage.models import Item
+from afterimage.models import Creator, Item
+from afterimage.people import public_credits
 from afterimage.search_index import narrowing_filter
 from recs.text import fold_accents
 
@@ -41,3 +42,15 @@ def search_items(q: str, kind: str | None = None) -> sa.Select:
     phrase = " ".join(terms)
     title_first = sa.case((Item.title_key.like(_like(phrase), escape="\\"), 0), else_=1)
     return query.order_by(title_first, Item.title_key, Item.year)
+
+
+def search_people(q: str, limit: int = 8) -> list[Creator]:
+    """People with public works whose name holds every word of the query, names starting with the first word first."""
+    terms = query_terms(q)
+    if not terms:
+        return []
+    query = sa.select(Creator).where(Creator.id.in_(public_credits()))
+    for term in terms:
+        query = query.where(Creator.name_key.like(_like(term), escape="\\"))
+    starts = sa.case((Creator.name_key.like(_like(terms[0])[1:], escape="\\"), 0), else_=1)
+    return list(db.session.scalars(query.order_by(starts, Creator.name_key).limit(limit)))

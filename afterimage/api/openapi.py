@@ -84,6 +84,20 @@ def schemas(max_limit: int) -> dict:
             "items": {"type": "array", "items": ref("Item"), "description": "The tag's first 100 items, oldest first."},
             "recommendations": recommendations,
         }),
+        "Person": closed_object({
+            "slug": SLUG, "name": {"type": "string"}, "url": {**URL, "description": "The person's page on the site."},
+        }),
+        "RoleWorks": closed_object({
+            "role": {"type": "string", "enum": list(ROLES)},
+            "heading": {"type": "string", "description": "The role in words: \"Directed\", \"Translated\"."},
+            "items": {"type": "array", "items": ref("Item"), "description": "Oldest first; undated works last."},
+        }),
+        "PersonDetail": closed_object({
+            "person": ref("Person"),
+            "works": {"type": "array", "items": ref("RoleWorks"),
+                      "description": "One group per role the person has in the catalog, in the order director, "
+                                     "screenwriter, author, translator."},
+        }),
         "Error": closed_object({
             "error": {"type": "string"}, "message": {"type": "string"}, "status": {"type": "integer"},
         }),
@@ -97,7 +111,7 @@ def json_response(description: str, schema: str) -> dict:
 
 ERRORS = {
     "400": json_response("A parameter has a bad value; the message says which.", "Error"),
-    "404": json_response("No such item, list or tag.", "Error"),
+    "404": json_response("No such item, list, tag or person.", "Error"),
 }
 NOT_MODIFIED = {"304": {"description": "Not modified since the ETag given in If-None-Match."}}
 MOVED = {"301": {"description": "An old slug: the Location header gives the current URL."}}
@@ -149,6 +163,10 @@ def openapi_document(server_url: str, max_limit: int, default_limit: int) -> dic
             ),
             "/v1/tags/{slug}": operation(
                 "A tag with its items and recommendations.", "TagDetail", ["slug", "kind", "limit"], moved=True,
+            ),
+            "/v1/people/{slug}": operation(
+                "A person (director, screenwriter, author or translator) and their public works by role; "
+                "a person credited only on private items is not found.", "PersonDetail", ["slug"],
             ),
         },
         "components": {

@@ -6,10 +6,11 @@ from flask import Blueprint, Response, abort, current_app, jsonify, redirect, re
 
 from afterimage.api.openapi import openapi_document
 from afterimage.api.params import MAX_LIMIT, kind_arg, limit_arg, page_arg
-from afterimage.api.serializers import item_json, list_json, recommendation_json, tag_json
+from afterimage.api.serializers import item_json, list_json, person_json, recommendation_json, role_works_json, tag_json
 from afterimage.api.subjects import Subject, find_subject, kept_query_args, recommendations_for
 from afterimage.extensions import db
 from afterimage.models import KINDS, Item, Tag, with_tags_and_credits
+from afterimage.people import find_person, works_by_role
 from afterimage.search import search_items
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -142,6 +143,15 @@ def tag(slug: str):
         "items": [item_json(i) for i in subject.members],
         "recommendations": scored_recommendations(subject.members, kinds, limit),
     })
+
+
+@bp.get("/v1/people/<slug>")
+def person(slug: str):
+    """A person and their public works in the catalog, grouped by role, each group by year."""
+    found = find_person(slug)
+    if found is None:
+        abort(404, f"No person with the slug {slug!r}.")
+    return json_answer({"person": person_json(found), "works": [role_works_json(g) for g in works_by_role(found)]})
 
 
 @bp.get("/openapi.json")

@@ -5,7 +5,9 @@ from datetime import datetime, timezone
 
 from flask import url_for
 
-from afterimage.models import CuratedList, Item, Tag
+from afterimage.cover_images import cover_src
+from afterimage.models import Creator, CuratedList, Item, Tag
+from afterimage.people import RoleWorks
 from afterimage.recommendations import Recommendation
 
 
@@ -19,8 +21,8 @@ def iso_utc(moment: datetime | None) -> str | None:
 
 
 def cover_url(item: Item) -> str:
-    """The item's cover, or its generated placeholder, as an absolute URL."""
-    return item.cover_url or url_for("public.cover", slug=item.slug, _external=True)
+    """The item's uploaded cover, pasted cover URL or generated placeholder, as an absolute URL."""
+    return cover_src(item, "page", external=True)
 
 
 def tag_ref(tag: Tag) -> dict:
@@ -75,3 +77,17 @@ def tag_json(tag: Tag) -> dict:
         "url": url_for("public.tag", slug=tag.slug, _external=True),
         "widget_url": url_for("widget.tag_widget", slug=tag.slug, _external=True),
     }
+
+
+def person_json(person: Creator) -> dict:
+    """A person's own fields (their works travel separately)."""
+    return {
+        "slug": person.slug,
+        "name": person.name,
+        "url": url_for("public.person", slug=person.slug, _external=True),
+    }
+
+
+def role_works_json(group: RoleWorks) -> dict:
+    """A person's works in one role, oldest first."""
+    return {"role": group.role, "heading": group.heading, "items": [item_json(i) for i in group.items]}

@@ -14,7 +14,7 @@ from afterimage.recommendations import recommend_by_kind, recommend_for_items
 from afterimage.catalog import is_http_url
 from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
-from afterimage.search import search_items
+from afterimage.search import search_items, search_people
 from afterimage.security import is_cross_site_request
 from afterimage.slugs import find_by_slug
 
@@ -210,7 +210,8 @@ def search():
         with_tags_and_credits(search_items(q, kind)), page=page_arg(),
         per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False,
     )
-    return render_template("public/search.html", q=q, kind=kind, page=page)
+    people = search_people(q) if page.page == 1 else []
+    return render_template("public/search.html", q=q, kind=kind, page=page, people=people)
 
 
 def liked_slugs() -> list[str]:
@@ -251,3 +252,6 @@ def toggle_liked(slug: str):
         secure=request.is_secure,
     )
     return response
+
+# Views in modules of their own register on this blueprint as they are imported.
+from afterimage.public import people, uploaded_covers  # noqa: E402,F401

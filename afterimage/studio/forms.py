@@ -20,6 +20,12 @@ FAMILIES = [
         ("form", "Form"), ("other", "Other"),
     )
 ]
+# Status labels in each kind's own words: she watched a film, she read a book.
+STATUS_LABELS = {
+    "film": {"seen": "Watched", "want": "Watchlist"},
+    "book": {"seen": "Read", "want": "To read"},
+}
+RATINGS = [n / 2 for n in range(1, 11)]
 CREATOR_LINE = re.compile(r"^(?P<name>.+?)\s*(?:\((?P<role>[^()]*)\))?$")
 MIN_PASSWORD = 8
 
@@ -89,6 +95,36 @@ def parse_tags(text: str) -> list[str]:
     return [" ".join(t.split()) for t in (text or "").split(",") if t.strip()]
 
 
+def status_choices(kind: str) -> list[SelectChoice]:
+    """The status options labelled for a film or a book; each option carries both wordings for the script
+    that relabels them when the kind changes."""
+    labels = STATUS_LABELS.get(kind, STATUS_LABELS["film"])
+    return [
+        SelectChoice(value, labels[value], render_kw={
+            "data-film-label": STATUS_LABELS["film"][value], "data-book-label": STATUS_LABELS["book"][value],
+        })
+        for value in ("seen", "want")
+    ]
+
+
+def rating_label(value: float) -> str:
+    """A rating in words, as a screen reader should say it: "3.5 stars", "1 star"."""
+    return f"{value:g} star" + ("" if value == 1 else "s")
+
+
+def rating_choices() -> list[SelectChoice]:
+    """No rating, then half a star to five stars in half steps: the control works without JavaScript."""
+    return [SelectChoice("", "No rating")] + [SelectChoice(f"{v:g}", rating_label(v)) for v in RATINGS]
+
+
+def parse_number(kind: type, text: str | None):
+    """The typed number, or None when it is empty or not a number (its field's validator has said so)."""
+    try:
+        return kind(text.strip().replace(",", ".")) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
 def optional_number(kind: type, message: str):
     """A validator-filter pair would hide the typed text; this validator checks it and keeps it."""
 
@@ -120,15 +156,19 @@ class ItemForm(FlaskForm):
     )
     tags = StringField("Tags", filters=[strip_filter],
                        description="Separated by commas. New tags are created as you save.")
-    status = SelectField("Status", choices=[SelectChoice("seen", "Seen / read"), SelectChoice("want", "Watchlist / to read")], default="seen")
-    rating = StringField("Rating", filters=[strip_filter],
-                         validators=[optional_number(float, "Enter the rating as a number, like 3.5.")],
-                         description="0.5 to 5, in half stars. Leave empty for no rating.")
+    status = SelectField("Status", choices=status_choices("film"), default="seen")
+    # A plain select without JavaScript; studio-rating.js draws half stars over it.
+    rating = SelectField("Rating", choices=rating_choices(), default="", validate_choice=False,
+                         validators=[optional_number(float, "Choose a rating from half a star to five stars.")],
+                         description="Half a star to five stars; no rating is fine.")
     country = StringField("Country", filters=[strip_filter])
     language = StringField("Language", filters=[strip_filter])
     description = TextAreaField("Description", description="What it is about, for readers.")
     note = TextAreaField("Your note", description="Shown on the item's page as the author's note.")
     where_to_find = StringField("Where to find it", filters=[strip_filter])
+    cover_file = FileField("Upload a poster or cover",
+                           description="JPEG, PNG or WebP, up to 5 MB. It replaces any cover uploaded before.")
+    remove_cover = BooleanField("Remove the uploaded cover (the URL below, or a generated cover, shows instead)")
     cover_url = StringField("Cover image URL", filters=[strip_filter], description="https://…")
     blog_url = StringField("Blog review URL", filters=[strip_filter], description="https://…")
     letterboxd_uri = StringField("Letterboxd URL", filters=[strip_filter])
@@ -139,12 +179,12 @@ class ItemForm(FlaskForm):
     submit = SubmitField("Save")
 
     def item_fields(self) -> ItemFields:
-        """The typed values as catalog ItemFields (numbers already checked by the field validators)."""
+        """The typed values as catalog ItemFields; a number that does not parse is None (its field has the error)."""
         kind = self.kind.data or "film"
         return ItemFields(
             kind=kind,
             title=self.title.data or "",
-            year=int(self.year.data) if self.year.data else None,
+            year=parse_number(int, self.year.data),
             original_title=self.original_title.data or None,
             creators=parse_creators(self.creators.data, kind),
             tags=parse_tags(self.tags.data),
@@ -152,7 +192,7 @@ class ItemForm(FlaskForm):
             language=self.language.data or None,
             description=(self.description.data or "").strip(),
             note=(self.note.data or "").strip(),
-            rating=float(self.rating.data.replace(",", ".")) if self.rating.data else None,
+            rating=parse_number(float, self.rating.data),
             status=self.status.data or "seen",
             cover_url=self.cover_url.data or None,
             blog_url=self.blog_url.data or None,
@@ -161,6 +201,10 @@ class ItemForm(FlaskForm):
             isbn13=self.isbn13.data or None,
             where_to_find=self.where_to_find.data or None,
         )
+
+    def label_for_kind(self) -> None:
+        """Status options in the words of the chosen kind: "Watched" for a film, "Read" for a book."""
+        self.status.choices = status_choices(self.kind.data or "film")
 
     def fill_from(self, fields: ItemFields, slug: str | None = None) -> None:
         """Prefill from an item's current values."""

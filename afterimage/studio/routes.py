@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 
 from afterimage import recommendations
 from afterimage.catalog import find_duplicate, item_fields, save_item, validate_item_fields
+from afterimage.cover_images import MAX_COVER_BYTES, CoverRefused, ProcessedCover, attach_cover, process_cover, remove_cover
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, apply_import, detect, read_import_file
 from afterimage.importers.backup import backup_json
@@ -128,11 +129,15 @@ def sign_out():
 def change_password():
     """Change the password; other sessions are signed out, this one starts afresh."""
     form = ChangePasswordForm()
-    if form.validate_on_submit():
+    if form.is_submitted():
+        form_ok = form.validate()
         author = current_author()
-        if not check_password_hash(author.password_hash, form.current.data):
+        # Checked with the other fields, so a wrong current password and a short new one show together.
+        if form.current.data and not form.csrf_token.errors and not check_password_hash(
+            author.password_hash, form.current.data
+        ):
             form.current.errors.append("That is not your current password.")
-        else:
+        elif form_ok:
             set_password(author, form.new.data)
             db.session.commit()
             start_session(author)
@@ -183,18 +188,20 @@ def tag_names() -> list[str]:
 
 
 def save_item_form(form: ItemForm, item: Item | None) -> tuple[Item | None, Item | None]:
-    """Validate the form with the catalog's rules and save; returns (saved item, duplicate found)."""
-    form_ok = form.validate_on_submit()
+    """Check every field at once (the form's own checks, then the catalog's rules) and save when all pass;
+    returns (saved item, duplicate found)."""
+    form.label_for_kind()
     if not form.is_submitted():
         return None, None
-    numbers_ok = not (form.year.errors or form.rating.errors)
-    fields = form.item_fields() if numbers_ok else None
-    errors = validate_item_fields(fields) if fields else {}
+    form_ok = form.validate()
+    fields = form.item_fields()
+    errors = validate_item_fields(fields)
     duplicate = None
-    if fields and not {"title", "year", "kind"} & errors.keys():
+    if not ({"title", "year", "kind"} & errors.keys() or form.year.errors):
         duplicate = find_duplicate(fields.kind, fields.title, fields.year, exclude_id=item.id if item else None)
         if duplicate is not None:
             errors["title"] = "There is already a " + duplicate.kind + " with this title and year."
+    cover = uploaded_cover(form)
     new_slug = None
     if item is not None and form.slug.data and form.slug.data != item.slug:
         new_slug = slugify(form.slug.data)
@@ -203,13 +210,32 @@ def save_item_form(form: ItemForm, item: Item | None) -> tuple[Item | None, Item
         elif unique_slug(Item, new_slug, exclude_id=item.id) != new_slug:
             errors["slug"] = "Another item already uses (or used) this address."
     for name, message in errors.items():
-        getattr(form, name).errors = [*getattr(form, name).errors, message]
-    if not form_ok or errors:
+        field = getattr(form, name)
+        # One message per field: "not a number" already says more than the catalog's range rule would.
+        if not field.errors:
+            field.errors = [message]
+    if not form_ok or errors or form.cover_file.errors:
         return None, duplicate
     saved = save_item(fields, item)
     if new_slug:
         change_slug(saved, new_slug)
+    if cover is not None:
+        attach_cover(saved, cover)
+    elif form.remove_cover.data:
+        remove_cover(saved)
     return saved, None
+
+
+def uploaded_cover(form: ItemForm) -> ProcessedCover | None:
+    """The cover file sent with the form, decoded and re-encoded; a refusal becomes the field's error."""
+    upload = form.cover_file.data
+    if not upload or not getattr(upload, "filename", None):
+        return None
+    try:
+        return process_cover(upload.stream.read(MAX_COVER_BYTES + 1))
+    except CoverRefused as refused:
+        form.cover_file.errors = [*form.cover_file.errors, f"{refused} Nothing was changed."]
+        return None
 
 
 @bp.route("/items/new", methods=["GET", "POST"])
@@ -243,7 +269,7 @@ def item_edit(item_id: int):
     if form.is_submitted():
         flash("The changes were not saved: please correct the fields marked below.", "error")
         status = 422
-    recs = {kind: recommendations.studio_recommendations(item, kind, limit=20) for kind in KINDS}
+    recs = studio_recommendations(item)
     return render_template("studio/item_form.html", form=form, item=item, duplicate=duplicate,
                            tag_names=tag_names(), recs=recs), status
 
@@ -276,16 +302,27 @@ def recommendation_override(item_id: int, target_id: int):
         abort(400, "Unknown action.")
     try:
         recommendations.set_override(item, target, None if action == "clear" else action)
-    except NotImplementedError:
+    except (NotImplementedError, ValueError) as error:
         db.session.rollback()
-        flash("Pinning and hiding are not available yet.", "error")
-    except ValueError as error:
-        db.session.rollback()
-        flash(f"That did not work: {error}.", "error")
+        message = ("Pinning and hiding are not available yet." if isinstance(error, NotImplementedError)
+                   else f"That did not work: {error}.")
+        if wants_json():
+            return jsonify(ok=False, message=message), 409
+        flash(message, "error")
     else:
         done = {"pin": "Pinned", "hide": "Hid", "clear": "Restored"}[action]
-        commit(f"{done} {target.title} in the recommendations for {item.title}.")
+        message = f"{done} {target.title} in the recommendations for {item.title}."
+        if wants_json():
+            db.session.commit()
+            html = render_template("studio/_recommendations.html", item=item, recs=studio_recommendations(item))
+            return jsonify(ok=True, message=message, html=html)
+        commit(message)
     return redirect(url_for("studio.item_edit", item_id=item.id) + "#recommendations", 303)
+
+
+def studio_recommendations(item: Item) -> dict[str, list]:
+    """What readers see recommended after the item, pinned and hidden ones included, by kind."""
+    return {kind: recommendations.studio_recommendations(item, kind, limit=20) for kind in KINDS}
 
 
 # Tags ----------------------------------------------------------------------------------------------
@@ -440,13 +477,14 @@ def list_edit(list_id: int):
     form = ListForm(obj=curated if request.method == "GET" else None)
     if request.method == "GET":
         form.slug.data = curated.slug
-    if form.validate_on_submit():
+    if form.is_submitted():
+        form_ok = form.validate()
         new_slug = slugify(form.slug.data or "") if form.slug.data else curated.slug
         if form.slug.data and not new_slug:
             form.slug.errors.append("Use letters or digits in the address.")
         elif new_slug != curated.slug and unique_slug(CuratedList, new_slug, exclude_id=curated.id) != new_slug:
             form.slug.errors.append("Another list already uses (or used) this address.")
-        else:
+        elif form_ok:
             curated.title = form.title.data
             curated.introduction = (form.introduction.data or "").strip()
             curated.published = form.published.data
@@ -461,10 +499,25 @@ def list_edit(list_id: int):
                            on_list=on_list)
 
 
+def wants_json() -> bool:
+    """True for the studio's own scripts, which save without reloading the page and want a JSON answer."""
+    return request.headers.get("X-Requested-With") == "fetch" or request.accept_mimetypes.best == "application/json"
+
+
 def back_to_list(curated: CuratedList, anchor: str = "entries") -> Response:
     """Redirect to the list's edit page, keeping the search the author was running."""
     q = request.form.get("q", "")
     return redirect(url_for("studio.list_edit", list_id=curated.id, q=q or None) + f"#{anchor}", 303)
+
+
+def list_changed(curated: CuratedList, message: str, anchor: str = "entries") -> Response:
+    """Save an entry change: a JSON answer with the new order for the page's script, else a flash and a redirect."""
+    touch_list(curated)
+    if wants_json():
+        db.session.commit()
+        return jsonify(ok=True, message=message, order=[e.id for e in curated.entries])
+    commit(message)
+    return back_to_list(curated, anchor)
 
 
 @bp.post("/lists/<int:list_id>/entries")
@@ -474,11 +527,9 @@ def list_add_item(list_id: int):
     item = db.session.get(Item, request.form.get("item_id", type=whole_number) or 0) or abort(400, "Choose an item to add.")
     if any(e.item_id == item.id for e in curated.entries):
         flash(f"{item.title} is already on the list.", "error")
-    else:
-        curated.entries.append(ListEntry(item=item))
-        touch_list(curated)
-        commit(f"Added {item.title} to the list.")
-    return back_to_list(curated)
+        return back_to_list(curated)
+    curated.entries.append(ListEntry(item=item))
+    return list_changed(curated, f"Added {item.title} to the list.")
 
 
 @bp.post("/lists/<int:list_id>/entries/<int:entry_id>/note")
@@ -487,14 +538,12 @@ def entry_note(list_id: int, entry_id: int):
     curated = curated_or_404(list_id)
     entry = entry_or_404(curated, entry_id)
     entry.note = (request.form.get("note") or "").strip()
-    touch_list(curated)
-    commit(f"Saved the note for {entry.item.title}.")
-    return back_to_list(curated, f"entry-{entry.id}")
+    return list_changed(curated, f"Saved the note for {entry.item.title}.", f"entry-{entry.id}")
 
 
 @bp.post("/lists/<int:list_id>/entries/<int:entry_id>/move")
 def entry_move(list_id: int, entry_id: int):
-    """Move an entry one place up or down (the no-JavaScript way to reorder)."""
+    """Move an entry one place up or down (the way to reorder without JavaScript)."""
     curated = curated_or_404(list_id)
     entry = entry_or_404(curated, entry_id)
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
@@ -502,30 +551,29 @@ def entry_move(list_id: int, entry_id: int):
         abort(400, "Move up or down.")
     index = curated.entries.index(entry)
     new_index = index + step
-    if 0 <= new_index < len(curated.entries):
-        curated.entries.insert(new_index, curated.entries.pop(index))
-        curated.entries.reorder()
-        touch_list(curated)
-        commit(f"Moved {entry.item.title} {'up' if step < 0 else 'down'}.")
-    return back_to_list(curated, f"entry-{entry.id}")
+    if not 0 <= new_index < len(curated.entries):
+        return list_changed(curated, f"{entry.item.title} is already {'first' if step < 0 else 'last'}.",
+                            f"entry-{entry.id}")
+    curated.entries.insert(new_index, curated.entries.pop(index))
+    curated.entries.reorder()
+    return list_changed(curated, f"Moved {entry.item.title} to position {new_index + 1} of {len(curated.entries)}.",
+                        f"entry-{entry.id}")
 
 
 @bp.post("/lists/<int:list_id>/order")
 def list_order(list_id: int):
-    """Save a new order from drag and drop: the form carries every entry id once, in the new order."""
+    """Save a whole new order (drag and drop, keyboard): the form carries every entry id once, in the new order."""
     curated = curated_or_404(list_id)
     wanted = request.form.getlist("entry", type=int)
     by_id = {e.id: e for e in curated.entries}
-    if sorted(wanted) != sorted(by_id):
+    if len(wanted) != len(set(wanted)) or set(wanted) != set(by_id):
+        if wants_json():
+            return jsonify(ok=False, message="The new order must name every entry of the list once; "
+                           "reload the page and try again.", order=[e.id for e in curated.entries]), 409
         abort(400, "The new order must name every entry of the list once.")
     curated.entries = [by_id[i] for i in wanted]
     curated.entries.reorder()
-    touch_list(curated)
-    db.session.commit()
-    if request.accept_mimetypes.best == "application/json" or request.headers.get("X-Requested-With"):
-        return {"ok": True, "order": wanted}
-    flash("Saved the new order.", "success")
-    return back_to_list(curated)
+    return list_changed(curated, "Saved the new order.")
 
 
 @bp.post("/lists/<int:list_id>/entries/<int:entry_id>/remove")
@@ -536,9 +584,7 @@ def entry_remove(list_id: int, entry_id: int):
     title = entry.item.title
     curated.entries.remove(entry)
     curated.entries.reorder()
-    touch_list(curated)
-    commit(f"Removed {title} from the list.")
-    return back_to_list(curated)
+    return list_changed(curated, f"Removed {title} from the list.")
 
 
 @bp.route("/lists/<int:list_id>/delete", methods=["GET", "POST"])
@@ -586,6 +632,10 @@ def upload_too_large(error):
     """Flask refuses bodies over MAX_CONTENT_LENGTH before the view runs; say so in words."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     size = f"{limit // 1_048_576} MB" if limit >= 1_048_576 else f"{limit // 1024} KB"
+    if request.endpoint in ("studio.item_new", "studio.item_edit"):
+        flash(f"The cover file is larger than the upload limit ({size}); nothing was saved. "
+              f"Covers may be up to {MAX_COVER_BYTES // 1_048_576} MB.", "error")
+        return redirect(request.full_path.rstrip("?"), 303)
     flash(f"The file is larger than the upload limit ({size}). Nothing was imported. "
           "Larger files can be imported on the server with: flask --app app import PATH", "error")
     return render_template("studio/import.html", form=ImportForm(formdata=None)), 413
