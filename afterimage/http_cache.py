@@ -94,8 +94,14 @@ def answer_not_modified() -> Response | None:
 
 def set_cache_headers(response: Response) -> Response:
     """After the view: validators and a shared lifetime for anonymous pages, private no-store for the rest."""
-    if request.blueprint == "studio" or not is_anonymous():
+    if request.blueprint == "studio":
         keep_private(response)
+        return response
+    if not is_anonymous():
+        # Pages may show her own controls; a view that marked its answer public (a cover, the same bytes for
+        # everyone) knows better.
+        if not response.cache_control.public:
+            keep_private(response)
         return response
     if not is_cacheable_request() or response.cache_control.private or response.cache_control.no_store:
         return response
