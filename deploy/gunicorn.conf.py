@@ -26,9 +26,10 @@ timeout = 120
 graceful_timeout = 120
 keepalive = 5
 
-# Replace each worker after about a thousand requests, at staggered moments, so a slow leak never grows.
-max_requests = 1000
-max_requests_jitter = 100
+# Replace each worker after about ten thousand requests (each new one reloads the recommendation model), at
+# staggered moments, so a slow leak never grows.
+max_requests = 10000
+max_requests_jitter = 1000
 
 # Logs to stderr (journald or the service manager keeps them).
 accesslog = os.environ.get("AFTERIMAGE_ACCESS_LOG") or None
