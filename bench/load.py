@@ -9,8 +9,9 @@ configuration (deploy/nginx.conf) too.
    clients (one asyncio loop, each sending `Accept-Encoding: gzip` as browsers do): the trivial /healthz
    (`hello`, the ceiling), item pages, widget pages, API recommendations and search. Each route's requests
    per second is measured alone, so they compare like for like. Nothing is cached: every page is rendered.
-3. With `--proxy nginx`: starts nginx with the shipped configuration in front of that gunicorn, and measures
-   each route alone again through it (X-Cache-Status tells hits from misses).
+3. With `--proxy nginx`: starts nginx with the shipped configuration in front of that gunicorn, sends
+   `--requests` requests over the cacheable routes through it as the cache fills (its hit ratio is reported as
+   `cold_hit_ratio`), then measures each route alone again through it (X-Cache-Status tells hits from misses).
 4. Then a mixed phase of `--requests` requests over all routes (through nginx when proxied, more requests if
    need be, until the author's import has returned and she has saved `--min-edits` edits) while the author,
    signed in through /studio in two tabs (each a process of its own), edits the notes of the most read items
@@ -61,9 +62,9 @@ ROUTES = ("hello", "item", "widget", "api", "search")
 CACHEABLE_ROUTES = ("item", "widget", "api", "search")
 AUTHOR, PASSWORD = "bench-author", "bench password 1234"
 SEARCH_WORDS = ("memory", "river", "night", "winter", "garden", "war", "letters", "city", "ka", "ri")
-# Answers nginx gave from its cache without waiting for the app (STALE and UPDATING: an expired copy,
-# served while one request refreshes it).
-CACHE_HITS = frozenset({"HIT", "STALE", "UPDATING"})
+# Answers whose body nginx took from its cache: HIT; STALE and UPDATING, an expired copy served while one
+# request fetches the page again; REVALIDATED, an expired copy the app confirmed with a 304 (no render).
+CACHE_HITS = frozenset({"HIT", "STALE", "UPDATING", "REVALIDATED"})
 EDIT_NOTE = "edited under load, edit {n}"
 EDIT_NOTE_SEEN = re.compile(rb"edited under load, edit (\d+)")
 # How many of the most read items the author edits in turn.
@@ -150,6 +151,7 @@ class Results:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
         self.cache_hits: dict[str, int] = defaultdict(int)
+        self.cache_statuses: dict[str, int] = defaultdict(int)
         self.error_samples: list[str] = []
         self.retries = 0
         self.watched = watched
@@ -163,10 +165,13 @@ class Results:
         with self.lock:
             self.retries += 1
 
-    def add(self, route: str, seconds: float, error: str | None, cache_hit: bool = False,
+    def add(self, route: str, seconds: float, error: str | None, cache_status: str = "",
             started: float = 0.0, client: int = -1) -> None:
-        """Record one request."""
+        """Record one request, with nginx's X-Cache-Status when it went through nginx."""
+        cache_hit = cache_status in CACHE_HITS
         with self.lock:
+            if cache_status:
+                self.cache_statuses[cache_status] += 1
             if self.trace is not None:
                 self.trace.append((started, seconds, route if error is None else f"{route} error", cache_hit, client))
             self.cache_hits[route] += cache_hit
@@ -260,13 +265,13 @@ async def _drive(port: int, routes: tuple[str, ...], total: int, clients: int, s
                         results.saw(slug, started, plain_body(headers, body))
                     elif error is None and rng.random() < 0.05:
                         error = check_body(headers, body)
-                    hit = headers.get("x-cache-status") in CACHE_HITS
+                    cache_status = headers.get("x-cache-status", "")
                     if headers.get("connection", "").lower() == "close":
                         writer.close()
                         reader, writer = await asyncio.open_connection(HOST, port)
                     break
                 except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
-                    error, hit = f"{type(exc).__name__} {path}", False
+                    error, cache_status = f"{type(exc).__name__} {path}", ""
                     writer.close()
                     reader, writer = await asyncio.open_connection(HOST, port)
                     # The server may close an idle keep-alive connection just as a request goes out on it;
@@ -276,7 +281,7 @@ async def _drive(port: int, routes: tuple[str, ...], total: int, clients: int, s
                                                             BrokenPipeError)):
                         break
                     results.retried()
-            results.add(route, time.perf_counter() - started, error, hit, started, number)
+            results.add(route, time.perf_counter() - started, error, cache_status, started, number)
         writer.close()
 
     started = time.perf_counter()
@@ -335,6 +340,7 @@ def author_edits(base_url: str, edited: list[tuple[int, str]], stop, log: dict, 
             else:
                 log["edit_failures"] += 1
                 log.setdefault("edit_failure_statuses", []).append(status)
+                log.setdefault("edit_failure_reasons", []).append("; ".join(browser.form_errors())[:300])
             n += 1
             stop.wait(log["edit_pause"])
     except Exception as error:  # reported, and counted as an error
@@ -369,7 +375,7 @@ def merge_author_logs(settings: dict, logs: list[dict]) -> dict:
         log["edit_failures"] += part["edit_failures"]
         log["edit_ms"] += part["edit_ms"]
         log["spans"] += part["spans"]
-        for key in ("import_status", "import_s", "edit_failure_statuses"):
+        for key in ("import_status", "import_s", "edit_failure_statuses", "edit_failure_reasons"):
             if key in part:
                 log[key] = part[key]
         if "author_error" in part:
@@ -460,6 +466,15 @@ def summarize(measured: dict[str, tuple[Results, float]]) -> dict:
     return summary
 
 
+def merged_statuses(all_results: list[Results]) -> dict[str, int]:
+    """X-Cache-Status counts over several phases."""
+    merged: dict[str, int] = defaultdict(int)
+    for results in all_results:
+        for status, count in results.cache_statuses.items():
+            merged[status] += count
+    return dict(sorted(merged.items()))
+
+
 def hit_ratio(hits: dict[str, int], done: dict[str, int]) -> float:
     """Share of the cacheable routes' answers nginx gave from its cache."""
     asked = sum(done[route] for route in CACHEABLE_ROUTES if route in done)
@@ -493,6 +508,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default=None,
                         help="default: deploy/gunicorn.conf.py's")
     parser.add_argument("--threads", type=int, default=None, help="threads per gthread worker")
+    parser.add_argument("--studio-server", type=int, default=0, metavar="WORKERS",
+                        help="an experiment: the author's requests go to a second gunicorn with this many workers "
+                             "(default 0: the one server, as deploy/ ships it)")
     parser.add_argument("--min-edits", type=int, default=10,
                         help="the mixed phase goes on past --requests until the import has returned and the author "
                         "has saved this many edits")
@@ -576,16 +594,23 @@ def main() -> None:
         # The author edits the items readers read most, where a stale copy would show.
         edited = [(id_of[slug], slug) for slug in slugs.most_read(EDITED_ITEMS)]
         proxy = NginxProxy(server.address) if proxied else None
+        # An experiment, not the shipped set-up: the author's requests on a gunicorn of their own.
+        studio = AppServer(url, workers=args.studio_server, threads=args.threads, worker_class=args.worker_class,
+                           extra_env=extra_env, log_path=workdir / "studio.log") if args.studio_server else None
         per_route = max(args.requests // len(ROUTES), 1)
 
         server.start()
         try:
+            if studio:
+                studio.start()
             # Warm up each worker's model and templates, unmeasured.
             drive(server.port, ROUTES, 200, 8, slugs, Results(), seed=0)
             direct = measure_routes(server.port, ROUTES, per_route, args.clients, slugs, first_seed=1)
-            through = {}
+            through, cold = {}, Results()
             if proxy:
                 proxy.start()
+                # First contact, unmeasured but counted: the cache fills as a site's does when it goes up.
+                drive(proxy.port, CACHEABLE_ROUTES, args.requests, args.clients, slugs, cold, seed=10)
                 through = measure_routes(proxy.port, ROUTES, per_route, args.clients, slugs, first_seed=11)
             front = proxy or server
 
@@ -593,28 +618,32 @@ def main() -> None:
                 """Who a process works for, for the mixed phase's CPU figures."""
                 if session == server.process.pid:
                     return "gunicorn"
+                if studio and session == studio.process.pid:
+                    return "studio gunicorn"
                 if proxy and session == proxy.process.pid:
                     return "nginx"
                 if name == "postgres":
                     return "PostgreSQL"
                 return "load client" if pid == os.getpid() else None
 
-            mixed, mixed_seconds, log, cpu_s = run_mixed_phase(front.port, front.base_url, slugs, edited, args,
-                                                               classify)
+            author_url = studio.base_url if studio else front.base_url
+            mixed, mixed_seconds, log, cpu_s = run_mixed_phase(front.port, author_url, slugs, edited, args, classify)
         finally:
             if proxy:
                 proxy.stop()
+            if studio:
+                studio.stop()
             server.stop()
         lost = lost_writes(url, log)
         if args.trace:
             write_trace(args.trace, mixed.trace, log["spans"])
-        report = build_report(args, settings, direct, through, mixed, mixed_seconds, log, lost, cpu_s)
+        report = build_report(args, settings, direct, through, cold, mixed, mixed_seconds, log, lost, cpu_s)
         print_report(report, direct, through, mixed, log, workdir)
         print(json.dumps(report))
 
 
-def build_report(args, settings: dict, direct: dict, through: dict, mixed: Results, mixed_seconds: float,
-                 log: dict, lost: int, cpu_s: dict) -> dict:
+def build_report(args, settings: dict, direct: dict, through: dict, cold: Results, mixed: Results,
+                 mixed_seconds: float, log: dict, lost: int, cpu_s: dict) -> dict:
     """The figures, as the JSON line prints them."""
     alone = summarize(direct)
     mixed_done = sum(len(v) for v in mixed.latencies.values())
@@ -639,8 +668,11 @@ def build_report(args, settings: dict, direct: dict, through: dict, mixed: Resul
             "cpu_s": cpu_s, "seconds": round(mixed_seconds, 1),
         },
         "author": {
-            "edits": len(log["saves"]), "edit_pause_s": args.edit_pause, "edit_failures": log["edit_failures"],
+            "edits": len(log["saves"]), "edit_pause_s": args.edit_pause,
+            "server": f"a studio gunicorn of her own, {args.studio_server} workers" if args.studio_server else
+                      "the readers' gunicorn", "edit_failures": log["edit_failures"],
             "edit_failure_statuses": log.get("edit_failure_statuses", []),
+            "edit_failure_reasons": log.get("edit_failure_reasons", []),
             "import_status": log.get("import_status"), "import_rows": args.import_rows,
             "error": log.get("author_error"),
         },
@@ -648,8 +680,8 @@ def build_report(args, settings: dict, direct: dict, through: dict, mixed: Resul
     }
     if through:
         proxied = summarize(through)
-        report["requests"] += proxied["requests"]
-        report["errors"] += proxied["errors"]
+        report["requests"] += proxied["requests"] + sum(cold.done(route) for route in CACHEABLE_ROUTES)
+        report["errors"] += proxied["errors"] + sum(cold.errors.values())
         done = {route: results.done(route) for route, (results, _) in through.items()}
         mixed_done_by_route = {route: mixed.done(route) for route in ROUTES}
         report["proxy"] = {
@@ -658,6 +690,9 @@ def build_report(args, settings: dict, direct: dict, through: dict, mixed: Resul
             "hit_ratio": hit_ratio(proxied["hits"], done),
             "hit_ratio_by_route": {r: round(proxied["hits"][r] / max(done[r], 1), 3) for r in CACHEABLE_ROUTES},
             "mixed_hit_ratio": hit_ratio(mixed.cache_hits, mixed_done_by_route),
+            "cold_hit_ratio": hit_ratio(cold.cache_hits, {route: cold.done(route) for route in CACHEABLE_ROUTES}),
+            "cache_statuses": merged_statuses([results for results, _ in through.values()]),
+            "mixed_cache_statuses": dict(sorted(mixed.cache_statuses.items())),
             # Through nginx against /healthz straight to gunicorn, in this run.
             "item_vs_hello": round(proxied["rps"]["item"] / alone["rps"]["hello"], 3),
             "widget_vs_hello": round(proxied["rps"]["widget"] / alone["rps"]["hello"], 3),
@@ -682,7 +717,10 @@ def print_report(report: dict, direct: dict, through: dict, mixed: Results, log:
           + ", ".join(f"{group} {value}" for group, value in m["cpu_s"].items()))
     if "proxy" in report:
         p = report["proxy"]
-        print(f"nginx: hit ratio {p['hit_ratio']} alone, {p['mixed_hit_ratio']} mixed; item/hello {p['item_vs_hello']}, "
+        print(f"nginx: hit ratio {p['cold_hit_ratio']} filling the cache, {p['hit_ratio']} per route, "
+              f"{p['mixed_hit_ratio']} mixed (X-Cache-Status per route: {p['cache_statuses']}, mixed: "
+              f"{p['mixed_cache_statuses']})")
+        print(f"nginx: item/hello {p['item_vs_hello']}, "
               f"widget/hello {p['widget_vs_hello']}; longest a reader saw a replaced note: {p['max_stale_s']} s "
               f"({p['stale_checks']} copies checked, max-age {report['max_age_s']} s)")
     print(f"errors: {report['errors']}; lost writes: {report['lost_writes']}; straight to gunicorn item/hello "

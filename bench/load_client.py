@@ -4,6 +4,7 @@ Only the standard library, so the tests and the bench share it without extra dep
 """
 from __future__ import annotations
 
+import html
 import http.client
 import http.cookiejar
 import os
@@ -29,6 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DEPLOY = REPO / "deploy"
 GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
+# A studio form's field errors, and its error flash (a refused save, a duplicate warning).
+ERROR_MESSAGES = re.compile(r'<ul class="errors"[^>]*>(.*?)</ul>|<p class="flash flash-error[^"]*">(.*?)</p>', re.S)
 
 
 def free_port() -> int:
@@ -321,15 +324,23 @@ class Browser:
         self.timeout = timeout
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect)
+        self.last_body = ""
 
     def request(self, path: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, str, dict]:
         """(status, body text, headers); HTTP errors are answers too, not exceptions."""
         req = urllib.request.Request(self.base_url + path, data=data, headers=headers or {})
         try:
             with self.opener.open(req, timeout=self.timeout) as response:
-                return response.status, response.read().decode("utf-8", "replace"), dict(response.headers)
+                answer = response.status, response.read().decode("utf-8", "replace"), dict(response.headers)
         except urllib.error.HTTPError as error:
-            return error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
+            answer = error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
+        self.last_body = answer[1]
+        return answer
+
+    def form_errors(self) -> list[str]:
+        """The error messages on the last page received (a refused form's fields, a duplicate warning)."""
+        found = ERROR_MESSAGES.findall(self.last_body)
+        return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", field or flash)).split()) for field, flash in found]
 
     def get(self, path: str) -> tuple[int, str]:
         """GET a page: (status, body)."""
