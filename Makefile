@@ -24,12 +24,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 	touch $(VENV)/.installed $@
 
 # init-db runs the migrations (`flask db upgrade`), adopting a database made before migrations existed.
-# One thread: SQLite under Python's sqlite3 module is only safe from one thread at a time (see README).
 run: $(VENV)/.installed
 	$(FLASK) init-db
 	$(FLASK) demo --if-empty
-	$(FLASK) pages bake --base-url http://127.0.0.1:$(PORT)
-	$(FLASK) run --host 127.0.0.1 --port $(PORT) --without-threads
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster.
 test: $(VENV)/.installed-test

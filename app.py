@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from afterimage import database, gc_policy, page_cache, security, stored_page_hits
+from afterimage import database, http_cache, security
 from afterimage.commands import register_commands
+from afterimage.commit_hooks import register_commit_hooks
 from afterimage.config import load_config
 from afterimage.errors import register_error_handlers, register_health_check
 from afterimage.extensions import csrf
@@ -21,18 +22,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_health_check(app)
     register_commands(app)
     security.init_app(app)
-    page_cache.init_app(app)
-    # WSGI layers, innermost first: stored pages answered before Flask, behind the proxy's view of the
-    # request, all inside the collector's between-requests pass.
-    stored_page_hits.init_app(app)
+    http_cache.init_app(app)
     security.trust_reverse_proxy(app)
-    gc_policy.init_app(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the database (with `flask db` migrations) and CSRF protection."""
+    """Bind the database (with `flask db` migrations), what its commits do, and CSRF protection."""
     database.init_app(app)
+    register_commit_hooks()
     csrf.init_app(app)
 
 

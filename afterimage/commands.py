@@ -1,4 +1,4 @@
-"""Flask CLI commands: init-db and demo, and the command groups of recs, pages and the studio."""
+"""Flask CLI commands: init-db and demo, and the command groups of recs and the studio."""
 from __future__ import annotations
 
 import click
@@ -10,7 +10,6 @@ from afterimage.database import create_schema
 from afterimage.demo import load_demo_catalog
 from afterimage.extensions import db
 from afterimage.models import Item
-from afterimage.page_baking import pages_cli
 from afterimage.recommendations.commands import recs_cli
 from afterimage.studio.commands import register_studio_commands
 
@@ -41,5 +40,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(recs_cli)
-    app.cli.add_command(pages_cli)
     register_studio_commands(app)

@@ -41,12 +41,12 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         # Sites that may frame the widget; "*" lets any blog embed it.
         WIDGET_FRAME_ANCESTORS="*",
-        # Megabytes of rendered responses each app server process keeps for anonymous readers (see
-        # page_cache.py): about 5,000 item pages. 0 turns it off.
-        PAGE_CACHE_MB=64,
-        # Stored pages a commit changes that it draws again before committing, so their readers never meet
-        # a miss (page_redraw.py); more are only dropped. 0: only drop.
-        PAGE_REDRAW_LIMIT=40,
+        # How long browsers and the caching proxy may keep an anonymous page (http_cache.py), and how
+        # much longer a proxy may serve it while it fetches the new one.
+        CACHE_MAX_AGE=60,
+        CACHE_STALE_WHILE_REVALIDATE=30,
+        # Static files are linked with a content hash (http_cache.fingerprint_static_urls): keep them a year.
+        SEND_FILE_MAX_AGE_DEFAULT=365 * 24 * 3600,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -1,8 +1,6 @@
 """Database set-up: SQLite pragmas so readers never see "database is locked", and schema changes through migrations."""
 from __future__ import annotations
 
-import threading
-import weakref
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,7 +20,6 @@ def import_all_models() -> None:
     from afterimage import models  # noqa: F401
     from afterimage.recommendations import models as rec_models  # noqa: F401
     from afterimage.studio import models as studio_models  # noqa: F401
-    from afterimage import page_store  # noqa: F401
     # Not a table of the metadata, but create_all must make the search index with items (an event there).
     from afterimage import search_index  # noqa: F401
 
@@ -53,78 +50,6 @@ def configure_sqlite(app: Flask) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
-
-
-def read_row(engine: sa.Engine, sql: str, parameters: tuple = ()) -> tuple | None:
-    """One row of a query written with `?` placeholders, on a pooled DBAPI connection, below SQLAlchemy.
-
-    For the reads every cached request makes: a checkout from the pool and a driver cursor cost a
-    third of a SQLAlchemy Connection's statement handling, and these reads need none of it. On a
-    database server they go through a pool that does not ping (see `row_reader`).
-    """
-    reader = row_reader(engine)
-    try:
-        return _read_row(reader, sql, parameters)
-    except sa.exc.DBAPIError as error:
-        if reader is engine or not error.connection_invalidated:
-            raise
-        # The server dropped this idle connection (a restart, a failover), and with it every other in the
-        # pool: empty the pool and read once more, on a new connection.
-        reader.dispose()
-        return _read_row(reader, sql, parameters)
-
-
-# Engines for `read_row` on database servers, one per application engine.
-_row_readers: weakref.WeakKeyDictionary[sa.Engine, sa.Engine] = weakref.WeakKeyDictionary()
-_row_readers_lock = threading.Lock()
-
-
-def row_reader(engine: sa.Engine) -> sa.Engine:
-    """The engine `read_row` uses: engine itself for a SQLite file, else a second one without pre-ping.
-
-    The application's pool pings the server before each checkout (`pool_pre_ping`), and its connections
-    open a transaction (BEGIN) for the read and roll it back when returned: three round trips around the
-    one a stored page's hit needs. This pool does not ping (`read_row` instead retries once when a pooled
-    connection turns out dead), and its connections autocommit: one statement is one consistent read. Each
-    app server process holds at most a few more connections for it (one per thread that reads at once).
-    """
-    if engine.dialect.name == "sqlite":
-        return engine
-    reader = _row_readers.get(engine)
-    if reader is None:
-        with _row_readers_lock:
-            reader = _row_readers.get(engine)
-            if reader is None:
-                reader = _row_readers[engine] = sa.create_engine(
-                    engine.url, pool_pre_ping=False, isolation_level="AUTOCOMMIT"
-                )
-    return reader
-
-
-def _read_row(engine: sa.Engine, sql: str, parameters: tuple) -> tuple | None:
-    if engine.dialect.paramstyle != "qmark":
-        sql = sql.replace("?", "%s")
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    try:
-        connection = engine.raw_connection()
-    except dbapi_error as error:
-        # Wrapped as SQLAlchemy would, so the site's handler answers "unavailable" (503).
-        raise sa.exc.DBAPIError.instance(sql, parameters, error, dbapi_error) from error
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, parameters)
-            return cursor.fetchone()
-        finally:
-            cursor.close()
-    except dbapi_error as error:
-        # A dead connection leaves the pool rather than fail the next reader too.
-        dead = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor=None)
-        if dead:
-            connection.invalidate(error)
-        raise sa.exc.DBAPIError.instance(sql, parameters, error, dbapi_error, connection_invalidated=dead) from error
-    finally:
-        connection.close()
 
 
 def create_schema() -> None:

@@ -9,7 +9,6 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from afterimage.extensions import db
-from afterimage.page_redraw import REDRAWING
 
 log = logging.getLogger(__name__)
 # How long a client should wait before retrying while the database is away.
@@ -23,8 +22,6 @@ def wants_json() -> bool:
 
 def discard_session() -> None:
     """A failed request may leave the session mid-transaction, or its connection dead; the next must start clean."""
-    if request.environ.get(REDRAWING) is not None:
-        return  # a page drawn inside a commit: the session is the committing one, which handles its own failure
     try:
         db.session.rollback()
     except sa.exc.SQLAlchemyError:

@@ -225,11 +225,9 @@ class SlugRedirect(db.Model):
 
 
 class CatalogVersion(db.Model):
-    """Row 1: a number that goes up with every commit that changes what readers see. Row 2: the search
-    version, which goes up only with those that may change a search page (catalog_version.py).
+    """Row 1: a number that goes up with every commit that changes what readers see (catalog_version.py).
 
-    Every app server compares them with the numbers its cached pages were made at: one indexed read
-    tells a process whether another one (or another machine) changed the catalog.
+    HTTP validators are built from it: one indexed read tells whether a reader's copy of a page is current.
     """
 
     __tablename__ = "catalog_version"
@@ -240,5 +238,5 @@ class CatalogVersion(db.Model):
 
 # Databases made by create_all (the tests, old `init-db`) get the row the migration inserts.
 sa.event.listen(
-    CatalogVersion.__table__, "after_create", sa.DDL("INSERT INTO catalog_version (id, version) VALUES (1, 0), (2, 0)")
+    CatalogVersion.__table__, "after_create", sa.DDL("INSERT INTO catalog_version (id, version) VALUES (1, 0)")
 )

@@ -1,10 +1,9 @@
-"""Security headers on every response: a nonce-based CSP, no sniffing, and framing only for the widget."""
+"""Security headers on every response: a CSP with no inline code, no sniffing, and framing only for the widget."""
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Container
+from collections.abc import Container
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -28,20 +27,17 @@ def bound_url_numbers(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntegerConverter
 
 
-def csp_nonce() -> str:
-    """A per-request nonce for the rare inline script or style a template needs."""
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(16)
-    return g.csp_nonce
+def content_security_policy(frameable: bool, frame_ancestors: str) -> str:
+    """The CSP for a response: scripts and styles only from this site's files, never inline.
 
-
-def content_security_policy(frameable: bool, nonce: str, frame_ancestors: str) -> str:
-    """The CSP for a response: scripts only from this site or with the response's nonce."""
+    No nonce: a page a cache replays to many readers would carry one reader's nonce in its body and another's
+    in the header. The widget, which needs inline code, sets its own policy with hashes (widget/assets.py).
+    """
     ancestors = frame_ancestors if frameable else "'none'"
     return "; ".join([
         "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
+        "script-src 'self'",
+        "style-src 'self'",
         "img-src 'self' https: data:",
         "object-src 'none'",
         "base-uri 'self'",
@@ -50,12 +46,11 @@ def content_security_policy(frameable: bool, nonce: str, frame_ancestors: str) -
     ])
 
 
-def missing_security_headers(present: Container[str], frameable: bool, nonce: Callable[[], str],
-                             frame_ancestors: str) -> list[tuple[str, str]]:
+def missing_security_headers(present: Container[str], frameable: bool, frame_ancestors: str) -> list[tuple[str, str]]:
     """The security headers a response lacks, given the lower-case names it has (a widget sets its own CSP)."""
     missing = []
     if "content-security-policy" not in present:
-        missing.append(("Content-Security-Policy", content_security_policy(frameable, nonce(), frame_ancestors)))
+        missing.append(("Content-Security-Policy", content_security_policy(frameable, frame_ancestors)))
     if "x-content-type-options" not in present:
         missing.append(("X-Content-Type-Options", "nosniff"))
     if "referrer-policy" not in present:
@@ -69,9 +64,7 @@ def set_security_headers(response: Response) -> Response:
     """Add the headers every response carries."""
     present = {name.lower() for name in response.headers.keys()}
     frameable = request.blueprint in FRAMEABLE_BLUEPRINTS
-    response.headers.extend(missing_security_headers(
-        present, frameable, csp_nonce, current_app.config["WIDGET_FRAME_ANCESTORS"]
-    ))
+    response.headers.extend(missing_security_headers(present, frameable, current_app.config["WIDGET_FRAME_ANCESTORS"]))
     return response
 
 
@@ -115,7 +108,7 @@ def trust_reverse_proxy(app: Flask) -> None:
     Then a request that reached the proxy over HTTPS is HTTPS to the app: the session cookie is Secure and
     external URLs (API, feeds, oEmbed) start with https://. Never set it without a proxy in front: clients
     could then claim any address or scheme. Call it after every other WSGI layer that reads the request's
-    host or scheme (the stored-page answers), so they see what the proxy saw.
+    host or scheme, so they see what the proxy saw.
     """
     count = int(app.config.get("PROXY_COUNT") or 0)
     if count > 0:
@@ -123,9 +116,8 @@ def trust_reverse_proxy(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the headers, the input guards and the nonce helper for templates. (The proxy settings wrap the
-    WSGI app last: see trust_reverse_proxy.)"""
+    """Register the headers and the input guards. (The proxy settings wrap the WSGI app last: see
+    trust_reverse_proxy.)"""
     app.before_request(refuse_nul_characters)
     app.before_request(refuse_absurd_page_numbers)
     app.after_request(set_security_headers)
-    app.add_template_global(csp_nonce)

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, SlugRedirect, Tag
-from afterimage.page_dependencies import depend_on, subject_names
 from recs.text import fold_accents
 
 Sluggable = TypeVar("Sluggable", Item, Tag, CuratedList)
@@ -69,8 +68,6 @@ def find_by_slug(model: type[Sluggable], slug: str) -> tuple[Sluggable | None, b
     """The row for a slug and whether it was found through an old slug (so the caller redirects)."""
     row = db.session.scalar(sa.select(model).where(model.slug == slug))
     if row is not None:
-        # A stored page about this row is dropped when the row, or (for a tag or list) its membership, changes.
-        depend_on(*subject_names(row))
         return row, False
     target = db.session.scalar(
         sa.select(SlugRedirect.target_id).where(

@@ -85,26 +85,24 @@ def test_a_database_made_before_migrations_is_adopted_not_recreated(app, runner)
         assert db.session.scalar(sa.text("SELECT name FROM tags")) == "War"
 
 
-def test_pages_stored_before_gzip_are_recompressed_and_read_the_same(bare_app):
-    import json
-    import zlib
+def test_a_site_with_stored_pages_upgrades_to_http_caching_and_keeps_its_catalog(bare_app):
+    from flask_migrate import downgrade, upgrade
 
-    from flask_migrate import upgrade
-
-    from afterimage.page_store import GZIP_MAGIC, inflate, read_page
-
-    page = b"<!doctype html><title>Cleo from 5 to 7</title>" + b"<p>Paris, one June afternoon.</p>" * 40
     with bare_app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR), revision="0004_page_store")
+        upgrade(directory=str(MIGRATIONS_DIR), revision="0006_search_version")
         db.session.execute(sa.text(
-            "INSERT INTO page_store (key, body, headers, stored_at) VALUES (:key, :body, :headers, :at)"
-        ), {"key": "http://localhost/items/cleo?", "body": zlib.compress(page, 1), "at": "2026-11-28 10:00:00",
-            "headers": json.dumps([["Content-Type", "text/html"], ["Content-Length", str(len(page))]])})
+            "INSERT INTO page_store (key, body, headers, stored_at) VALUES ('http://localhost/items/cleo?', "
+            ":body, '[]', '2026-11-28 10:00:00')"), {"body": b"old page"})
+        db.session.execute(sa.text("INSERT INTO tags (name, name_key, slug, description, created_at, updated_at) "
+                                   "VALUES ('War', 'war', 'war', '', '2026-11-28', '2026-11-28')"))
         db.session.commit()
         upgrade(directory=str(MIGRATIONS_DIR))
         db.session.remove()
-        stored, headers = read_page(db.engine, "http://localhost/items/cleo?")
-        assert stored[:2] == GZIP_MAGIC
-        assert inflate(stored) == page
-        assert headers == [("Content-Type", "text/html")]
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert not tables & {"page_store", "page_store_dependencies"}
+        assert db.session.scalar(sa.text("SELECT name FROM tags")) == "War"
+        assert db.session.scalars(sa.text("SELECT id FROM catalog_version")).all() == [1]
         assert schema_differences() == []
+        downgrade(directory=str(MIGRATIONS_DIR), revision="0006_search_version")
+        db.session.remove()
+        assert {"page_store", "page_store_dependencies"} <= set(sa.inspect(db.engine).get_table_names())

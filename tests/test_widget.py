@@ -211,7 +211,7 @@ def test_the_widget_page_is_well_under_30_kb(demo_client, query):
 def test_the_widget_page_revalidates_with_304(demo_client):
     first = widget(demo_client)
     assert first.headers["ETag"]
-    assert "public" in first.headers["Cache-Control"] and "max-age=300" in first.headers["Cache-Control"]
+    assert "public" in first.headers["Cache-Control"] and "max-age=60" in first.headers["Cache-Control"]
     again = demo_client.get(f"/widget/items/{HIROSHIMA}", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
 
@@ -233,14 +233,13 @@ def test_the_widget_page_costs_a_few_queries_beyond_the_recommendations(demo_app
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
     # The item, then tags and credits of the recommended items in bulk; the stand-in recommender's own
-    # queries. Apart: the page store's lookup, the catalog version and the store's own write.
-    bookkeeping = ("page_store", "catalog_version", "PRAGMA", "BEGIN")
+    # queries. Apart: the catalog version the validator is made of.
+    bookkeeping = ("catalog_version", "PRAGMA", "BEGIN")
     rendering = [s for s in made if not any(word in s for word in bookkeeping)]
     assert len(rendering) <= 9, rendering
-    # The next reader gets the same page from the page store: one read by primary key, made on a driver
-    # cursor below SQLAlchemy, and not one rendering query.
-    assert again.get_data() == first.get_data() and again.headers["X-Page-Cache"] == "hit"
-    assert statements == [], statements
+    # The next reader is drawn the same page: nothing is stored between requests.
+    assert again.get_data() == first.get_data()
+    assert len(statements) == len(made), statements
 
 
 def test_widget_js_is_small_javascript(demo_client):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, url_for
 
-from afterimage.api.caching import cacheable
 from afterimage.api.openapi import openapi_document
 from afterimage.api.params import MAX_LIMIT, kind_arg, limit_arg, page_arg
 from afterimage.api.serializers import item_json, list_json, recommendation_json, tag_json
@@ -20,8 +19,7 @@ MAX_LIKED = 20
 
 def scored_recommendations(members: list[Item], kinds: tuple[str, ...], limit: int) -> list[dict]:
     """Recommendations as JSON, with their scores."""
-    # Answers show scores, which pages do not: a refit that moves them drops only these (see page_dependencies).
-    return [recommendation_json(r) for r in recommendations_for(members, kinds, limit, scored=True)]
+    return [recommendation_json(r) for r in recommendations_for(members, kinds, limit)]
 
 
 @bp.after_request
@@ -34,8 +32,8 @@ def allow_any_origin_to_read(response: Response) -> Response:
 
 
 def json_answer(data: dict) -> Response:
-    """A cacheable JSON response with an ETag."""
-    return cacheable(jsonify(data))
+    """A JSON response (http_cache.py gives it its validator and lifetime)."""
+    return jsonify(data)
 
 
 def subject_or_404(type_: str, slug: str, endpoint: str) -> Subject:

@@ -72,14 +72,12 @@ def members_of(row: Item | CuratedList | Tag) -> list[Item]:
     ))
 
 
-def recommendations_for(members: list[Item], kinds: tuple[str, ...] = KINDS, limit: int = 5,
-                        scored: bool = False) -> list[Recommendation]:
-    """Up to `limit` recommendations of each kind, films first then books, hidden ones left out
-    (`scored`: the caller shows their scores)."""
+def recommendations_for(members: list[Item], kinds: tuple[str, ...] = KINDS, limit: int = 5) -> list[Recommendation]:
+    """Up to `limit` recommendations of each kind, films first then books, hidden ones left out."""
     if not members:
         return []
     recs: list[Recommendation] = []
-    by_kind = recommend_by_kind(members[0], kinds, limit, scored) if len(members) == 1 else {
+    by_kind = recommend_by_kind(members[0], kinds, limit) if len(members) == 1 else {
         kind: recommend_for_items(members, kind, limit) for kind in kinds
     }
     for kind in kinds:

@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
-from afterimage.api.caching import cacheable
 from afterimage.api.serializers import iso_utc
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag, with_tags_and_credits
@@ -87,7 +86,7 @@ def atom(title: str, subtitle: str, alternate: str, entries: list[Entry]) -> Res
         self_url=request.base_url, author=current_app.config.get("SITE_AUTHOR", "Afterimage"),
         home=url_for("public.home", _external=True),
     )
-    return cacheable(Response(body, mimetype="application/atom+xml"))
+    return Response(body, mimetype="application/atom+xml")
 
 
 def newest_items(query: sa.Select) -> list[Item]:

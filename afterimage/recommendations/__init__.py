@@ -1,5 +1,4 @@
 """Recommendations for the web layer: stored lists, pins and hides, set queries, and their upkeep."""
-from afterimage.recommendations import hooks  # noqa: F401  (registers the session listeners)
 from afterimage.recommendations.queries import (
     Recommendation,
     export_overrides,

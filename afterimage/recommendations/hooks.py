@@ -1,23 +1,21 @@
-"""Keeps stored recommendations in step with the catalog: any commit that changes items refreshes them."""
+"""Keeps stored recommendations in step with the catalog: a commit that changes items folds them in.
+
+These are plain functions; commit_hooks.py calls them from the session's events, in its documented order.
+"""
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, has_app_context
 
 from afterimage.models import Item
-from afterimage.recommendations.store import REFRESHING as BUSY
-from afterimage.recommendations.store import REFIT_DUE, apply_item_changes, refit_in_background
+from afterimage.recommendations.store import REFIT_DUE, REFRESHING, apply_item_changes, refit_in_background
 
 CHANGED, REMOVED = "recs_changed", "recs_removed"
 
 
-@sa.event.listens_for(so.Session, "after_flush")
-def _note_item_changes(session: so.Session, flush_context: Any) -> None:
-    """Remember which items this transaction added, edited or deleted."""
-    if session.info.get(BUSY):
+def note_item_changes(session: so.Session) -> None:
+    """After a flush: remember which items this transaction added, edited or deleted."""
+    if session.info.get(REFRESHING):
         return
     changed = session.info.setdefault(CHANGED, set())
     removed = session.info.setdefault(REMOVED, set())
@@ -32,35 +30,32 @@ def _note_item_changes(session: so.Session, flush_context: Any) -> None:
             removed.add(obj.id)
 
 
-@sa.event.listens_for(so.Session, "before_commit")
-def _refresh_recommendations(session: so.Session) -> None:
-    """Fold the transaction's item changes into the model in the same commit: readers never see half."""
-    if session.info.get(BUSY):
+def refresh_recommendations(session: so.Session) -> None:
+    """Before commit: fold the transaction's item changes into the model, so readers never see half."""
+    if session.info.get(REFRESHING):
         return
     session.flush()
     changed = session.info.pop(CHANGED, set())
     removed = session.info.pop(REMOVED, set())
     if not changed and not removed:
         return
-    session.info[BUSY] = True
+    session.info[REFRESHING] = True
     try:
         apply_item_changes(changed - removed, removed)
         session.flush()
     finally:
-        session.info[BUSY] = False
+        session.info[REFRESHING] = False
 
 
-@sa.event.listens_for(so.Session, "after_commit")
-def _refit_when_due(session: so.Session) -> None:
-    """The committed changes drifted the model too far: refit it in the background."""
+def refit_when_due(session: so.Session) -> None:
+    """After commit: the committed changes drifted the model too far, so refit it in the background."""
     if session.info.pop(REFIT_DUE, False) and has_app_context():
         refit_in_background(current_app._get_current_object())
 
 
-@sa.event.listens_for(so.Session, "after_rollback")
-def _forget_item_changes(session: so.Session) -> None:
-    """A rolled-back transaction changed nothing to refresh."""
+def forget_item_changes(session: so.Session) -> None:
+    """After rollback: nothing to refresh."""
     session.info.pop(CHANGED, None)
     session.info.pop(REMOVED, None)
     session.info.pop(REFIT_DUE, None)
-    session.info[BUSY] = False
+    session.info[REFRESHING] = False

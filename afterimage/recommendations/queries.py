@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from afterimage import page_dependencies
 from afterimage.extensions import db
 from afterimage.models import Item, with_tags_and_credits
 from afterimage.recommendations.models import Neighbour, RecOverride
@@ -46,17 +45,10 @@ def _explain_missing(item: Item, recs: list[Recommendation]) -> None:
             rec.reasons = model.explain(item.id, rec.item.id)
 
 
-def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool,
-            scored: bool = False) -> dict[str, list[Recommendation]]:
-    """Per kind: pinned first, then the stored neighbours in rank order, hidden ones dropped or marked.
-    `scored`: the caller shows the scores too."""
+def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool) -> dict[str, list[Recommendation]]:
+    """Per kind: pinned first, then the stored neighbours in rank order, hidden ones dropped or marked."""
     overrides = _overrides(item.id)
-    # Named here, not by the rows' load events: the pins and hides are read as plain columns, and every
-    # rank read counts, whether a row is there or not (one added below the last changes the page).
     depth = limit + len(overrides)
-    page_dependencies.depend_on(*page_dependencies.list_names("recs", item.id, depth))
-    if scored:
-        page_dependencies.depend_on(*page_dependencies.list_names("scores", item.id, depth))
     # Ranks run 0..19 per kind, so one query reads every kind's first rows: enough to fill the page
     # after the author's pins and hides take theirs out.
     rows = db.session.execute(
@@ -104,11 +96,9 @@ def recommend_for_item(item: Item, kind: str, limit: int = 5) -> list[Recommenda
     return _ranked(item, (kind,), limit, include_hidden=False)[kind]
 
 
-def recommend_by_kind(item: Item, kinds: tuple[str, ...], limit: int = 5,
-                      scored: bool = False) -> dict[str, list[Recommendation]]:
-    """The item's best recommendations of each kind, as readers see them, in one round of queries
-    (`scored`: the caller shows their scores)."""
-    return _ranked(item, kinds, limit, include_hidden=False, scored=scored)
+def recommend_by_kind(item: Item, kinds: tuple[str, ...], limit: int = 5) -> dict[str, list[Recommendation]]:
+    """The item's best recommendations of each kind, as readers see them, in one round of queries."""
+    return _ranked(item, kinds, limit, include_hidden=False)
 
 
 def studio_recommendations(item: Item, kind: str, limit: int = TOP_N) -> list[Recommendation]:

@@ -15,7 +15,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 
-from afterimage import page_dependencies
 from afterimage.extensions import db
 from afterimage.models import KINDS, Creator, Credit, Item, Tag, item_tags
 from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange
@@ -106,8 +105,6 @@ def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
 
 def current_model() -> TfidfRecommender | None:
     """The stored model with every later change replayed, loaded once per process; None before the first build."""
-    # A page that asks the model (sets, deep reasons) changes with any fold-in.
-    page_dependencies.depend_on(page_dependencies.MODEL)
     with _lock:
         return _current_model()
 
@@ -205,28 +202,7 @@ def write_neighbour_rows(
     is the costly part of a small update.
     """
     wanted = None if item_ids is None else sorted(set(item_ids))
-    stored = stored_rows(wanted)
-    before = list_fingerprints(stored)
-    with page_dependencies.explained_writes(db.session):
-        after = _write_neighbour_rows(model, wanted, edited, None if wanted is None else stored)
-    # Stored pages are dropped only for lists that came out different: a refit moves every score a
-    # little but reorders few lists, and item pages and widgets show no scores.
-    changed = []
-    for item_id in before.keys() | after.keys():
-        old, new = before.get(item_id, NO_LIST), after.get(item_id, NO_LIST)
-        for name, was, now in zip(FINGERPRINT_NAMES, old, new):
-            if was != now:
-                changed.append(f"{name}:{item_id}")
-    page_dependencies.note_changes(db.session, *changed)
-
-
-def list_fingerprints(stored: dict[tuple[int, str, int], tuple]) -> dict[int, tuple[int, ...]]:
-    """Per item, hashes of its stored lists (stored_rows) as pages show them (ids, reasons) and of their
-    scores (the API's)."""
-    rows: dict[int, list[tuple]] = {}
-    for (item_id, kind, rank), (other, score, reasons) in stored.items():
-        rows.setdefault(item_id, []).append((kind, rank, other, score, reasons))
-    return {item_id: fingerprint(item_rows) for item_id, item_rows in rows.items()}
+    _write_neighbour_rows(model, wanted, edited, None if wanted is None else stored_rows(wanted))
 
 
 def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]:
@@ -256,25 +232,9 @@ def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]
     return rows
 
 
-# What each hash of fingerprint() stands for, as the name a change to it gives (page_dependencies.list_names).
-FINGERPRINT_NAMES = ("recs", "recs-deep", "scores", "scores-deep")
-NO_LIST = (None,) * len(FINGERPRINT_NAMES)
-
-
-def fingerprint(rows: Iterable[tuple]) -> tuple[int, ...]:
-    """(kind, rank, neighbour, score, reasons as JSON text) rows of one item as four hashes: what pages show
-    of the first ranks (page_dependencies.SHALLOW_RANKS), of every rank, and the scores of each."""
-    ordered = sorted(rows, key=lambda r: (r[0], r[1]))
-    shown = [(kind, rank, other, reasons) for kind, rank, other, _, reasons in ordered]
-    scored = [(kind, rank, round(float(score), 4)) for kind, rank, _, score, _ in ordered]
-    shallow = page_dependencies.SHALLOW_RANKS
-    return (hash(tuple(r for r in shown if r[1] < shallow)), hash(tuple(shown)),
-            hash(tuple(r for r in scored if r[1] < shallow)), hash(tuple(scored)))
-
-
 def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, edited: set[int],
-                          stored: dict[tuple[int, str, int], tuple] | None) -> dict[int, tuple[int, ...]]:
-    """Rewrite the lists; returns the fingerprints of what was written.
+                          stored: dict[tuple[int, str, int], tuple] | None) -> None:
+    """Rewrite the lists.
 
     A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
     and rewrites the fifty-odd lists it may enter) writes only the rows that differ: a fold-in changes
@@ -282,7 +242,6 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
     inserts a save on 2,000 items) was most of the database's work for her save.
     """
     known: dict[tuple[int, int], list[str]] = {}
-    written: dict[int, list[tuple]] = {}
     # `stored`, on a small update: the rows there were (stored_rows), taken out as they are matched.
     if item_ids is None:
         db.session.execute(sa.delete(Neighbour))
@@ -305,11 +264,8 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
             row["reasons"] = reasons
         changed = []
         for r in rows:
-            # The JSON text once, for the fingerprint and for the insert.
+            # The JSON text once, for the comparison with the stored row and for the insert.
             r["reasons_json"] = None if r["reasons"] is None else json.dumps(r["reasons"])
-            written.setdefault(r["item_id"], []).append(
-                (r["kind"], r["rank"], r["neighbour_id"], r["score"], r["reasons_json"])
-            )
             if stored is None or stored.pop((r["item_id"], r["kind"], r["rank"]), None) != (
                     r["neighbour_id"], float(r["score"]), r["reasons_json"]):
                 changed.append(r)
@@ -335,7 +291,6 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
     if stored:
         # Ranks a list no longer has (a catalog smaller than the lists are long).
         delete_neighbour_rows(list(stored))
-    return {item_id: fingerprint(item_rows) for item_id, item_rows in written.items()}
 
 
 def delete_neighbour_rows(keys: list[tuple[int, str, int]]) -> None:
@@ -421,12 +376,10 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
 def refit_in_background(app: Flask) -> None:
     """Refit in a process of its own (refit_job.py), unless the one this process started last still runs.
 
-    Not a thread of the app server: on SQLite, Python's sqlite3 module can crash (SIGSEGV) when one
-    thread's garbage collection runs while another is inside SQLite, so the request had to wait for the
-    refit, holding its worker and every reader queued on it for the whole fit. And a fit in a thread
-    takes the GIL from the readers. A process leaves the request free at once and lets the operating
-    system share the cores. It refits the same database (the URL goes by environment, never on the
-    command line, where `ps` would show a password).
+    Not a thread of the app server: a fit holds the interpreter for seconds, so readers on that worker
+    would wait for it. A process leaves the request free at once and lets the operating system share the
+    cores. It refits the same database (the URL goes by environment, never on the command line, where `ps`
+    would show a password).
     """
     global _refit_process
     # The lock only makes check-and-start one step for the threads of a gthread worker.
@@ -435,9 +388,7 @@ def refit_in_background(app: Flask) -> None:
         if _refit_process is not None and _refit_process.poll() is None:
             return
         env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-               "SECRET_KEY": app.config["SECRET_KEY"],
-               # Its commit draws the pages it changes again as this app would (page_redraw.py).
-               "AFTERIMAGE_PAGE_REDRAW_LIMIT": str(app.config.get("PAGE_REDRAW_LIMIT", 0))}
+               "SECRET_KEY": app.config["SECRET_KEY"]}
         try:
             _refit_process = subprocess.Popen(
                 [sys.executable, "-m", "afterimage.recommendations.refit_job"], env=env,

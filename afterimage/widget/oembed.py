@@ -7,7 +7,6 @@ from flask import Response, abort, current_app, jsonify, request, url_for
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from afterimage.api.caching import SHORT_MAX_AGE, cacheable
 from afterimage.api.params import whole_number_arg
 from afterimage.api.serializers import cover_url
 from afterimage.api.subjects import Subject, find_subject
@@ -73,7 +72,7 @@ def oembed_answer() -> Response:
         "title": subject.title,
         "provider_name": PROVIDER_NAME,
         "provider_url": url_for("public.home", _external=True),
-        "cache_age": SHORT_MAX_AGE,
+        "cache_age": current_app.config["CACHE_MAX_AGE"],
         "html": iframe_html(subject, width, height),
         "width": width,
         "height": height,
@@ -83,4 +82,4 @@ def oembed_answer() -> Response:
     # A thumbnail is optional; leave it out rather than break the consumer's size limits.
     if item is not None and thumb_width <= maxwidth and thumb_height <= maxheight:
         answer.update(thumbnail_url=cover_url(item), thumbnail_width=thumb_width, thumbnail_height=thumb_height)
-    return cacheable(jsonify(answer))
+    return jsonify(answer)

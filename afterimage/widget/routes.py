@@ -7,7 +7,6 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from afterimage.api.caching import cacheable
 from afterimage.api.params import MAX_LIMIT
 from afterimage.api.subjects import find_subject, kept_query_args, recommendations_for
 from afterimage.extensions import db
@@ -55,7 +54,7 @@ def render_widget(type_: str, slug: str) -> Response:
         films=[r for r in recs if r.item.kind == "film"], books=[r for r in recs if r.item.kind == "book"],
     ))
     response.headers["Content-Security-Policy"] = widget_policy(style, script)
-    return cacheable(response)
+    return response
 
 
 @bp.get("/widget/items/<slug>")
@@ -91,7 +90,7 @@ def help_page():
 def widget_js():
     """The script embed: renders widgets inside a shadow root from the JSON API."""
     response = Response(embed_script(), mimetype="text/javascript")
-    return cacheable(response)
+    return response
 
 
 @bp.get("/oembed")
