@@ -65,18 +65,22 @@ SEARCH_WORDS = ("memory", "river", "night", "winter", "garden", "war", "letters"
 # Answers whose body nginx took from its cache: HIT; STALE and UPDATING, an expired copy served while one
 # request fetches the page again; REVALIDATED, an expired copy the app confirmed with a 304 (no render).
 CACHE_HITS = frozenset({"HIT", "STALE", "UPDATING", "REVALIDATED"})
-EDIT_NOTE = "edited under load, edit {n}"
-EDIT_NOTE_SEEN = re.compile(rb"edited under load, edit (\d+)")
-# How many of the most read items the author edits in turn.
+# The item's own slug is in its note: other items' notes may show on its page (recommendation cards).
+EDIT_NOTE = "edited under load: {slug}, edit {n}"
+# How many of the most read items the author edits in turn during the mixed phase; and how many other items
+# she saves first with no reader about, the baseline of her saves.
 EDITED_ITEMS = 20
+ALONE_EDITS = 5
 # How long any phase may run before it stops by itself, whatever the request count.
 PHASE_DEADLINE_S = 600
 
 
-def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[int]]:
-    """Migrate, bulk-insert the synthetic catalog and an author, `flask recs rebuild`; return slugs and ids."""
+def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[int], set[str]]:
+    """Migrate, bulk-insert the synthetic catalog and an author, `flask recs rebuild`; return slugs and ids, and
+    the slugs the studio would refuse to save as they are (another item of the same kind, title and year: the
+    synthetic titles repeat, which the bulk insert allows and the studio's form does not)."""
     from recs_catalog import synthetic_catalog
-    from seed_catalog import seed_catalog
+    from seed_catalog import seed_catalog, year_of
     import sqlalchemy as sa
     from werkzeug.security import generate_password_hash
 
@@ -91,6 +95,10 @@ def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[i
         started = time.perf_counter()
         docs = synthetic_catalog(n_items)
         slugs, ids = seed_catalog(docs), [d.id for d in docs]
+        same = defaultdict(list)
+        for doc, slug in zip(docs, slugs):
+            same[(doc.kind, doc.title.casefold(), year_of(doc))].append(slug)
+        duplicates = {slug for group in same.values() if len(group) > 1 for slug in group}
         db.session.add(Author(name=AUTHOR, password_hash=generate_password_hash(PASSWORD)))
         db.session.commit()
         if db.engine.url.get_backend_name() == "postgresql":
@@ -107,7 +115,7 @@ def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[i
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "recs", "rebuild"], cwd=REPO, env=env,
                    check=True, stdout=subprocess.DEVNULL)
     print(f"flask recs rebuild: {time.perf_counter() - started:.1f} s", flush=True)
-    return slugs, ids
+    return slugs, ids, duplicates
 
 
 class Popularity:
@@ -155,8 +163,8 @@ class Results:
         self.error_samples: list[str] = []
         self.retries = 0
         self.watched = watched
-        # (slug, request start, edit number seen or -1), perf_counter clock.
-        self.seen_edits: list[tuple[str, float, int]] = []
+        # (slug, request start, edit number seen or -1, X-Cache-Status), perf_counter clock.
+        self.seen_edits: list[tuple[str, float, int, str]] = []
         # With --trace: (started, seconds, route, hit, client) per request, perf_counter clock.
         self.trace: list[tuple[float, float, str, bool, int]] | None = None
 
@@ -182,11 +190,11 @@ class Results:
                 if len(self.error_samples) < 10:
                     self.error_samples.append(f"{route}: {error}")
 
-    def saw(self, slug: str, started: float, body: bytes) -> None:
-        """Note which of the author's edits an item page showed (-1: none)."""
-        match = EDIT_NOTE_SEEN.search(body)
+    def saw(self, slug: str, started: float, body: bytes, cache_status: str) -> None:
+        """Note which of the author's edits an item page showed (-1: none), and where nginx took it from."""
+        match = re.search(re.escape(EDIT_NOTE.format(slug=slug, n="").encode()) + rb"(\d+)", body)
         with self.lock:
-            self.seen_edits.append((slug, started, int(match.group(1)) if match else -1))
+            self.seen_edits.append((slug, started, int(match.group(1)) if match else -1, cache_status))
 
     def done(self, route: str) -> int:
         """Requests answered or failed on a route."""
@@ -232,27 +240,33 @@ def check_body(headers: dict[str, str], body: bytes) -> str | None:
 
 
 def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: Popularity, results: Results,
-          seed: int, keep_going: Callable[[], bool] = lambda: False) -> float:
+          seed: int, keep_going: Callable[[], bool] = lambda: False, rate: float = 0.0) -> float:
     """`clients` keep-alive connections share `total` requests over `routes`; returns the wall time in seconds.
 
     One asyncio loop rather than a thread per client: 64 threads contending for the GIL delayed the
     readers' own wake-ups by tens of milliseconds and took a core from the server, so they measured the
     client as much as the site. Each client sends what a browser sends (`Accept-Encoding: gzip`), and
-    checks one body in twenty fully (a gzip one must inflate).
+    checks one body in twenty fully (a gzip one must inflate). With a `rate`, requests go out on a schedule of
+    that many per second over all clients (fewer if the answers are slower than that), instead of each client
+    sending its next request as soon as it has the answer.
     """
-    return asyncio.run(_drive(port, routes, total, clients, slugs, results, seed, keep_going))
+    return asyncio.run(_drive(port, routes, total, clients, slugs, results, seed, keep_going, rate))
 
 
 async def _drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: Popularity,
-                 results: Results, seed: int, keep_going: Callable[[], bool]) -> float:
-    remaining = [total]
+                 results: Results, seed: int, keep_going: Callable[[], bool], rate: float) -> float:
+    remaining, sent = [total], [0]
     deadline = time.monotonic() + PHASE_DEADLINE_S
+    phase_started = time.perf_counter()
 
     async def client(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
         reader, writer = await asyncio.open_connection(HOST, port)
         while (remaining[0] > 0 or keep_going()) and time.monotonic() < deadline:
             remaining[0] -= 1
+            if rate:
+                sent[0] += 1
+                await asyncio.sleep(max(0.0, phase_started + sent[0] / rate - time.perf_counter()))
             route = rng.choice(routes)
             path, slug = route_path(route, slugs, rng)
             request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept-Encoding: gzip\r\n\r\n".encode()
@@ -261,11 +275,11 @@ async def _drive(port: int, routes: tuple[str, ...], total: int, clients: int, s
                 try:
                     status, headers, body = await asyncio.wait_for(exchange(reader, writer, request), 60)
                     error = None if status == 200 else f"HTTP {status} {path}"
+                    cache_status = headers.get("x-cache-status", "")
                     if error is None and route == "item" and slug in results.watched:
-                        results.saw(slug, started, plain_body(headers, body))
+                        results.saw(slug, started, plain_body(headers, body), cache_status)
                     elif error is None and rng.random() < 0.05:
                         error = check_body(headers, body)
-                    cache_status = headers.get("x-cache-status", "")
                     if headers.get("connection", "").lower() == "close":
                         writer.close()
                         reader, writer = await asyncio.open_connection(HOST, port)
@@ -326,7 +340,7 @@ def author_edits(base_url: str, edited: list[tuple[int, str]], stop, log: dict, 
         n = 0
         while not stop.is_set() and time.monotonic() < deadline and n < log["max_edits"]:
             item_id, slug = edited[n % len(edited)]
-            note = EDIT_NOTE.format(n=n)
+            note = EDIT_NOTE.format(slug=slug, n=n)
             started = time.perf_counter()
             status = browser.post_form(f"/studio/items/{item_id}", {"note": note})
             finished = time.perf_counter()
@@ -402,23 +416,26 @@ def lost_writes(url: str, log: dict) -> int:
     return lost
 
 
-def max_staleness(saves: list[tuple[str, int, float]], seen: list[tuple[str, float, int]]) -> float:
+def max_staleness(saves: list[tuple[str, int, float]], seen: list[tuple[str, float, int, str]]) -> tuple[float, dict]:
     """The longest a reader was shown an older note than one the author had already been told was saved:
-    for each reader's copy, the time from the end of the first save it lacks to the start of that request."""
+    for each reader's copy, the time from the end of the first save it lacks to the start of that request.
+    Also that copy: its page, the edit it showed and the one it lacked, and nginx's X-Cache-Status."""
     by_slug: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for slug, n, finished in saves:
         by_slug[slug].append((finished, n))
     for history in by_slug.values():
         history.sort()
-    worst = 0.0
-    for slug, started, shown in seen:
+    worst, example = 0.0, {}
+    for slug, started, shown, cache_status in seen:
         for finished, n in by_slug.get(slug, ()):
             if finished >= started:
                 break
             if n > shown:
-                worst = max(worst, started - finished)
+                if started - finished > worst:
+                    worst = started - finished
+                    example = {"item": slug, "showed_edit": shown, "lacked_edit": n, "x_cache_status": cache_status}
                 break
-    return worst
+    return worst, example
 
 
 def write_trace(path: Path, requests: list, spans: list) -> None:
@@ -511,6 +528,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--studio-server", type=int, default=0, metavar="WORKERS",
                         help="an experiment: the author's requests go to a second gunicorn with this many workers "
                              "(default 0: the one server, as deploy/ ships it)")
+    parser.add_argument("--mixed-rate", type=float, default=0.0, metavar="PER_SECOND",
+                        help="readers' requests per second in the mixed phase, all clients together (default 0: each "
+                             "client sends its next request as soon as it has an answer, which keeps gunicorn busy "
+                             "with every miss)")
     parser.add_argument("--min-edits", type=int, default=10,
                         help="the mixed phase goes on past --requests until the import has returned and the author "
                         "has saved this many edits")
@@ -563,7 +584,8 @@ def run_mixed_phase(port: int, author_url: str, slugs: Popularity, edited: list[
     writer_pids = {writer.pid for writer in writers}
     with CpuShares(lambda pid, name, session: "author's tabs" if pid in writer_pids else classify(pid, name, session)
                    ) as cpu:
-        seconds = drive(port, ROUTES, args.requests, args.clients, slugs, mixed, seed=99, keep_going=author_busy)
+        seconds = drive(port, ROUTES, args.requests, args.clients, slugs, mixed, seed=99, keep_going=author_busy,
+                        rate=args.mixed_rate)
     stop.set()
     log = merge_author_logs(settings, [done.get(timeout=PHASE_DEADLINE_S) for _ in writers])
     for writer in writers:
@@ -588,11 +610,12 @@ def main() -> None:
               flush=True)
         server = AppServer(url, workers=settings["workers"], threads=args.threads, worker_class=args.worker_class,
                            extra_env=extra_env, log_path=workdir / "gunicorn.log")
-        all_slugs, ids = build_database(url, args.items, env)
+        all_slugs, ids, unsavable = build_database(url, args.items, env)
         slugs = Popularity(all_slugs, args.popularity)
         id_of = dict(zip(all_slugs, ids))
         # The author edits the items readers read most, where a stale copy would show.
-        edited = [(id_of[slug], slug) for slug in slugs.most_read(EDITED_ITEMS)]
+        most_read = [(id_of[slug], slug) for slug in slugs.most_read(EDITED_ITEMS * 2) if slug not in unsavable]
+        edited, edited_alone = most_read[:EDITED_ITEMS], most_read[EDITED_ITEMS:EDITED_ITEMS + ALONE_EDITS]
         proxy = NginxProxy(server.address) if proxied else None
         # An experiment, not the shipped set-up: the author's requests on a gunicorn of their own.
         studio = AppServer(url, workers=args.studio_server, threads=args.threads, worker_class=args.worker_class,
@@ -622,11 +645,14 @@ def main() -> None:
                     return "studio gunicorn"
                 if proxy and session == proxy.process.pid:
                     return "nginx"
-                if name == "postgres":
-                    return "PostgreSQL"
+                if args.postgres and name == "postgres":
+                    return "PostgreSQL"  # every PostgreSQL process on the machine
                 return "load client" if pid == os.getpid() else None
 
             author_url = studio.base_url if studio else front.base_url
+            # Her saves with no reader about: the baseline of the mixed phase's saves.
+            alone_log = author_log({"max_edits": len(edited_alone), "edit_pause": 0.0})
+            author_edits(author_url, edited_alone, threading.Event(), alone_log, multiprocessing.Value("i", 0))
             mixed, mixed_seconds, log, cpu_s = run_mixed_phase(front.port, author_url, slugs, edited, args, classify)
         finally:
             if proxy:
@@ -638,6 +664,9 @@ def main() -> None:
         if args.trace:
             write_trace(args.trace, mixed.trace, log["spans"])
         report = build_report(args, settings, direct, through, cold, mixed, mixed_seconds, log, lost, cpu_s)
+        report["author_save_ms_p50_alone"] = round(statistics.median(alone_log["edit_ms"]), 1) \
+            if alone_log["edit_ms"] else None
+        report["errors"] += alone_log["edit_failures"] + (1 if "author_error" in alone_log else 0)
         print_report(report, direct, through, mixed, log, workdir)
         print(json.dumps(report))
 
@@ -661,7 +690,8 @@ def build_report(args, settings: dict, direct: dict, through: dict, cold: Result
         "author_import_s": round(log["import_s"], 2) if "import_s" in log else None,
         "mixed": {
             "through": args.proxy if args.proxy != "none" else "gunicorn",
-            "rps": round(mixed_done / mixed_seconds, 1), "errors": mixed_errors,
+            "rps": round(mixed_done / mixed_seconds, 1), "rate_limit": args.mixed_rate or None,
+            "errors": mixed_errors,
             "p50_ms": {r: round(percentile_ms(mixed.latencies[r], 50), 1) for r in ROUTES},
             "p99_ms": {r: round(percentile_ms(mixed.latencies[r], 99), 1) for r in ROUTES},
             "max_ms": {r: round(percentile_ms(mixed.latencies[r], 100), 1) for r in ROUTES},
@@ -684,6 +714,7 @@ def build_report(args, settings: dict, direct: dict, through: dict, cold: Result
         report["errors"] += proxied["errors"] + sum(cold.errors.values())
         done = {route: results.done(route) for route, (results, _) in through.items()}
         mixed_done_by_route = {route: mixed.done(route) for route in ROUTES}
+        stale_s, stale_copy = max_staleness(log["saves"], mixed.seen_edits)
         report["proxy"] = {
             "rps": proxied["rps"], "p50_ms": proxied["p50_ms"], "p99_ms": proxied["p99_ms"],
             "max_ms": proxied["max_ms"], "errors": proxied["errors"],
@@ -696,7 +727,7 @@ def build_report(args, settings: dict, direct: dict, through: dict, cold: Result
             # Through nginx against /healthz straight to gunicorn, in this run.
             "item_vs_hello": round(proxied["rps"]["item"] / alone["rps"]["hello"], 3),
             "widget_vs_hello": round(proxied["rps"]["widget"] / alone["rps"]["hello"], 3),
-            "max_stale_s": round(max_staleness(log["saves"], mixed.seen_edits), 2),
+            "max_stale_s": round(stale_s, 2), "max_stale_copy": stale_copy,
             "stale_checks": len(mixed.seen_edits),
         }
     return report
@@ -710,7 +741,8 @@ def print_report(report: dict, direct: dict, through: dict, mixed: Results, log:
     m = report["mixed"]
     print(f"\nmixed phase through {m['through']}: {m['rps']} req/s over all routes; p99 ms "
           + ", ".join(f"{r} {m['p99_ms'][r]}" for r in ROUTES))
-    print(f"the author: {report['author']['edits']} saves (median {report['author_save_ms_p50']} ms), "
+    print(f"the author: {report['author']['edits']} saves (median {report['author_save_ms_p50']} ms; "
+          f"{report['author_save_ms_p50_alone']} ms with no reader about), "
           f"{report['author']['import_rows']} books imported (status {report['author']['import_status']}, "
           f"{report['author_import_s']} s)")
     print(f"CPU seconds in the mixed phase ({m['seconds']} s on {os.cpu_count()} cores): "
