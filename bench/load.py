@@ -12,10 +12,11 @@ configuration (deploy/nginx.conf) too.
 3. With `--proxy nginx`: starts nginx with the shipped configuration in front of that gunicorn, sends
    `--requests` requests over the cacheable routes through it as the cache fills (its hit ratio is reported as
    `cold_hit_ratio`), then measures each route alone again through it (X-Cache-Status tells hits from misses).
-4. Then a mixed phase of `--requests` requests over all routes (through nginx when proxied, more requests if
-   need be, until the author's import has returned and she has saved `--min-edits` edits) while the author,
-   signed in through /studio in two tabs (each a process of its own), edits the notes of the most read items
-   one after another and imports a Goodreads export. Afterwards every edit and every imported book is
+4. The author saves five notes with no reader about (her baseline). Then a mixed phase of `--requests`
+   requests over all routes (through nginx when proxied; more requests if need be, until the author's import
+   has returned and she has saved `--min-edits` edits) while the author, signed in through /studio in two
+   tabs (each a process of its own), edits the notes of the most read items one after another and imports a
+   Goodreads export. Afterwards every edit and every imported book is
    checked in the database (one missing is a lost write), and the readers' copies of the edited pages are
    checked against her saves: `max_stale_s` is the longest a reader was still shown a note she had replaced.
 
