@@ -195,8 +195,6 @@ class NginxProxy:
     def write_config(self) -> Path:
         """A scratch folder with nginx.conf and the site filled in for this port and upstream; returns nginx.conf."""
         self.run_dir = Path(tempfile.mkdtemp(prefix="afterimage-nginx-"))
-        # Started as root, nginx's workers run as nobody: they must reach the cache and temp folders in here.
-        self.run_dir.chmod(0o755)
         (self.run_dir / "temp").mkdir()
         (self.run_dir / "nginx-site.conf").write_text(render_nginx_site({
             "AFTERIMAGE_LISTEN": f"{HOST}:{self.port}",
@@ -213,8 +211,10 @@ class NginxProxy:
         binary = nginx_binary()
         if binary is None:
             raise FileNotFoundError("nginx is not installed (Debian package `nginx`)")
+        # Started as root (CI), nginx would run its workers as nobody, who may not read a checkout under /root.
+        directives = "daemon off; user root;" if os.geteuid() == 0 else "daemon off;"
         return [binary, "-p", f"{self.run_dir}/", "-e", str(self.run_dir / "error.log"), "-c", str(config),
-                "-g", "daemon off;"]
+                "-g", directives]
 
     def start(self, wait: float = 30.0) -> NginxProxy:
         """Start nginx and wait until the app's /healthz answers through it."""
