@@ -43,6 +43,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -543,6 +544,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-edits", type=int, default=200)
     parser.add_argument("--edit-pause", type=float, default=0.0,
                         help="seconds the author waits after each save (default 0: saves back to back)")
+    parser.add_argument("--keep-logs", type=Path, default=None, metavar="FOLDER",
+                        help="copy gunicorn's and nginx's logs (nginx's access log names each request's cache status "
+                             "and gunicorn's answer, background updates included) into this folder")
     parser.add_argument("--trace", type=Path, default=None,
                         help="write the mixed phase's requests and the author's saves to this CSV file "
                              "(kind, started s, duration ms, hit, client), to find stalls in time")
@@ -657,11 +661,15 @@ def main() -> None:
             mixed, mixed_seconds, log, cpu_s = run_mixed_phase(front.port, author_url, slugs, edited, args, classify)
         finally:
             if proxy:
-                proxy.stop()
+                proxy.stop(keep_logs_in=args.keep_logs)
             if studio:
                 studio.stop()
             server.stop()
         lost = lost_writes(url, log)
+        if args.keep_logs:
+            for name in ("gunicorn.log", "studio.log"):
+                if (workdir / name).exists():
+                    shutil.copyfile(workdir / name, args.keep_logs / name)
         if args.trace:
             write_trace(args.trace, mixed.trace, log["spans"])
         report = build_report(args, settings, direct, through, cold, mixed, mixed_seconds, log, lost, cpu_s)

@@ -239,8 +239,9 @@ class NginxProxy:
         path = self.run_dir / "error.log" if self.run_dir else None
         return path.read_text(errors="replace")[-2000:] if path and path.exists() else "(no error log)"
 
-    def stop(self) -> None:
-        """Fast shutdown (SIGTERM to the master), SIGKILL to the group if it lingers; the scratch folder goes."""
+    def stop(self, keep_logs_in: Path | None = None) -> None:
+        """Fast shutdown (SIGTERM to the master), SIGKILL to the group if it lingers; the scratch folder goes, its
+        logs first copied to `keep_logs_in` if given."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -249,6 +250,10 @@ class NginxProxy:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=15)
         if self.run_dir is not None:
+            if keep_logs_in is not None:
+                for log in ("access.log", "error.log"):
+                    if (self.run_dir / log).exists():
+                        shutil.copyfile(self.run_dir / log, keep_logs_in / f"nginx-{log}")
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def __enter__(self) -> NginxProxy:
