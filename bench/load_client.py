@@ -329,17 +329,18 @@ class Browser:
         self.timeout = timeout
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect)
-        self.last_body = ""
+        self.last_body, self.last_seconds = "", 0.0
 
     def request(self, path: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, str, dict]:
         """(status, body text, headers); HTTP errors are answers too, not exceptions."""
         req = urllib.request.Request(self.base_url + path, data=data, headers=headers or {})
+        started = time.perf_counter()
         try:
             with self.opener.open(req, timeout=self.timeout) as response:
                 answer = response.status, response.read().decode("utf-8", "replace"), dict(response.headers)
         except urllib.error.HTTPError as error:
             answer = error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
-        self.last_body = answer[1]
+        self.last_body, self.last_seconds = answer[1], time.perf_counter() - started
         return answer
 
     def form_errors(self) -> list[str]:
