@@ -4,9 +4,11 @@ Only the standard library, so the tests and the bench share it without extra dep
 """
 from __future__ import annotations
 
+import html
 import http.client
 import http.cookiejar
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +28,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+DEPLOY = REPO / "deploy"
+GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
+# A studio form's field errors, and its error flash (a refused save, a duplicate warning).
+ERROR_MESSAGES = re.compile(r'<ul class="errors"[^>]*>(.*?)</ul>|<p class="flash flash-error[^"]*">(.*?)</p>', re.S)
 
 
 def free_port() -> int:
@@ -33,19 +39,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
-
-
-def yield_the_cores(pid: int, nice: int) -> None:
-    """Lower a server's share of the cores as a service manager would (systemd's CPUWeight).
-
-    A process's own nice value only ranks it against its session: with the kernel's autogroups (on by
-    default on desktop and many server kernels), each session shares the cores as one group, and the
-    server runs in a session of its own. So the session's group is niced too, when the kernel has them.
-    """
-    try:
-        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
-    except OSError:
-        pass  # no autogroups: the process's nice value alone applies
 
 
 @contextmanager
@@ -74,22 +67,19 @@ def throwaway_database(postgres: bool, prefix: str) -> Iterator[tuple[str, Path]
 
 @dataclass
 class AppServer:
-    """One gunicorn master (and its workers) serving the site on 127.0.0.1."""
+    """One gunicorn master (and its workers) serving the site on 127.0.0.1, with the shipped deploy/gunicorn.conf.py."""
 
     database_url: str
-    workers: int = 1
-    # Threads per worker: one, on both databases, as the README's production set-up runs them.
-    threads: int = 1
-    # The production worker class (README): gthread's keep-alive loop, and with one thread each request answered
-    # on that loop rather than handed to a pool (afterimage/server_worker.py). "gthread" or "sync" for comparison.
-    worker_class: str = "gthread"
-    # Scheduling priority (nice) of the master and its workers: 0, or more to yield the cores to others.
-    nice: int = 0
+    # One worker for tests; the bench passes the production count (the config's default from the cores).
+    workers: int | None = 1
+    # None: the config's own (sync workers, one thread); the bench overrides them to compare.
+    threads: int | None = None
+    worker_class: str | None = None
     port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
     log_path: Path | None = None
-    # Seconds a worker may spend on one request (a large import runs inside its request).
-    timeout: int = 120
+    # Seconds a worker may spend on one request; None: the config's (sized for a large import).
+    timeout: int | None = None
     process: subprocess.Popen | None = None
 
     @property
@@ -97,31 +87,41 @@ class AppServer:
         """http://127.0.0.1:PORT"""
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def address(self) -> str:
+        """127.0.0.1:PORT, as nginx's upstream names it."""
+        return f"{HOST}:{self.port}"
+
     def command(self) -> list[str]:
-        """The production command, as the README gives it, on this port."""
-        return [
-            sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", self.worker_class,
-            "--threads", str(self.threads), "--bind", f"{HOST}:{self.port}",
-            "--timeout", str(self.timeout), "--graceful-timeout", "5", "--keep-alive", "5", "app:create_app()",
-        ]
+        """The production command (`gunicorn -c deploy/gunicorn.conf.py`), with this object's overrides."""
+        command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF)]
+        for flag, value in (("--worker-class", self.worker_class), ("--threads", self.threads),
+                            ("--timeout", self.timeout)):
+            if value is not None:
+                command += [flag, str(value)]
+        return command
+
+    def environment(self) -> dict:
+        """The server's environment: the database, a key, the address (AFTERIMAGE_BIND) and worker count."""
+        env = {
+            **os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "load-and-fault-tests",
+            "PYTHONUNBUFFERED": "1", "AFTERIMAGE_BIND": self.address, **self.extra_env,
+        }
+        if self.workers is not None:
+            env["AFTERIMAGE_WORKERS"] = str(self.workers)
+        return env
 
     def start(self, wait: float = 60.0) -> AppServer:
         """Start gunicorn in its own process group and wait until /healthz answers."""
-        env = {
-            **os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "load-and-fault-tests",
-            "PYTHONUNBUFFERED": "1", **self.extra_env,
-        }
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.process = subprocess.Popen(
-                self.command(), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None,
+                self.command(), cwd=REPO, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         finally:
             if self.log_path:
                 log.close()
-        if self.nice:
-            yield_the_cores(self.process.pid, self.nice)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -156,6 +156,107 @@ class AppServer:
         self.process.wait(timeout=15)
 
     def __enter__(self) -> AppServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def nginx_binary() -> str | None:
+    """Debian's nginx (/usr/sbin is not on every user's PATH), or None when it is not installed."""
+    return shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+
+
+def render_nginx_site(values: dict[str, str]) -> str:
+    """deploy/nginx-site.conf with its ${AFTERIMAGE_...} placeholders filled in, as `envsubst` would; nginx's own
+    $variables stay. A placeholder without a value is an error, never an empty string in the config."""
+    text = (DEPLOY / "nginx-site.conf").read_text()
+    missing = sorted(set(re.findall(r"\$\{(AFTERIMAGE_[A-Z_]+)\}", text)) - set(values))
+    if missing:
+        raise KeyError(f"deploy/nginx-site.conf needs values for {', '.join(missing)}")
+    return re.sub(r"\$\{(AFTERIMAGE_[A-Z_]+)\}", lambda match: values[match.group(1)], text)
+
+
+@dataclass
+class NginxProxy:
+    """The shipped nginx configuration (deploy/nginx.conf around deploy/nginx-site.conf) in front of an app server,
+    run in the foreground as in a scratch folder of its own, listening on 127.0.0.1."""
+
+    upstream: str  # host:port of gunicorn
+    port: int = field(default_factory=free_port)
+    run_dir: Path | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT"""
+        return f"http://{HOST}:{self.port}"
+
+    def write_config(self) -> Path:
+        """A scratch folder with nginx.conf and the site filled in for this port and upstream; returns nginx.conf."""
+        self.run_dir = Path(tempfile.mkdtemp(prefix="afterimage-nginx-"))
+        (self.run_dir / "temp").mkdir()
+        (self.run_dir / "nginx-site.conf").write_text(render_nginx_site({
+            "AFTERIMAGE_LISTEN": f"{HOST}:{self.port}",
+            "AFTERIMAGE_SERVER_NAME": HOST,
+            "AFTERIMAGE_UPSTREAM": self.upstream,
+            "AFTERIMAGE_STATIC": str(REPO / "static"),
+            "AFTERIMAGE_CACHE_DIR": str(self.run_dir / "cache"),
+        }))
+        shutil.copyfile(DEPLOY / "nginx.conf", self.run_dir / "nginx.conf")
+        return self.run_dir / "nginx.conf"
+
+    def command(self, config: Path) -> list[str]:
+        """nginx in the foreground, every path under the scratch folder (-e: even its first error log line)."""
+        binary = nginx_binary()
+        if binary is None:
+            raise FileNotFoundError("nginx is not installed (Debian package `nginx`)")
+        # Started as root (CI), nginx would run its workers as nobody, who may not read a checkout under /root.
+        directives = "daemon off; user root;" if os.geteuid() == 0 else "daemon off;"
+        return [binary, "-p", f"{self.run_dir}/", "-e", str(self.run_dir / "error.log"), "-c", str(config),
+                "-g", directives]
+
+    def start(self, wait: float = 30.0) -> NginxProxy:
+        """Start nginx and wait until the app's /healthz answers through it."""
+        config = self.write_config()
+        self.process = subprocess.Popen(self.command(config), cwd=self.run_dir, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nginx exited with {self.process.returncode}: {self.error_log()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nginx did not answer on {self.base_url} within {wait}s: {self.error_log()}")
+
+    def error_log(self) -> str:
+        """The end of nginx's error log, for failure messages."""
+        path = self.run_dir / "error.log" if self.run_dir else None
+        return path.read_text(errors="replace")[-2000:] if path and path.exists() else "(no error log)"
+
+    def stop(self, keep_logs_in: Path | None = None) -> None:
+        """Fast shutdown (SIGTERM to the master), SIGKILL to the group if it lingers; the scratch folder goes, its
+        logs first copied to `keep_logs_in` if given."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=15)
+        if self.run_dir is not None:
+            if keep_logs_in is not None:
+                for log in ("access.log", "error.log"):
+                    if (self.run_dir / log).exists():
+                        shutil.copyfile(self.run_dir / log, keep_logs_in / f"nginx-{log}")
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def __enter__(self) -> NginxProxy:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -228,15 +329,24 @@ class Browser:
         self.timeout = timeout
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect)
+        self.last_body, self.last_seconds = "", 0.0
 
     def request(self, path: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, str, dict]:
         """(status, body text, headers); HTTP errors are answers too, not exceptions."""
         req = urllib.request.Request(self.base_url + path, data=data, headers=headers or {})
+        started = time.perf_counter()
         try:
             with self.opener.open(req, timeout=self.timeout) as response:
-                return response.status, response.read().decode("utf-8", "replace"), dict(response.headers)
+                answer = response.status, response.read().decode("utf-8", "replace"), dict(response.headers)
         except urllib.error.HTTPError as error:
-            return error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
+            answer = error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
+        self.last_body, self.last_seconds = answer[1], time.perf_counter() - started
+        return answer
+
+    def form_errors(self) -> list[str]:
+        """The error messages on the last page received (a refused form's fields, a duplicate warning)."""
+        found = ERROR_MESSAGES.findall(self.last_body)
+        return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", field or flash)).split()) for field, flash in found]
 
     def get(self, path: str) -> tuple[int, str]:
         """GET a page: (status, body)."""

@@ -4,7 +4,7 @@ The cluster lives in a temporary folder, listens on 127.0.0.1 on a free port, ru
 (fsync, synchronous_commit, full_page_writes) because nothing in it has to survive, and is removed when
 the run ends. PostgreSQL refuses to run as root, so as root (CI) the server runs as the `nobody` user.
 
-Without PostgreSQL installed the PostgreSQL tests skip, naming the Debian package; under CI=true that
+Without PostgreSQL installed the PostgreSQL tests skip, naming the Debian package; under CI (tests/ci.py) that
 is a failure instead, so CI can never pass without having run them.
 """
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci import missing_requirement
+
 CLUSTER_PREFIX = "afterimage-pg-"
 OWNER_FILE = "owner.pid"
 PACKAGE_HINT = "install the Debian package `postgresql` (apt-get install postgresql)"
@@ -42,11 +44,6 @@ FAST_UNSAFE_OPTIONS = {
     "max_connections": "200",
     "shared_buffers": "64MB",
 }
-
-
-def running_in_ci() -> bool:
-    """CI sets CI=true; there a missing server is an error, not a reason to skip."""
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 def postgres_bindir() -> Path | None:
@@ -205,10 +202,7 @@ def exit_on_sigterm() -> None:
 
 def unavailable(reason: str):
     """Skip on a laptop without PostgreSQL; fail under CI."""
-    message = f"PostgreSQL tests need a PostgreSQL server: {reason}; {PACKAGE_HINT}."
-    if running_in_ci():
-        pytest.fail(message + " (CI=true: PostgreSQL is required, not optional)", pytrace=False)
-    pytest.skip(message)
+    missing_requirement(f"PostgreSQL tests need a PostgreSQL server: {reason}; {PACKAGE_HINT}.")
 
 
 @pytest.fixture(scope="session")

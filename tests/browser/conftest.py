@@ -1,7 +1,7 @@
 """A real headless Chromium against the site on a real HTTP server, and a host page on another origin.
 
 Without Chromium the browser tests skip with a message naming the Debian packages to install;
-with CI=true a missing browser fails the run instead, so CI can never pass without them.
+under CI (tests/ci.py) a missing browser fails the run instead, so CI can never pass without them.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from flask import render_template_string
 from werkzeug.serving import make_server
 
+from tests.ci import missing_requirement
 from tests.conftest import MARKUP_TITLE, add_film_titled_with_markup
 
 CHROMIUM_ARGS = [
@@ -33,14 +34,12 @@ PANEL = '{% from "widget/_embed_panel.html" import embed_panel %}{{ embed_panel(
 
 
 def no_browser(reason: str) -> None:
-    """Skip on a laptop without Chromium, but fail under CI=true: CI must never pass by skipping."""
+    """Skip on a laptop without Chromium, but fail under CI: CI must never pass by skipping."""
     message = (
         f"{reason}. The browser tests need Chromium: install the Debian packages "
         "`chromium` and `chromium-driver` (sudo apt install chromium chromium-driver)."
     )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    missing_requirement(message)
 
 
 def chromium_path() -> str | None:
