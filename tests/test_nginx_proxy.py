@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from bench.load_client import REPO, AppServer, Browser, NginxProxy, nginx_binary
 from tests.ci import missing_requirement
 
+# Starts real servers (gunicorn, nginx) or generates hundreds of requests: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 AUTHOR, PASSWORD = "Mina", "a password for the proxy test"
 # Short, so a reader sees a save within seconds; the bound of the wait below follows from it.
 MAX_AGE_S = 2

@@ -6,10 +6,15 @@ work with pytest 9 yet, so the strategies are driven with Hypothesis directly.
 """
 from __future__ import annotations
 
+import pytest
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from afterimage.extensions import db
+
+# Starts real servers (gunicorn, nginx) or generates hundreds of requests: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 EXAMPLES_PER_OPERATION = 40
 

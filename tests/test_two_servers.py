@@ -13,6 +13,9 @@ from afterimage.models import Item
 from bench.load_client import AppServer, Browser, page_forms
 from tests.test_studio_fixtures import PASSWORD, add_author
 
+# Starts real servers (gunicorn, nginx) or generates hundreds of requests: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 def first_film_recommendation(browser: Browser, slug: str) -> str:
     """The slug of the first film recommended after `slug`, as a reader of this server sees it."""

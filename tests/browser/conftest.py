@@ -88,8 +88,8 @@ def browser():
 
 
 def one_request_at_a_time(wsgi_app):
-    """Connections are accepted in parallel, but requests run the app in turn: Python's sqlite3 module is
-    not safe with two threads inside SQLite while garbage is collected (see the README's Production)."""
+    """Connections are accepted in parallel, but requests run the app in turn, so a test's steps (her save,
+    then the page that shows it) reach the test's SQLite file in the order the browser sent them."""
     lock = threading.Lock()
 
     def serialised(environ, start_response):
