@@ -69,16 +69,28 @@ def _only_columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
 
 
 class FeatureSpace:
-    """The fitted vocabulary and idf: turns items into L2-normalised weighted TF-IDF rows."""
+    """The fitted vocabulary, idf and latent axes: turns items into L2-normalised weighted TF-IDF rows."""
 
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray):
         self.vocabulary_ = vocabulary
         self.idf_ = idf
+        self.latent_components_ = np.zeros((0, len(vocabulary)), dtype=np.float32)
 
     def transform(self, docs: list[ItemDoc]) -> sp.csr_matrix:
         """Rows for these items on this vocabulary; features it does not know are left out."""
         counts = count_features(docs, self.vocabulary_).counts
-        return normalize(sp.csr_matrix(counts.multiply(self.idf_[None, :]), dtype=np.float32))
+        return _unit_rows(sp.csr_matrix(counts.multiply(self.idf_[None, :]), dtype=np.float32))
+
+    def latent(self, rows: sp.csr_matrix) -> np.ndarray:
+        """The rows' unit vectors in the latent space (no columns when there is none)."""
+        if self.latent_components_.shape[0] == 0:
+            return np.zeros((rows.shape[0], 0), dtype=np.float32)
+        return _unit_rows(np.asarray(rows @ self.latent_components_.T, dtype=np.float32))
+
+
+def _unit_rows(matrix):
+    """L2-normalised rows (a matrix without columns stays as it is)."""
+    return matrix if matrix.shape[1] == 0 else normalize(matrix)
 
 
 class TfidfRecommender:
@@ -115,7 +127,7 @@ class TfidfRecommender:
         year_weight: float = 1.0,
         year_scale: float = 5.0,
         evidence_floor: float = 0.2,
-        candidate_pool: int = 60,
+        candidate_pool: int = 200,
         random_state: int = 0,
     ):
         self.top_n = top_n
@@ -150,7 +162,7 @@ class TfidfRecommender:
         if len(set(ids)) != len(ids):
             raise ValueError("item ids must be unique")
         self._fit_vectors(docs, vectorizer)
-        self._fit_latent()
+        self._fit_latent(refit=vectorizer is None)
         self.ids_ = np.array(ids, dtype=np.int64)
         self.kinds_ = np.array([doc.kind for doc in docs], dtype=object)
         self.years_ = np.array([np.nan if doc.year is None else doc.year for doc in docs], dtype=np.float64)
@@ -189,33 +201,27 @@ class TfidfRecommender:
             idf = (np.log((1 + n_docs) / (1 + document_frequency)) + 1).astype(np.float32)
             self.vectorizer_ = FeatureSpace(dict(zip(names, range(len(names)))), idf)
             self.feature_names_ = np.array(names, dtype=object)
-            self.matrix_ = normalize(sp.csr_matrix(counts.multiply(idf[None, :]), dtype=np.float32))
+            self.matrix_ = _unit_rows(sp.csr_matrix(counts.multiply(idf[None, :]), dtype=np.float32))
         vocabulary = self.vectorizer_.vocabulary_
         self.labels_ = {feature: label for feature, label in counted.labels.items() if feature in vocabulary}
         self.phrase_columns_ = np.array(
             [str(name).startswith(PHRASE_PREFIXES) for name in self.feature_names_], dtype=bool
         )
 
-    def _fit_latent(self) -> None:
-        """Set latent_components_ (the SVD's axes) and latent_ (every row's unit latent vector)."""
+    def _fit_latent(self, refit: bool) -> None:
+        """Learn the latent axes (unless reusing a given vectorizer's) and set latent_, every row's unit latent vector."""
         n_items, n_features = self.matrix_.shape
         components = min(self.latent_components, n_items - 1, n_features - 1)
-        if self.latent_weight <= 0 or components < 2:
-            self.latent_components_ = np.zeros((0, n_features), dtype=np.float32)
-            self.latent_ = np.zeros((n_items, 0), dtype=np.float32)
-            return
-        rng = np.random.default_rng(self.random_state)
-        sample = self.matrix_
-        if n_items > _LATENT_SAMPLE:
-            sample = self.matrix_[np.sort(rng.choice(n_items, _LATENT_SAMPLE, replace=False))]
-        svd = TruncatedSVD(components, algorithm="randomized", n_iter=4, random_state=self.random_state).fit(sample)
-        self.latent_components_ = svd.components_.astype(np.float32)
-        self.latent_ = self._latent_of(self.matrix_)
-
-    def _latent_of(self, rows: sp.csr_matrix) -> np.ndarray:
-        if self.latent_components_.shape[0] == 0:
-            return np.zeros((rows.shape[0], 0), dtype=np.float32)
-        return normalize(np.asarray(rows @ self.latent_components_.T, dtype=np.float32))
+        if refit:
+            self.vectorizer_.latent_components_ = np.zeros((0, n_features), dtype=np.float32)
+            if self.latent_weight > 0 and components >= 2:
+                rng = np.random.default_rng(self.random_state)
+                sample = self.matrix_
+                if n_items > _LATENT_SAMPLE:
+                    sample = self.matrix_[np.sort(rng.choice(n_items, _LATENT_SAMPLE, replace=False))]
+                svd = TruncatedSVD(components, n_iter=4, random_state=self.random_state).fit(sample)
+                self.vectorizer_.latent_components_ = svd.components_.astype(np.float32)
+        self.latent_ = self.vectorizer_.latent(self.matrix_)
 
     def _sorted_and_limited(self, counts: sp.csr_matrix, names: list[str]) -> tuple[sp.csr_matrix, list[str]]:
         """Drop features outside min_df..max_df and order the rest by name, as CountVectorizer does."""
@@ -418,16 +424,13 @@ class TfidfRecommender:
     ) -> list[tuple[int, float]]:
         """Return the k items that go best with the set, members excluded.
 
-        Each member's scores are divided by its own best score, so that a member with close
-        matches does not outvote the others, and summed: an item that goes with several members
-        comes first. Scores are that sum over the number of members (at most 1).
+        Each member's scores are summed (what measured best, docs/performance.md): an item that
+        goes with several members comes first. Scores are that sum over the number of members.
         """
         member_rows = sorted({self.row_of_[item_id] for item_id in item_ids if item_id in self.row_of_})
         if not member_rows or k <= 0:
             return []
-        per_member = self.score_rows(np.array(member_rows))
-        best = per_member.max(axis=1, keepdims=True)
-        scores = (per_member / np.where(best > 0, best, 1)).sum(axis=0) / len(member_rows)
+        scores = self.score_rows(np.array(member_rows)).sum(axis=0) / len(member_rows)
         eligible = scores > max(self.similarity_floor, 0.0)
         eligible[member_rows] = False
         if kind is not None:
@@ -524,7 +527,7 @@ class TfidfRecommender:
         row = len(self.ids_)
         vector = self.vectorizer_.transform([doc])
         self.matrix_ = sp.vstack([self.matrix_, vector], format="csr")
-        self.latent_ = np.vstack([self.latent_, self._latent_of(vector)])
+        self.latent_ = np.vstack([self.latent_, self.vectorizer_.latent(vector)])
         self.years_ = np.append(self.years_, np.nan if doc.year is None else float(doc.year))
         self.ids_ = np.append(self.ids_, np.int64(doc.id))
         self.kinds_ = np.append(self.kinds_, np.array([doc.kind], dtype=object))
