@@ -59,6 +59,11 @@ DOMAIN_STOP_WORDS = frozenset(
     review reviews rating star stars favourite favorite favorites favourites loved love liked lot
     little much many get got also even still ever never every year years day days week today
     le la les de des du un une et en el los las del mi il der die das und ein eine
+    man men woman women people person life lives world place end ends begin begins beginning
+    scene scenes leave leaves left tell tells told happen happens happened repeat repeated stop stops
+    move moves take takes took find finds go goes went come comes came become becomes became turn
+    turns return returns live living want wants try tries set sets use uses used keep keeps kept
+    look looks looking meet meets met give gives gave bring brings brought run runs whose
     """.split()
 ) - {"love"}  # love is a subject as often as a verdict ("Both about: love, war")
 # scikit-learn's list also holds a few words that name what a work is about.
@@ -131,6 +136,14 @@ STATE_TAGS = frozenset(
     bookclub
     five stars
     5 stars
+    novel
+    novels
+    book
+    books
+    film
+    films
+    movie
+    movies
     """.strip().splitlines()
 )
 
