@@ -232,6 +232,32 @@ def engine_ranker(model: TfidfRecommender, docs: list[ItemDoc]) -> Ranker:
     return rank
 
 
+# Variants of the engine scored by --candidates: each changes one setting of the site's model.
+CANDIDATES: dict[str, dict] = {
+    "no latent blend": {"latent_weight": 0.0},
+    "latent weight 0.3": {"latent_weight": 0.3},
+    "latent weight 0.7": {"latent_weight": 0.7},
+    "latent 50 components": {"latent_components": 50},
+    "latent 200 components": {"latent_components": 200},
+    "no era factor": {"year_weight": 0.0},
+    "era weight 2": {"year_weight": 2.0},
+    "era scale 10 years": {"year_scale": 10.0},
+    "no evidence floor": {"evidence_floor": 0.0},
+    "evidence floor 0.3": {"evidence_floor": 0.3},
+    "cosine pool 60": {"candidate_pool": 60},
+}
+
+
+def candidate_model(settings: dict) -> TfidfRecommender:
+    """The site's model with some settings changed."""
+    model = new_recommender()
+    for name, value in settings.items():
+        if not hasattr(model, name):
+            raise ValueError(f"the engine has no setting {name!r}")
+        setattr(model, name, value)
+    return model
+
+
 # ----------------------------------------------------------------------------- report
 
 METRICS = ("P@10", "R@20", "nDCG@10", "P@10 lift")
@@ -294,10 +320,8 @@ def main() -> None:
         "tag Jaccard": jaccard_ranker(docs),
     }
     if args.candidates:
-        from recs.candidates import CANDIDATES
-
-        for name, make in CANDIDATES.items():
-            rankers[name] = engine_ranker(make().fit(docs), docs)
+        for name, settings in CANDIDATES.items():
+            rankers[name] = engine_ranker(candidate_model(settings).fit(docs), docs)
     report = {"dataset": dataset.name}
     for label, queries in (("items", dataset.items), ("sets", dataset.sets)):
         if not queries:
