@@ -105,15 +105,20 @@ def synthetic_catalog(n: int, seed: int = 20240611, first_id: int = 1000) -> lis
 
 
 def catalog_from_jsonl(path: str) -> list[ItemDoc]:
-    """Read a catalog with one JSON object a line: id, kind, title, creators, tags, text."""
+    """Read a catalog with one JSON object a line: id, kind, title, creators, tags, text, year.
+
+    Ids may be numbers or strings ("tt0052893", a Goodreads id): strings are numbered in file order,
+    since the engine keys items by integer.
+    """
     docs = []
+    number_of: dict[str, int] = {}
     with open(path, encoding="utf-8") as lines:
         for line in lines:
             if not line.strip():
                 continue
             row = json.loads(line)
             docs.append(ItemDoc(
-                id=int(row["id"]),
+                id=_item_id(row["id"], number_of),
                 kind=str(row.get("kind", "book")),
                 title=str(row.get("title", "")),
                 original_title=str(row.get("original_title", "")),
@@ -121,5 +126,13 @@ def catalog_from_jsonl(path: str) -> list[ItemDoc]:
                 tags=tuple(row.get("tags") or ()),
                 description=str(row.get("text", "")),
                 note=str(row.get("note", "")),
+                year=int(row["year"]) if str(row.get("year") or "").isdigit() else None,
             ))
     return docs
+
+
+def _item_id(raw, number_of: dict[str, int]) -> int:
+    """An integer id as given, else the string's number in order of first appearance."""
+    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+        return int(raw)
+    return number_of.setdefault(str(raw), 10_000_000_000 + len(number_of))

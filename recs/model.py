@@ -1,4 +1,12 @@
-"""TF-IDF "if you liked this" recommender across films and books."""
+"""TF-IDF "if you liked this" recommender across films and books.
+
+An item's score for another is what they share, measured three ways and chosen by measurement on
+real readers' data (docs/performance.md): the cosine of their weighted TF-IDF vectors, blended
+with the cosine of their latent vectors (a truncated SVD of the TF-IDF matrix, which knows that
+"vampire" and "paranormal romance" travel together), times a factor for being of the same era.
+Only items that share at least one feature are candidates, and a recommendation needs evidence:
+a shared tag, creator or series, or a cosine above ``evidence_floor``.
+"""
 
 import copy
 import os
@@ -9,13 +17,15 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from sklearn.decomposition import TruncatedSVD
+from sklearn.preprocessing import normalize
 
-from recs.documents import CREATOR_PREFIX, TAG_PREFIX, ItemDoc, count_features, item_features, phrase_key
+from recs.documents import PHRASE_PREFIXES, ItemDoc, count_features
+from recs.explain import Explainer
 from recs.search import pruning_losses, rerank, top_k_rows, without_empty_columns
 
 # Bumped whenever the pickled layout changes; loads() refuses other versions.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Pruned dot products at or below this are not candidates in the bulk search's first pass.
 _CANDIDATE_FLOOR = 0.03
@@ -24,8 +34,8 @@ _CANDIDATE_FLOOR = 0.03
 # small enough that its two stacked row matrices stay a few megabytes.
 _EXPLAIN_CHUNK = 8192
 
-# The groups of a reason, in the order explain() names them.
-_TAG, _CREATOR, _WORD = 0, 1, 2
+# Catalogs larger than this fit the latent part on a sample of this many rows (then map every row).
+_LATENT_SAMPLE = 20_000
 
 
 @dataclass
@@ -58,28 +68,45 @@ def _only_columns(matrix: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
     return kept
 
 
-def _sentences(tags: list[str], creators: list[str], words: list[str], max_words: int) -> list[str]:
-    """Word the shared tags, creators and words (each heaviest first) as reasons."""
-    reasons = []
-    if tags:
-        reasons.append("shared tags: " + ", ".join(tags[:max_words]))
-    if creators:
-        reasons.append("both by " + " and ".join(creators))
-    if words and max_words > 0:
-        reasons.append("shared words: " + ", ".join(words[:max_words]))
-    return reasons
+class FeatureSpace:
+    """The fitted vocabulary, idf and latent axes: turns items into L2-normalised weighted TF-IDF rows."""
+
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray):
+        self.vocabulary_ = vocabulary
+        self.idf_ = idf
+        self.latent_components_ = np.zeros((0, len(vocabulary)), dtype=np.float32)
+
+    def transform(self, docs: list[ItemDoc]) -> sp.csr_matrix:
+        """Rows for these items on this vocabulary; features it does not know are left out."""
+        counts = count_features(docs, self.vocabulary_).counts
+        return _unit_rows(sp.csr_matrix(counts.multiply(self.idf_[None, :]), dtype=np.float32))
+
+    def latent(self, rows: sp.csr_matrix) -> np.ndarray:
+        """The rows' unit vectors in the latent space (no columns when there is none)."""
+        if self.latent_components_.shape[0] == 0:
+            return np.zeros((rows.shape[0], 0), dtype=np.float32)
+        return _unit_rows(np.asarray(rows @ self.latent_components_.T, dtype=np.float32))
+
+
+def _unit_rows(matrix):
+    """L2-normalised rows (a matrix without columns stays as it is)."""
+    return matrix if matrix.shape[1] == 0 else normalize(matrix)
 
 
 class TfidfRecommender:
-    """Items are similar when their weighted TF-IDF vectors point the same way (cosine).
+    """Items are similar when they share what they are known by: tags, creators, words.
 
-    Catalogs of ``exact_below`` items or more are searched in two steps, because the exact
-    all-pairs product is dominated by common terms: entries lighter than ``term_floor`` in terms
-    found in more than ``common_df`` of the items are left out of a first sparse product that
-    keeps ``candidate_factor * top_n`` candidates per item and kind; those candidates are then
-    rescored with the exact cosine and the best ``top_n`` kept. Scores are always exact; only a
-    true neighbour that never made the candidate list can be missed (the benchmark prints the
-    recall). Fold-in and remove always rank exactly.
+    ``score(a, b) = ((1 - latent_weight) * cosine + latent_weight * latent cosine)
+    * (1 + year_weight * exp(-|year a - year b| / year_scale)) / (1 + year_weight)``, for items
+    with a positive cosine only. The best ``top_n`` of each kind are kept, among the
+    ``candidate_pool`` best by cosine, when they have evidence (a shared tag, creator or series,
+    or a cosine of at least ``evidence_floor``) and a score above ``similarity_floor``.
+
+    Catalogs of ``exact_below`` items or more find the cosine candidates in two steps, because the
+    exact all-pairs product is dominated by common terms: entries lighter than ``term_floor`` in
+    terms found in more than ``common_df`` of the items are left out of a first sparse product
+    that keeps ``candidate_factor * top_n`` candidates per item and kind; those candidates are
+    rescored exactly. Fold-in and remove always rank exactly.
     """
 
     def __init__(
@@ -95,6 +122,13 @@ class TfidfRecommender:
         candidate_factor: int = 2,
         n_jobs: int | None = None,
         engine: str = "auto",
+        latent_components: int = 100,
+        latent_weight: float = 0.5,
+        year_weight: float = 1.0,
+        year_scale: float = 5.0,
+        evidence_floor: float = 0.2,
+        candidate_pool: int = 200,
+        random_state: int = 0,
     ):
         self.top_n = top_n
         self.min_df = min_df
@@ -107,64 +141,87 @@ class TfidfRecommender:
         self.candidate_factor = candidate_factor
         self.n_jobs = n_jobs
         self.engine = engine
+        self.latent_components = latent_components
+        self.latent_weight = latent_weight
+        self.year_weight = year_weight
+        self.year_scale = year_scale
+        self.evidence_floor = evidence_floor
+        self.candidate_pool = candidate_pool
+        self.random_state = random_state
 
     # ----------------------------------------------------------------------------- fitting
 
-    def fit(self, docs: Iterable[ItemDoc], vectorizer: TfidfVectorizer | None = None) -> "TfidfRecommender":
-        """Learn the vocabulary and idf from docs and precompute every item's top lists per kind.
+    def fit(self, docs: Iterable[ItemDoc], vectorizer: FeatureSpace | None = None) -> "TfidfRecommender":
+        """Learn the vocabulary, idf and latent space from docs and precompute every item's top lists per kind.
 
-        Given another model's fitted ``vectorizer_``, keep its vocabulary and idf instead: the
-        result is what fold_in() and remove() must agree with.
+        Given another model's fitted ``vectorizer_`` (and so its vocabulary and idf), keep them
+        instead: the result is what fold_in() and remove() must agree with.
         """
         docs = list(docs)
         ids = [doc.id for doc in docs]
         if len(set(ids)) != len(ids):
             raise ValueError("item ids must be unique")
         self._fit_vectors(docs, vectorizer)
+        self._fit_latent(refit=vectorizer is None)
         self.ids_ = np.array(ids, dtype=np.int64)
         self.kinds_ = np.array([doc.kind for doc in docs], dtype=object)
+        self.years_ = np.array([np.nan if doc.year is None else doc.year for doc in docs], dtype=np.float64)
         self.row_of_ = dict(zip(ids, range(len(ids))))
         self.fitted_count_ = len(docs)
         self.folded_count_ = 0
         self.folded_tokens_ = 0
         self.folded_unknown_tokens_ = 0
         self.drift_ = 0.0
+        self.explainer_ = Explainer(self.feature_names_, self.labels_)
         pruned = self._pruned_search() if len(docs) >= self.exact_below else None
         self.neighbours_ = {
             kind: self._table_for(kind, np.arange(len(docs)), pruned) for kind in self._kind_names()
         }
         return self
 
-    def _fit_vectors(self, docs: list[ItemDoc], vectorizer: TfidfVectorizer | None) -> None:
-        """Set vectorizer_, matrix_, feature_names_ and labels_ from the items' feature tokens."""
+    def _fit_vectors(self, docs: list[ItemDoc], vectorizer: FeatureSpace | None) -> None:
+        """Set vectorizer_, matrix_, feature_names_, phrase_columns_ and labels_ from the items' features."""
+        counted = count_features(docs, None if vectorizer is None else vectorizer.vocabulary_)
         if vectorizer is not None:
             self.vectorizer_ = vectorizer
-            self.matrix_ = vectorizer.transform(item_features(doc) for doc in docs).tocsr()
-            self.feature_names_ = vectorizer.get_feature_names_out()
-            self.labels_ = self._phrase_labels(docs)
-            return
-        counted = count_features(docs)
-        if not counted.names:
-            # scikit-learn refuses an empty vocabulary; a catalog without words simply has none.
-            self.vectorizer_ = None
-            self.matrix_ = sp.csr_matrix((len(docs), 0), dtype=np.float32)
+            names = [None] * len(vectorizer.vocabulary_)
+            for name, column in vectorizer.vocabulary_.items():
+                names[column] = name
+            self.feature_names_ = np.array(names, dtype=object)
+            self.matrix_ = vectorizer.transform(docs)
+        elif not counted.names:
+            self.vectorizer_ = FeatureSpace({}, np.zeros(0, dtype=np.float32))
             self.feature_names_ = np.array([], dtype=object)
-            self.labels_ = {}
-            return
-        counts, names = self._sorted_and_limited(counted.counts, counted.names)
-        # The same weighting as TfidfVectorizer.fit_transform on the repeated feature tokens,
-        # and a vectorizer equal to the one it would leave, for fold_in() and remove().
-        transformer = TfidfTransformer(sublinear_tf=True).fit(counts)
-        self.matrix_ = sp.csr_matrix(transformer.transform(counts, copy=False))
-        self.vectorizer_ = TfidfVectorizer(
-            analyzer=list, sublinear_tf=True, min_df=self.min_df, max_df=self.max_df, dtype=np.float32,
-        )
-        self.vectorizer_.vocabulary_ = dict(zip(names, range(len(names))))
-        self.vectorizer_.fixed_vocabulary_ = False
-        self.vectorizer_.idf_ = transformer.idf_
-        self.feature_names_ = np.array(names, dtype=object)  # what get_feature_names_out() gives
+            self.matrix_ = sp.csr_matrix((len(docs), 0), dtype=np.float32)
+        else:
+            counts, names = self._sorted_and_limited(counted.counts, counted.names)
+            n_docs = counts.shape[0]
+            document_frequency = np.bincount(counts.indices, minlength=len(names))
+            # scikit-learn's smoothed idf.
+            idf = (np.log((1 + n_docs) / (1 + document_frequency)) + 1).astype(np.float32)
+            self.vectorizer_ = FeatureSpace(dict(zip(names, range(len(names)))), idf)
+            self.feature_names_ = np.array(names, dtype=object)
+            self.matrix_ = _unit_rows(sp.csr_matrix(counts.multiply(idf[None, :]), dtype=np.float32))
         vocabulary = self.vectorizer_.vocabulary_
         self.labels_ = {feature: label for feature, label in counted.labels.items() if feature in vocabulary}
+        self.phrase_columns_ = np.array(
+            [str(name).startswith(PHRASE_PREFIXES) for name in self.feature_names_], dtype=bool
+        )
+
+    def _fit_latent(self, refit: bool) -> None:
+        """Learn the latent axes (unless reusing a given vectorizer's) and set latent_, every row's unit latent vector."""
+        n_items, n_features = self.matrix_.shape
+        components = min(self.latent_components, n_items - 1, n_features - 1)
+        if refit:
+            self.vectorizer_.latent_components_ = np.zeros((0, n_features), dtype=np.float32)
+            if self.latent_weight > 0 and components >= 2:
+                rng = np.random.default_rng(self.random_state)
+                sample = self.matrix_
+                if n_items > _LATENT_SAMPLE:
+                    sample = self.matrix_[np.sort(rng.choice(n_items, _LATENT_SAMPLE, replace=False))]
+                svd = TruncatedSVD(components, n_iter=4, random_state=self.random_state).fit(sample)
+                self.vectorizer_.latent_components_ = svd.components_.astype(np.float32)
+        self.latent_ = self.vectorizer_.latent(self.matrix_)
 
     def _sorted_and_limited(self, counts: sp.csr_matrix, names: list[str]) -> tuple[sp.csr_matrix, list[str]]:
         """Drop features outside min_df..max_df and order the rest by name, as CountVectorizer does."""
@@ -200,18 +257,6 @@ class TfidfRecommender:
         common_part = without_empty_columns(_only_columns(self.matrix_, common_terms))
         return PrunedSearch(matrix=pruned, common_part=common_part, kept=common_part.data >= self.term_floor)
 
-    def _phrase_labels(self, docs: list[ItemDoc]) -> dict[str, str]:
-        """Map each tag and creator feature to the spelling a reader should see in a reason."""
-        vocabulary = self.vectorizer_.vocabulary_ if self.vectorizer_ is not None else {}
-        labels: dict[str, str] = {}
-        for doc in docs:
-            for prefix, phrases in ((TAG_PREFIX, doc.tags), (CREATOR_PREFIX, doc.creators)):
-                for phrase in phrases:
-                    feature = prefix + phrase_key(phrase)
-                    if feature in vocabulary and feature not in labels:
-                        labels[feature] = " ".join(phrase.split())
-        return labels
-
     def _kind_names(self) -> list[str]:
         return sorted(set(self.kinds_.tolist()))
 
@@ -219,12 +264,15 @@ class TfidfRecommender:
         return self.n_jobs if self.n_jobs is not None else (os.cpu_count() or 1)
 
     def _table_for(self, kind: str, query_rows: np.ndarray, pruned: "PrunedSearch | None" = None) -> NeighbourTable:
-        """Compute the top lists of kind `kind` for the given rows, exactly unless given a pruned search."""
+        """Compute the top lists of kind `kind` for the given rows: cosine candidates (found exactly
+        unless given a pruned search), then scored and the best kept."""
         if pruned is None:
-            positions, scores = self._top_of_kind(kind, query_rows, self.matrix_, self.top_n)
+            pool = max(self.candidate_pool, self.top_n)
+            positions, cosine = self._top_of_kind(kind, query_rows, self.matrix_, pool, floor=0.0)
         else:
-            positions, scores = self._rescored_top_of_kind(kind, query_rows, pruned)
+            positions, cosine = self._rescored_top_of_kind(kind, query_rows, pruned)
         candidate_rows = np.flatnonzero(self.kinds_ == kind)
+        positions, scores = self._scored(query_rows, candidate_rows, positions, cosine)
         ids = np.where(positions >= 0, self.ids_[candidate_rows][positions], 0)
         return NeighbourTable(ids=ids.astype(np.int64), scores=scores)
 
@@ -234,8 +282,7 @@ class TfidfRecommender:
         Used by fold_in() and remove(), where one sparse product against the whole matrix is
         much cheaper than setting up the bulk search.
         """
-        scores = (self.matrix_ @ self.matrix_[query_rows].T).toarray().T
-        scores[np.arange(len(query_rows)), query_rows] = 0  # never its own neighbour
+        scores = self.score_rows(query_rows)
         tables = {}
         for kind in self.neighbours_:
             candidate_rows = np.flatnonzero(self.kinds_ == kind)
@@ -270,7 +317,7 @@ class TfidfRecommender:
     def _rescored_top_of_kind(
         self, kind: str, query_rows: np.ndarray, pruned: "PrunedSearch"
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Find candidates on the pruned matrix, then rank them by their exact cosine."""
+        """Find candidates on the pruned matrix, then rank them by their exact cosine (all kept)."""
         k = self.candidate_factor * self.top_n
         # Weak pairs are most of what the candidate product sorts through, so it first looks
         # above a floor; rows that then find fewer than top_n candidates are searched again
@@ -291,7 +338,59 @@ class TfidfRecommender:
         exact[found] = approximate[found] + pruning_losses(
             pruned.common_part, pruned.kept, rows_a, rows_b, self._threads()
         )
-        return rerank(positions, exact, self.top_n, self.similarity_floor)
+        return rerank(positions, exact, positions.shape[1], 0.0)
+
+    # ----------------------------------------------------------------------------- scoring
+
+    def _blend(self, rows_a: np.ndarray, rows_b: np.ndarray, cosine: np.ndarray) -> np.ndarray:
+        """The score of each pair (rows_a[i], rows_b[i]) from its cosine; 0 without evidence."""
+        score = cosine.astype(np.float32)
+        if self.latent_.shape[1]:
+            latent = np.einsum("ij,ij->i", self.latent_[rows_a], self.latent_[rows_b])
+            score = (1 - self.latent_weight) * score + self.latent_weight * np.maximum(latent, 0)
+        score = score * self._era_factor(self.years_[rows_a], self.years_[rows_b])
+        return np.where(self._has_evidence(rows_a, rows_b, cosine), score, 0).astype(np.float32)
+
+    def _era_factor(self, years_a: np.ndarray, years_b: np.ndarray) -> np.ndarray:
+        """1 for items of the same year, falling towards 1 / (1 + year_weight) as years part."""
+        if self.year_weight <= 0:
+            return np.ones(np.broadcast(years_a, years_b).shape, dtype=np.float32)
+        with np.errstate(invalid="ignore"):
+            closeness = np.exp(-np.abs(years_a - years_b) / self.year_scale)
+        # An item without a year is neither near nor far: the closeness of years a scale apart.
+        closeness = np.where(np.isnan(closeness), np.exp(-1.0), closeness)
+        return ((1 + self.year_weight * closeness) / (1 + self.year_weight)).astype(np.float32)
+
+    def _has_evidence(self, rows_a: np.ndarray, rows_b: np.ndarray, cosine: np.ndarray) -> np.ndarray:
+        """True where the pair shares a tag, creator or series, or its cosine reaches evidence_floor."""
+        evidence = cosine >= self.evidence_floor
+        weak = np.flatnonzero(~evidence & (cosine > 0))
+        if weak.size:
+            shared = self.matrix_[rows_a[weak]].multiply(self.matrix_[rows_b[weak]]).tocsr()
+            pair = np.repeat(np.arange(weak.size), np.diff(shared.indptr))
+            phrase = self.phrase_columns_[shared.indices] & (shared.data > 0)
+            evidence[weak] = np.bincount(pair[phrase], minlength=weak.size) > 0
+        return evidence
+
+    def _scored(self, query_rows: np.ndarray, candidate_rows: np.ndarray, positions: np.ndarray,
+                cosine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Score the cosine candidates (positions among candidate_rows) and keep the best top_n."""
+        found = positions >= 0
+        rows_a = np.broadcast_to(query_rows[:, None], positions.shape)[found]
+        rows_b = candidate_rows[positions[found]]
+        scores = np.zeros(positions.shape, dtype=np.float32)
+        scores[found] = self._blend(rows_a, rows_b, cosine[found])
+        return rerank(np.where(scores > 0, positions, -1), scores, self.top_n, self.similarity_floor)
+
+    def score_rows(self, query_rows: np.ndarray) -> np.ndarray:
+        """Every item's score for each query row (dense, queries x items), the row itself 0."""
+        query_rows = np.asarray(query_rows, dtype=np.int64)
+        cosine = (self.matrix_[query_rows] @ self.matrix_.T).toarray()
+        cosine[np.arange(len(query_rows)), query_rows] = 0
+        scores = np.zeros(cosine.shape, dtype=np.float32)
+        query, other = np.nonzero(cosine > 0)
+        scores[query, other] = self._blend(query_rows[query], other, cosine[query, other])
+        return scores
 
     # ----------------------------------------------------------------------------- queries
 
@@ -320,21 +419,18 @@ class TfidfRecommender:
             for kind, table in self.neighbours_.items():
                 yield item_id, kind, table.pairs(row)
 
-    def _set_vector(self, item_ids: Iterable[int]) -> tuple[np.ndarray, list[int]]:
-        """Return the normalised sum of the known members' vectors (dense), and those members' rows."""
-        rows = sorted({self.row_of_[item_id] for item_id in item_ids if item_id in self.row_of_})
-        total = np.asarray(self.matrix_[rows].sum(axis=0), dtype=np.float32).ravel()
-        norm = np.linalg.norm(total)
-        return (total / norm if norm > 0 else total), rows
-
     def recommend_for_set(
         self, item_ids: Iterable[int], kind: str | None = None, k: int = 10, exclude: Iterable[int] = ()
     ) -> list[tuple[int, float]]:
-        """Return the k items closest to the normalised sum of the members' vectors, members excluded."""
-        query, member_rows = self._set_vector(item_ids)
+        """Return the k items that go best with the set, members excluded.
+
+        Each member's scores are summed (what measured best, docs/performance.md): an item that
+        goes with several members comes first. Scores are that sum over the number of members.
+        """
+        member_rows = sorted({self.row_of_[item_id] for item_id in item_ids if item_id in self.row_of_})
         if not member_rows or k <= 0:
             return []
-        scores = self.matrix_ @ query
+        scores = self.score_rows(np.array(member_rows)).sum(axis=0) / len(member_rows)
         eligible = scores > max(self.similarity_floor, 0.0)
         eligible[member_rows] = False
         if kind is not None:
@@ -352,30 +448,29 @@ class TfidfRecommender:
     # ----------------------------------------------------------------------------- reasons
 
     def explain(self, a_id: int, b_id: int, max_words: int = 3) -> list[str]:
-        """Say in words what items a and b have in common: shared tags, creators, then words."""
+        """Say in words what items a and b have in common: creators, series, tags, then words."""
         row_a, row_b = self.row_of_.get(a_id), self.row_of_.get(b_id)
         if row_a is None or row_b is None:
             return []
-        return self._reasons(*self._row_entries(row_a), row_b, max_words)
+        indices, data = self._row_entries(row_a)
+        return self._reasons(indices, data, row_b, max_words)
 
     def explain_set(self, item_ids: Iterable[int], b_id: int, max_words: int = 3) -> list[str]:
-        """Say what item b shares with a set of items, weighted as recommend_for_set weighs them."""
-        query, member_rows = self._set_vector(item_ids)
-        if not member_rows or b_id not in self.row_of_:
+        """Say what item b shares with a set of items: the features of the members' summed vectors."""
+        rows = sorted({self.row_of_[item_id] for item_id in item_ids if item_id in self.row_of_})
+        if not rows or b_id not in self.row_of_:
             return []
-        features = np.flatnonzero(query)
-        return self._reasons(features, query[features], self.row_of_[b_id], max_words)
+        total = np.asarray(self.matrix_[rows].sum(axis=0), dtype=np.float32).ravel()
+        features = np.flatnonzero(total)
+        return self._reasons(features, total[features], self.row_of_[b_id], max_words, for_set=True)
 
     def explain_many(self, pairs: Iterable[tuple[int, int]], max_words: int = 3) -> list[list[str]]:
         """Return [self.explain(a, b, max_words) for a, b in pairs], a chunk of pairs at a time.
 
-        A rebuild explains hundreds of thousands of pairs; one sparse product per chunk and
-        one label lookup per feature spare most of the per-pair cost.
+        A rebuild explains hundreds of thousands of pairs; one sparse product per chunk spares
+        most of the per-pair cost.
         """
         pairs = list(pairs)
-        if max_words < 0:
-            # A negative limit cuts lists from their end, which only the per-pair path does.
-            return [self.explain(a_id, b_id, max_words) for a_id, b_id in pairs]
         reasons: list[list[str]] = [[] for _ in pairs]
         found = [
             (position, row_a, row_b)
@@ -384,49 +479,18 @@ class TfidfRecommender:
             )
             if row_a is not None and row_b is not None
         ]
-        n_features = len(self.feature_names_)
-        group_of = np.full(n_features, -1, dtype=np.int8)  # -1: not looked up yet in this call
-        text_of = np.empty(n_features, dtype=object)
         for start in range(0, len(found), _EXPLAIN_CHUNK):
             positions, rows_a, rows_b = zip(*found[start:start + _EXPLAIN_CHUNK])
-            chunk = self._chunk_reasons(np.array(rows_a), np.array(rows_b), max_words, group_of, text_of)
-            for position, sentences in zip(positions, chunk):
-                reasons[position] = sentences
+            # Row i of the elementwise product holds each shared feature's share of pair i's cosine.
+            product = self.matrix_[np.array(rows_a)].multiply(self.matrix_[np.array(rows_b)]).tocsr()
+            product.sort_indices()
+            indptr = product.indptr.tolist()
+            for i, position in enumerate(positions):
+                begin, end = indptr[i], indptr[i + 1]
+                reasons[position] = self.explainer_.sentences(
+                    product.indices[begin:end], product.data[begin:end], max_words=max_words
+                )
         return reasons
-
-    def _chunk_reasons(
-        self, rows_a: np.ndarray, rows_b: np.ndarray, max_words: int, group_of: np.ndarray, text_of: np.ndarray
-    ) -> list[list[str]]:
-        """Explain the pairs of rows (rows_a[i], rows_b[i]); group_of/text_of cache feature labels."""
-        n_pairs = len(rows_a)
-        # Row i of the elementwise product holds each shared feature's share of pair i's cosine.
-        product = self.matrix_[rows_a].multiply(self.matrix_[rows_b]).tocsr()
-        pair = np.repeat(np.arange(n_pairs), np.diff(product.indptr))
-        positive = product.data > 0
-        features, contribution, pair = product.indices[positive], product.data[positive], pair[positive]
-        unseen = np.unique(features[group_of[features] < 0])
-        for feature in unseen.tolist():
-            group_of[feature], text_of[feature] = self._feature_part(self.feature_names_[feature])
-        group = group_of[features]
-        # Within a pair and group: heaviest first, ties by feature index, as in _reasons().
-        order = np.lexsort((features, -contribution, group, pair))
-        features, run = features[order], pair[order] * 3 + group[order]
-        starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
-        rank = np.arange(run.size) - np.repeat(starts, np.diff(np.r_[starts, run.size]))
-        # _sentences() cuts tags and words to max_words itself; one is kept so that a limit of
-        # 0 still knows there were tags.
-        kept = (run % 3 == _CREATOR) | (rank < max(max_words, 1))
-        texts = text_of[features[kept]].tolist()
-        bounds = np.r_[0, np.cumsum(np.bincount(run[kept], minlength=3 * n_pairs))].tolist()
-        return [
-            _sentences(
-                texts[bounds[3 * i]:bounds[3 * i + 1]],
-                texts[bounds[3 * i + 1]:bounds[3 * i + 2]],
-                texts[bounds[3 * i + 2]:bounds[3 * i + 3]],
-                max_words,
-            )
-            for i in range(n_pairs)
-        ]
 
     def _row_entries(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Return one row's feature indices and weights as views of the CSR arrays.
@@ -436,55 +500,35 @@ class TfidfRecommender:
         start, end = self.matrix_.indptr[row:row + 2].tolist()
         return self.matrix_.indices[start:end], self.matrix_.data[start:end]
 
-    def _reasons(self, indices: np.ndarray, data: np.ndarray, row: int, max_words: int) -> list[str]:
-        """Name the features present in both vectors, each group ordered by its share of the cosine."""
+    def _reasons(self, indices: np.ndarray, data: np.ndarray, row: int, max_words: int,
+                 for_set: bool = False) -> list[str]:
+        """Name the features present in both vectors, by their share of the cosine."""
         target_indices, target_data = self._row_entries(row)
-        # Rows may have unsorted indices after fold_in()'s vstack; intersect1d returns the shared
-        # features sorted all the same, so ties below fall back to feature order.
         shared, in_query, in_target = np.intersect1d(indices, target_indices, assume_unique=True, return_indices=True)
-        contribution = data[in_query] * target_data[in_target]
-        keep = contribution > 0
-        order = np.argsort(-contribution[keep], kind="stable")
-        parts = [self._feature_part(name) for name in self.feature_names_[shared[keep][order]].tolist()]
-        return _sentences(
-            [text for group, text in parts if group == _TAG],
-            [text for group, text in parts if group == _CREATOR],
-            [text for group, text in parts if group == _WORD],
-            max_words,
+        return self.explainer_.sentences(
+            shared, data[in_query] * target_data[in_target], for_set=for_set, max_words=max_words
         )
 
-    def _feature_part(self, name: str) -> tuple[int, str]:
-        """Return which reason a feature belongs to and how it reads there."""
-        if name.startswith(TAG_PREFIX):
-            return _TAG, self.labels_.get(name, name[len(TAG_PREFIX):])
-        if name.startswith(CREATOR_PREFIX):
-            return _CREATOR, self.labels_.get(name, name[len(CREATOR_PREFIX):])
-        return _WORD, name
-
     # ----------------------------------------------------------------------------- updates
-
-    def _vectorize(self, features: list[str]) -> sp.csr_matrix:
-        if self.vectorizer_ is None:
-            return sp.csr_matrix((1, 0), dtype=np.float32)
-        return self.vectorizer_.transform([features]).tocsr()
 
     def fold_in(self, doc: ItemDoc) -> set[int]:
         """Add or replace one item on the fitted vocabulary; return ids whose neighbour rows changed."""
         changed = self.remove(doc.id) if doc.id in self.row_of_ else set()
-        features = item_features(doc)
-        vocabulary = self.vectorizer_.vocabulary_ if self.vectorizer_ is not None else {}
+        counted = count_features([doc])
+        vocabulary = self.vectorizer_.vocabulary_
         self.folded_count_ += 1
-        self.folded_tokens_ += len(features)
-        self.folded_unknown_tokens_ += sum(feature not in vocabulary for feature in features)
+        self.folded_tokens_ += len(counted.names)
+        self.folded_unknown_tokens_ += sum(name not in vocabulary for name in counted.names)
         self.drift_ = self.folded_unknown_tokens_ / max(self.folded_tokens_, 1)
-        for prefix, phrases in ((TAG_PREFIX, doc.tags), (CREATOR_PREFIX, doc.creators)):
-            for phrase in phrases:
-                feature = prefix + phrase_key(phrase)
-                if feature in vocabulary:
-                    self.labels_.setdefault(feature, " ".join(phrase.split()))
+        for feature, label in counted.labels.items():
+            if feature in vocabulary:
+                self.labels_.setdefault(feature, label)
 
         row = len(self.ids_)
-        self.matrix_ = sp.vstack([self.matrix_, self._vectorize(features)], format="csr")
+        vector = self.vectorizer_.transform([doc])
+        self.matrix_ = sp.vstack([self.matrix_, vector], format="csr")
+        self.latent_ = np.vstack([self.latent_, self.vectorizer_.latent(vector)])
+        self.years_ = np.append(self.years_, np.nan if doc.year is None else float(doc.year))
         self.ids_ = np.append(self.ids_, np.int64(doc.id))
         self.kinds_ = np.append(self.kinds_, np.array([doc.kind], dtype=object))
         self.row_of_[doc.id] = row
@@ -524,6 +568,8 @@ class TfidfRecommender:
         keep = np.ones(len(self.ids_), dtype=bool)
         keep[row] = False
         self.matrix_ = self.matrix_[keep]
+        self.latent_ = self.latent_[keep]
+        self.years_ = self.years_[keep]
         self.ids_ = self.ids_[keep]
         self.kinds_ = self.kinds_[keep]
         self.row_of_ = {other: position for position, other in enumerate(self.ids_.tolist())}

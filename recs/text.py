@@ -47,8 +47,14 @@ def _unspaced_pairs(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
-def word_tokens(text: str, stop_words: frozenset[str] = frozenset()) -> list[str]:
-    """Split folded text into words; CJK, kana, Hangul and Thai runs become character pairs."""
+def is_unspaced(word: str) -> bool:
+    """True when a word is written wholly in a script without spaces (its pairs are its words)."""
+    return bool(word) and _UNSPACED_SCRIPT.fullmatch(word) is not None
+
+
+def word_tokens(text: str, stop_words: frozenset[str] = frozenset(), whole_runs: bool = False) -> list[str]:
+    """Split folded text into words; CJK, kana, Hangul and Thai runs become character pairs, and
+    with `whole_runs` also the run itself when longer than a pair ("채식주의자" meets "채식주의자")."""
     if text.isascii():
         words = _ASCII_WORD.findall(text)
         return [word for word in words if word not in stop_words] if stop_words else words
@@ -68,6 +74,8 @@ def word_tokens(text: str, stop_words: frozenset[str] = frozenset()) -> list[str
             if len(spaced) > 1 and spaced not in stop_words:
                 tokens.append(spaced)
             tokens.extend(_unspaced_pairs(match.group()))
+            if whole_runs and len(match.group()) > 2:
+                tokens.append(match.group())
             position = match.end()
         spaced = run[position:]
         if len(spaced) > 1 and spaced not in stop_words:

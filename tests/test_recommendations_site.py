@@ -60,19 +60,19 @@ def test_every_reason_names_something_both_items_really_share(demo_app):
         source = item("hiroshima-mon-amour-1959")
         for rec in recommend_for_item(source, "film") + recommend_for_item(source, "book"):
             for reason in rec.reasons:
-                if reason.startswith("shared tags: "):
-                    shared = {t.name for t in source.tags} & {t.name for t in rec.item.tags}
-                    assert set(reason.removeprefix("shared tags: ").split(", ")) <= shared
-                if reason.startswith("both by "):
+                if reason.startswith("Both tagged "):
+                    shared = {t.name.casefold() for t in source.tags} & {t.name.casefold() for t in rec.item.tags}
+                    assert {t.casefold() for t in reason.removeprefix("Both tagged ").split(" · ")} <= shared
+                if reason.startswith("Also by "):
                     people = {c.creator.name for c in source.credits} & {c.creator.name for c in rec.item.credits}
-                    assert set(reason.removeprefix("both by ").split(" and ")) <= people
+                    assert set(reason.removeprefix("Also by ").split(" and ")) <= people
 
 
 def test_item_page_shows_films_and_books_with_reasons(demo_client):
     html = demo_client.get("/items/hiroshima-mon-amour-1959").get_data(as_text=True)
     recs = html.split("If you liked this")[1]
     assert "Last Year at Marienbad" in recs and "The Lover" in recs
-    assert "shared tags:" in recs and "both by Marguerite Duras" in recs
+    assert "Both tagged" in recs and "Also by Marguerite Duras" in recs
 
 
 def test_a_new_item_is_recommended_on_the_next_page_view(demo_app, demo_client):

@@ -92,14 +92,14 @@ def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
     )):
         tags.setdefault(item_id, []).append(name)
     rows = db.session.execute(only(
-        sa.select(Item.id, Item.kind, Item.title, Item.original_title, Item.description, Item.note)
+        sa.select(Item.id, Item.kind, Item.title, Item.original_title, Item.description, Item.note, Item.year)
         .order_by(Item.id), Item.id,
     ))
     return [
         ItemDoc(id=item_id, kind=kind, title=title, original_title=original_title or "",
                 creators=tuple(creators.get(item_id, ())), tags=tuple(tags.get(item_id, ())),
-                description=description or "", note=note or "")
-        for item_id, kind, title, original_title, description, note in rows
+                description=description or "", note=note or "", year=year)
+        for item_id, kind, title, original_title, description, note, year in rows
     ]
 
 
