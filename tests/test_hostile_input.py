@@ -281,11 +281,13 @@ def fuzz_get_routes(app, client, names: list[str], studio: bool) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_the_route_fuzzer_finds_nothing_for_an_anonymous_reader(demo_app, demo_client):
     names = sorted(set(QUERY_NAMES) | set(RESERVED_NAMES))
     assert fuzz_get_routes(demo_app, demo_client, names, studio=False) == []
 
 
+@pytest.mark.slow
 def test_the_route_fuzzer_finds_nothing_for_the_signed_in_author(demo_app, client):
     from tests.conftest import csrf_token_from
 
