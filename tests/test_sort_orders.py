@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 
 import feedparser
 import pytest
@@ -17,44 +16,10 @@ import sqlalchemy as sa
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag
 from recs.text import fold_accents
+from tests.fixtures_html import linked_slugs
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 HIROSHIMA_LIST = "hiroshima-and-its-afterimages-films-and-books"
-
-
-class LinksInside(HTMLParser):
-    """The slugs linked under `prefix` inside the first element carrying `css_class`, in page order."""
-
-    def __init__(self, css_class: str, prefix: str):
-        super().__init__()
-        self.css_class, self.prefix = css_class, prefix
-        self.tag, self.depth, self.done = None, 0, False
-        self.slugs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if self.depth:
-            self.depth += tag == self.tag
-            href = attrs.get("href") or ""
-            if tag == "a" and href.startswith(self.prefix):
-                slug = href.removeprefix(self.prefix).split("?")[0]
-                if slug not in self.slugs:
-                    self.slugs.append(slug)
-        elif not self.done and self.css_class in (attrs.get("class") or "").split():
-            self.tag, self.depth = tag, 1
-
-    def handle_endtag(self, tag):
-        if self.depth and tag == self.tag:
-            self.depth -= 1
-            self.done = self.depth == 0
-
-
-def linked_slugs(html: str, css_class: str, prefix: str = "/items/") -> list[str]:
-    """The slugs linked inside the first element of this class."""
-    parser = LinksInside(css_class, prefix)
-    parser.feed(html)
-    assert parser.done, f"no element of class {css_class!r} on the page"
-    return parser.slugs
 
 
 def every_page(client, url: str, css_class: str = "grid") -> list[str]:
