@@ -1,6 +1,8 @@
 """Atom feeds of new items, lists and tags: valid Atom that feed readers parse without complaint."""
 from __future__ import annotations
 
+import re
+
 import feedparser
 import pytest
 import sqlalchemy as sa
@@ -88,11 +90,28 @@ def test_an_empty_catalog_still_has_a_valid_feed(client):
     assert feed.entries == [] and feed.feed.updated
 
 
+PUBLIC_PAGES = [
+    "/", "/items", "/items?kind=book&sort=-year", "/items/hiroshima-mon-amour-1959", "/tags", "/tags/war", "/lists",
+    "/lists/hiroshima-and-its-afterimages-films-and-books", "/search?q=duras", "/liked",
+]
+
+
+def feed_links(html: str) -> set[str]:
+    """Every feed a page points to, in its head (rel=alternate) or its body."""
+    return set(re.findall(r'href="([^"]+\.atom)"', html))
+
+
 def test_feeds_link_from_every_page_resolve(demo_client):
-    html = demo_client.get("/tags/war").get_data(as_text=True)
-    for href in ("/feeds/items.atom", "/feeds/lists.atom", "/feeds/tags/war.atom"):
-        assert href in html
-        assert demo_client.get(href).status_code == 200
+    linked: set[str] = set()
+    for page in PUBLIC_PAGES:
+        response = demo_client.get(page)
+        assert response.status_code == 200, page
+        feeds = feed_links(response.get_data(as_text=True))
+        assert {"/feeds/items.atom", "/feeds/lists.atom"} <= feeds, page
+        linked |= feeds
+    assert "/feeds/tags/war.atom" in feed_links(demo_client.get("/tags/war").get_data(as_text=True))
+    for href in sorted(linked):
+        assert parse(demo_client, href).entries, href
 
 
 def test_feeds_revalidate_with_304(demo_client):

@@ -1,6 +1,7 @@
 """The iframe widget pages and widget.js: content, options, escaping, framing, size and caching."""
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -111,7 +112,11 @@ def test_list_and_tag_widgets_show_their_subject_and_recommendations(demo_client
     api = demo_client.get(f"/api/v1/{type_}/{slug}").get_json()
     assert heading in html
     assert f"If you liked this {type_[:-1]}" in html
-    assert all(rec["item"]["url"] in html for rec in api["recommendations"])
+    expected = [rec["item"]["url"] for rec in api["recommendations"]]
+    # Five films then five books (the default limit per kind): the demo catalog has plenty of both.
+    assert [rec["item"]["kind"] for rec in api["recommendations"]] == ["film"] * 5 + ["book"] * 5
+    shown = re.findall(r'href="(http://localhost/items/[^"]+)"', html)
+    assert list(dict.fromkeys(shown)) == expected
 
 
 def test_limit_and_kind_choose_what_the_widget_recommends(demo_client):
