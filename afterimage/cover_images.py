@@ -133,6 +133,32 @@ def attach_cover(item: Item, cover: ProcessedCover) -> None:
     item.cover_digest = cover.digest
 
 
+def stored_cover(digest: str, sizes: list[CoverSize]) -> ProcessedCover:
+    """A cover read back from a backup, checked as strictly as an upload; CoverRefused says what is wrong.
+
+    The sizes are kept byte for byte (re-encoding would change the digest in every page's URL), so each must
+    be the JPEG of the size it claims, and together they must hash to the digest that names them.
+    """
+    names = [s.size for s in sizes]
+    if sorted(names) != sorted([*SIZES, "preview"]):
+        raise CoverRefused(f"the cover must have the sizes page, card and preview, not {', '.join(names) or 'none'}.")
+    ordered = sorted(sizes, key=lambda s: [*SIZES, "preview"].index(s.size))
+    for size in ordered:
+        try:
+            with Image.open(io.BytesIO(size.data), formats=("JPEG",)) as image:
+                image.verify()
+                if image.size != (size.width, size.height):
+                    raise CoverRefused(f"the {size.size} cover is {image.size[0]}×{image.size[1]} pixels, "
+                                       f"not the {size.width}×{size.height} the backup says.")
+        except CoverRefused:
+            raise
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+            raise CoverRefused(f"the {size.size} cover is not a readable JPEG image.") from None
+    if hashlib.sha256(b"".join(s.data for s in ordered)).hexdigest() != digest:
+        raise CoverRefused("the cover's images do not match its digest: the file was changed after it was written.")
+    return ProcessedCover(digest, ordered)
+
+
 def remove_cover(item: Item) -> None:
     """Go back to the pasted URL or the placeholder."""
     item.cover_images = []

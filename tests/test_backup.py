@@ -1,12 +1,14 @@
 """The JSON backup (export, restore, round trip) and the spreadsheet-safe CSV export."""
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from afterimage.catalog import ItemFields, save_item
 from afterimage.extensions import db
@@ -263,3 +265,52 @@ def test_the_published_schema_accepts_the_demo_catalogs_backup(demo_app):
     with demo_app.app_context():
         data = json.loads(json.dumps(export_catalog()))
     assert list(backup_validator().iter_errors(data)) == []
+
+
+def cover_record(data: bytes) -> dict:
+    """A backup's record of a cover uploaded as `data` (PNG or JPEG bytes), as the export writes it."""
+    from afterimage.cover_images import process_cover
+
+    cover = process_cover(data)
+    return {"digest": cover.digest, "sizes": [
+        {"size": s.size, "mimetype": "image/jpeg", "width": s.width, "height": s.height,
+         "data": base64.b64encode(s.data).decode("ascii")} for s in cover.sizes
+    ]}
+
+
+def small_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (120, 180), (200, 40, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_uploaded_cover_comes_back_from_a_backup_byte_for_byte(app, runner, tmp_path):
+    record = cover_record(small_png())
+    result = import_backup(runner, tmp_path, minimal_backup(items=with_item(4, cover_upload=record)))
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    page = client.get("/items/film-4").get_data(as_text=True)
+    assert f"/covers/uploaded/{record['digest']}-page.jpg" in page
+    card = next(s for s in record["sizes"] if s["size"] == "card")
+    with app.app_context():
+        item = db.session.scalar(sa.select(Item).where(Item.slug == "film-4"))
+        stored = {c.size: c.data for c in item.cover_images}
+        assert item.cover_digest == record["digest"]
+    assert stored["card"] == base64.b64decode(card["data"])
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda r: r["sizes"][0].update(data="not base64!"), "not valid base64"),
+    (lambda r: r["sizes"][1].update(data=base64.b64encode(b"GIF89a....").decode()), "not a readable JPEG"),
+    (lambda r: r["sizes"][2].update(width=r["sizes"][2]["width"] + 1), "not the"),
+    (lambda r: r.update(digest="0" * 64), "do not match its digest"),
+    (lambda r: r["sizes"].__setitem__(2, {**r["sizes"][1]}), "must have the sizes page, card and preview"),
+])
+def test_a_damaged_cover_in_a_backup_is_refused_by_item_and_nothing_is_written(app, runner, tmp_path, damage, message):
+    record = cover_record(small_png())
+    damage(record)
+    result = import_backup(runner, tmp_path, minimal_backup(items=with_item(4, cover_upload=record)))
+    assert result.exit_code != 0
+    assert "'film-4'" in result.output and message in result.output, result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0

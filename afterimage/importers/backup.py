@@ -1,6 +1,8 @@
 """The whole catalog as one JSON file, and its restore into an empty database."""
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 from datetime import datetime, timezone
@@ -13,6 +15,7 @@ import sqlalchemy.orm as so
 
 from afterimage import recommendations
 from afterimage.catalog import ItemFields, save_item, validate_item_fields
+from afterimage.cover_images import CoverRefused, CoverSize, attach_cover, stored_cover
 from afterimage.extensions import db
 from afterimage.importers.detect import ImportRefused
 from afterimage.importers.report import ImportReport
@@ -47,7 +50,9 @@ def from_iso(value: str | None) -> datetime | None:
 def export_catalog() -> dict[str, Any]:
     """Items, tags, lists, redirects (and pins and hides when the recommender offers them), sorted by slug."""
     items = db.session.scalars(
-        sa.select(Item).options(so.selectinload(Item.credits), so.selectinload(Item.tags)).order_by(Item.slug)
+        sa.select(Item)
+        .options(so.selectinload(Item.credits), so.selectinload(Item.tags), so.selectinload(Item.cover_images))
+        .order_by(Item.slug)
     ).all()
     tags = db.session.scalars(sa.select(Tag).order_by(Tag.slug)).all()
     lists = db.session.scalars(
@@ -85,7 +90,9 @@ def export_catalog() -> dict[str, Any]:
     }
     export_overrides = getattr(recommendations, "export_overrides", None)
     if export_overrides is not None:
-        data["recommendation_overrides"] = export_overrides()
+        data["recommendation_overrides"] = [
+            {**entry, "created_at": iso(entry["created_at"])} for entry in export_overrides()
+        ]
     return data
 
 
@@ -96,9 +103,38 @@ def item_record(item: Item) -> dict[str, Any]:
     record["creators"] = [{"name": c.creator.name, "role": c.role} for c in item.credits]
     record["tags"] = sorted((t.name for t in item.tags), key=fold_accents)
     record["import_snapshot"] = item.import_snapshot
+    record["cover_upload"] = cover_record(item)
     record["created_at"] = iso(item.created_at)
     record["updated_at"] = iso(item.updated_at)
     return record
+
+
+def cover_record(item: Item) -> dict[str, Any] | None:
+    """The cover she uploaded, every stored size in base64, or None: it exists nowhere else."""
+    if not item.cover_digest:
+        return None
+    return {
+        "digest": item.cover_digest,
+        "sizes": [
+            {"size": c.size, "mimetype": c.mimetype, "width": c.width, "height": c.height,
+             "data": base64.b64encode(c.data).decode("ascii")}
+            for c in sorted(item.cover_images, key=lambda c: c.size)
+        ],
+    }
+
+
+def restore_cover(item: Item, raw: dict[str, Any]) -> None:
+    """Put back an uploaded cover from its backup record, refusing one that is damaged."""
+    try:
+        sizes = [
+            CoverSize(s["size"], s["width"], s["height"], base64.b64decode(s["data"], validate=True))
+            for s in raw["sizes"]
+        ]
+        attach_cover(item, stored_cover(raw["digest"], sizes))
+    except binascii.Error:
+        raise ImportRefused(f"Item {item.slug!r} in the backup: its cover's data is not valid base64.") from None
+    except CoverRefused as refused:
+        raise ImportRefused(f"Item {item.slug!r} in the backup: {refused}") from None
 
 
 def backup_json() -> str:
@@ -262,7 +298,9 @@ def restore_backup(data: dict[str, Any], replace: bool, report: ImportReport, ti
             report.warn("recommendation_overrides", "this site cannot restore pins and hides yet; they were skipped.")
         else:
             db.session.flush()
-            import_overrides(data["recommendation_overrides"])
+            import_overrides([
+                {**entry, "created_at": from_iso(entry.get("created_at"))} for entry in data["recommendation_overrides"]
+            ])
 
 
 def restore_item(raw: dict[str, Any]) -> Item:
@@ -282,6 +320,8 @@ def restore_item(raw: dict[str, Any]) -> Item:
     item = save_item(fields)
     item.slug = raw["slug"]
     item.import_snapshot = raw.get("import_snapshot")
+    if raw.get("cover_upload"):
+        restore_cover(item, raw["cover_upload"])
     item.created_at = from_iso(raw.get("created_at")) or item.created_at
     item.updated_at = from_iso(raw.get("updated_at")) or item.updated_at
     return item

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -128,8 +129,11 @@ def recommend_for_items(items: list[Item], kind: str, limit: int = 10) -> list[R
     ]
 
 
-def set_override(item: Item, target: Item, action: str | None) -> None:
-    """Pin `target` to the top of `item`'s recommendations, hide it, or (None) clear either."""
+def set_override(item: Item, target: Item, action: str | None, created_at: datetime | None = None) -> None:
+    """Pin `target` to the top of `item`'s recommendations, hide it, or (None) clear either.
+
+    Pins show in the order she made them; a restore passes each one's original `created_at` to keep it.
+    """
     if action not in (None, "pin", "hide"):
         raise ValueError(f"unknown action {action!r}: use 'pin', 'hide' or None")
     if target.id == item.id:
@@ -139,21 +143,25 @@ def set_override(item: Item, target: Item, action: str | None) -> None:
         if existing is not None:
             db.session.delete(existing)
     elif existing is None:
-        db.session.add(RecOverride(item_id=item.id, target_id=target.id, action=action))
+        db.session.add(RecOverride(item_id=item.id, target_id=target.id, action=action, created_at=created_at))
     else:
         existing.action = action
+        if created_at is not None:
+            existing.created_at = created_at
 
 
 def export_overrides() -> list[dict]:
-    """Every pin and hide by item slugs, in a stable order, for the backup file."""
+    """Every pin and hide by item slugs with when she made it (pins show in that order), for the backup file."""
     source, target = so.aliased(Item), so.aliased(Item)
     rows = db.session.execute(
-        sa.select(source.slug, target.slug, RecOverride.action)
+        sa.select(source.slug, target.slug, RecOverride.action, RecOverride.created_at)
         .join(source, source.id == RecOverride.item_id)
         .join(target, target.id == RecOverride.target_id)
-        .order_by(source.slug, target.slug)
+        .order_by(source.slug, RecOverride.created_at, target.slug)
     ).all()
-    return [{"item": a, "target": b, "action": action} for a, b, action in rows]
+    return [
+        {"item": a, "target": b, "action": action, "created_at": made} for a, b, action, made in rows
+    ]
 
 
 def import_overrides(entries: list[dict]) -> int:
@@ -164,6 +172,6 @@ def import_overrides(entries: list[dict]) -> int:
     for entry in entries:
         item, target = by_slug.get(entry["item"]), by_slug.get(entry["target"])
         if item is not None and target is not None and entry.get("action") in ("pin", "hide"):
-            set_override(item, target, entry["action"])
+            set_override(item, target, entry["action"], entry.get("created_at"))
             count += 1
     return count
