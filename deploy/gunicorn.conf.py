@@ -13,10 +13,7 @@ bind = os.environ.get("AFTERIMAGE_BIND", "127.0.0.1:8000")
 
 # Sync workers: nginx buffers every request body and every answer, so a worker is never held by a slow
 # client, which is what the threaded and async classes are for; and pages render in parallel, one per
-# process, instead of taking turns at one interpreter lock. Measured with `bench/load.py --proxy nginx` on
-# 2 shared cores (10,000 items, 64 clients, 2026-12-05, other jobs keeping the load average at 10-15):
-# 5 sync workers rendered item pages at 119 a second against 72 for 2 gthread workers x 4 threads, search
-# pages at 69 against 37, and took 23 s for a 200-book import under load against 51 s.
+# process, instead of taking turns at one interpreter lock (docs/performance.md compares the two classes).
 worker_class = "sync"
 # gunicorn's rule of thumb, 2 per core plus one, capped: past that, on a small server, extra workers only
 # add memory (each holds the recommendation model) and wait for the same cores.
