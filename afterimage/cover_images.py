@@ -24,6 +24,8 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 # Largest box of each size, never enlarged: the item page, cards and widgets, link previews.
 SIZES = {"page": (600, 900), "card": (300, 450)}
 PREVIEW = (1200, 630)
+# The order the sizes are stored and hashed in.
+SIZE_ORDER = (*SIZES, "preview")
 MIMETYPE = "image/jpeg"
 JPEG_QUALITY = 85
 
@@ -120,8 +122,12 @@ def process_cover(data: bytes) -> ProcessedCover:
         sizes.append(CoverSize(name, resized.width, resized.height, jpeg_bytes(resized)))
     preview = preview_image(image)
     sizes.append(CoverSize("preview", preview.width, preview.height, jpeg_bytes(preview)))
-    digest = hashlib.sha256(b"".join(s.data for s in sizes)).hexdigest()
-    return ProcessedCover(digest, sizes)
+    return ProcessedCover(digest_of(sizes), sizes)
+
+
+def digest_of(sizes: list[CoverSize]) -> str:
+    """The content hash that names a cover's sizes (in SIZE_ORDER) and so their URLs."""
+    return hashlib.sha256(b"".join(s.data for s in sizes)).hexdigest()
 
 
 def attach_cover(item: Item, cover: ProcessedCover) -> None:
@@ -140,9 +146,9 @@ def stored_cover(digest: str, sizes: list[CoverSize]) -> ProcessedCover:
     be the JPEG of the size it claims, and together they must hash to the digest that names them.
     """
     names = [s.size for s in sizes]
-    if sorted(names) != sorted([*SIZES, "preview"]):
+    if sorted(names) != sorted(SIZE_ORDER):
         raise CoverRefused(f"the cover must have the sizes page, card and preview, not {', '.join(names) or 'none'}.")
-    ordered = sorted(sizes, key=lambda s: [*SIZES, "preview"].index(s.size))
+    ordered = sorted(sizes, key=lambda s: SIZE_ORDER.index(s.size))
     for size in ordered:
         try:
             with Image.open(io.BytesIO(size.data), formats=("JPEG",)) as image:
@@ -154,7 +160,7 @@ def stored_cover(digest: str, sizes: list[CoverSize]) -> ProcessedCover:
             raise
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
             raise CoverRefused(f"the {size.size} cover is not a readable JPEG image.") from None
-    if hashlib.sha256(b"".join(s.data for s in ordered)).hexdigest() != digest:
+    if digest_of(ordered) != digest:
         raise CoverRefused("the cover's images do not match its digest: the file was changed after it was written.")
     return ProcessedCover(digest, ordered)
 

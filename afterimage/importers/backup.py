@@ -15,7 +15,7 @@ import sqlalchemy.orm as so
 
 from afterimage import recommendations
 from afterimage.catalog import ItemFields, save_item, validate_item_fields
-from afterimage.cover_images import CoverRefused, CoverSize, attach_cover, stored_cover
+from afterimage.cover_images import SIZE_ORDER, CoverRefused, CoverSize, attach_cover, stored_cover
 from afterimage.extensions import db
 from afterimage.importers.detect import ImportRefused
 from afterimage.importers.report import ImportReport
@@ -118,7 +118,7 @@ def cover_record(item: Item) -> dict[str, Any] | None:
         "sizes": [
             {"size": c.size, "mimetype": c.mimetype, "width": c.width, "height": c.height,
              "data": base64.b64encode(c.data).decode("ascii")}
-            for c in sorted(item.cover_images, key=lambda c: c.size)
+            for c in sorted(item.cover_images, key=lambda c: SIZE_ORDER.index(c.size))
         ],
     }
 
