@@ -8,14 +8,15 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from PIL import Image
 
 from afterimage.catalog import ItemFields, save_item
+from afterimage.cover_images import process_cover
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag
 from afterimage.recommendations import set_override, studio_recommendations
 from afterimage.slugs import change_slug
 from app import create_app
+from tests.test_cover_images import image_bytes
 from tests.test_studio_fixtures import PASSWORD, add_author, author_client, demo_author_client  # noqa: F401
 
 
@@ -269,8 +270,6 @@ def test_the_published_schema_accepts_the_demo_catalogs_backup(demo_app):
 
 def cover_record(data: bytes) -> dict:
     """A backup's record of a cover uploaded as `data` (PNG or JPEG bytes), as the export writes it."""
-    from afterimage.cover_images import process_cover
-
     cover = process_cover(data)
     return {"digest": cover.digest, "sizes": [
         {"size": s.size, "mimetype": "image/jpeg", "width": s.width, "height": s.height,
@@ -278,14 +277,8 @@ def cover_record(data: bytes) -> dict:
     ]}
 
 
-def small_png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (120, 180), (200, 40, 40)).save(out, "PNG")
-    return out.getvalue()
-
-
 def test_an_uploaded_cover_comes_back_from_a_backup_byte_for_byte(app, runner, tmp_path):
-    record = cover_record(small_png())
+    record = cover_record(image_bytes("PNG", (120, 180)))
     result = import_backup(runner, tmp_path, minimal_backup(items=with_item(4, cover_upload=record)))
     assert result.exit_code == 0, result.output
     client = app.test_client()
@@ -302,12 +295,12 @@ def test_an_uploaded_cover_comes_back_from_a_backup_byte_for_byte(app, runner, t
 @pytest.mark.parametrize("damage, message", [
     (lambda r: r["sizes"][0].update(data="not base64!"), "not valid base64"),
     (lambda r: r["sizes"][1].update(data=base64.b64encode(b"GIF89a....").decode()), "not a readable JPEG"),
-    (lambda r: r["sizes"][2].update(width=r["sizes"][2]["width"] + 1), "not the"),
+    (lambda r: r["sizes"][2].update(width=r["sizes"][2]["width"] + 1), "not the 1201×630 the backup says"),
     (lambda r: r.update(digest="0" * 64), "do not match its digest"),
     (lambda r: r["sizes"].__setitem__(2, {**r["sizes"][1]}), "must have the sizes page, card and preview"),
 ])
 def test_a_damaged_cover_in_a_backup_is_refused_by_item_and_nothing_is_written(app, runner, tmp_path, damage, message):
-    record = cover_record(small_png())
+    record = cover_record(image_bytes("PNG", (120, 180)))
     damage(record)
     result = import_backup(runner, tmp_path, minimal_backup(items=with_item(4, cover_upload=record)))
     assert result.exit_code != 0

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import io
-
 import pytest
 import sqlalchemy as sa
-from PIL import Image
 
 from afterimage.catalog import ItemFields, get_or_create_tag, save_item
 from afterimage.cover_images import attach_cover, process_cover
@@ -23,6 +20,7 @@ from afterimage.recommendations import set_override, studio_recommendations
 from afterimage.recommendations import store as recommendation_store
 from afterimage.slugs import change_slug
 from app import create_app
+from tests.test_cover_images import image_bytes
 
 # Tables the backup leaves out on purpose.
 NOT_BACKED_UP = {
@@ -118,21 +116,12 @@ def differences(before: dict, after: dict) -> list[str]:
     return problems
 
 
-def poster_png() -> bytes:
-    """A small two-colour poster, as she might upload one."""
-    image = Image.new("RGB", (400, 600), (30, 60, 90))
-    image.paste((220, 180, 40), (50, 50, 350, 300))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
 def enrich_the_demo_catalog(app) -> None:
     """Add what the demo lacks: an item with every field set, pins and hides, notes, a draft, renamed slugs."""
     with app.app_context():
         item = save_item(FULL_ITEM)
         item.import_snapshot = {"source": "goodreads", "title": "The Harbour Notebooks", "rating": 4.5}
-        attach_cover(item, process_cover(poster_png()))
+        attach_cover(item, process_cover(image_bytes("PNG", (400, 600))))
         exile = get_or_create_tag("Exile and emigration")
         exile.family, exile.description = "memory", "Leaving, and what is carried."
         hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == "hiroshima-mon-amour-1959"))
