@@ -25,7 +25,7 @@ from recs.explain import Explainer
 from recs.search import pruning_losses, rerank, top_k_rows, without_empty_columns
 
 # Bumped whenever the pickled layout changes; loads() refuses other versions.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # Pruned dot products at or below this are not candidates in the bulk search's first pass.
 _CANDIDATE_FLOOR = 0.03
