@@ -434,7 +434,7 @@ class TfidfRecommender:
         Scores are the members' scores weighted by how well each goes with the rest of the set
         (see the class docstring): an item that goes with the set's common ground comes first.
         """
-        member_rows = np.array(sorted({self.row_of_[i] for i in item_ids if i in self.row_of_}), dtype=np.int64)
+        member_rows = self._member_rows(item_ids)
         if not member_rows.size or k <= 0:
             return []
         scores = self._member_weights(member_rows) @ self.score_rows(member_rows)
@@ -446,9 +446,13 @@ class TfidfRecommender:
         eligible[excluded] = False
         return self._best(np.flatnonzero(eligible), scores, k)
 
+    def _member_rows(self, item_ids: Iterable[int]) -> np.ndarray:
+        """The sorted rows of a set's members, unknown ids left out."""
+        return np.array(sorted({self.row_of_[i] for i in item_ids if i in self.row_of_}), dtype=np.int64)
+
     def _member_weights(self, member_rows: np.ndarray) -> np.ndarray:
-        """Each member's weight in the set's scores, summing to 1: set_outlier_weight for a member
-        sharing nothing with the others, up to 1 for the one with the highest mean score with them."""
+        """Each member's weight in the set's scores, summing to 1: in proportion, set_outlier_weight
+        for a member sharing nothing with the others, 1 for the one with the highest score with them."""
         cosine = (self.matrix_[member_rows] @ self.matrix_[member_rows].T).toarray()
         np.fill_diagonal(cosine, 0)
         a, b = np.nonzero(cosine > 0)
@@ -479,7 +483,7 @@ class TfidfRecommender:
     def explain_set(self, item_ids: Iterable[int], b_id: int, max_words: int = 3) -> list[str]:
         """Say what item b shares with a set of items: the features of the members' vectors, weighted
         as recommend_for_set weighs the members."""
-        rows = np.array(sorted({self.row_of_[i] for i in item_ids if i in self.row_of_}), dtype=np.int64)
+        rows = self._member_rows(item_ids)
         if not rows.size or b_id not in self.row_of_:
             return []
         total = np.asarray(self._member_weights(rows) @ self.matrix_[rows], dtype=np.float32).ravel()
