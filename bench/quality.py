@@ -245,6 +245,9 @@ CANDIDATES: dict[str, dict] = {
     "no evidence floor": {"evidence_floor": 0.0},
     "evidence floor 0.3": {"evidence_floor": 0.3},
     "cosine pool 60": {"candidate_pool": 60},
+    "set: members weighed alike": {"set_outlier_weight": 1.0},
+    "set: outlier weight 0.05": {"set_outlier_weight": 0.05},
+    "set: outlier weight 0.5": {"set_outlier_weight": 0.5},
 }
 
 

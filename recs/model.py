@@ -25,7 +25,7 @@ from recs.explain import Explainer
 from recs.search import pruning_losses, rerank, top_k_rows, without_empty_columns
 
 # Bumped whenever the pickled layout changes; loads() refuses other versions.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # Pruned dot products at or below this are not candidates in the bulk search's first pass.
 _CANDIDATE_FLOOR = 0.03
@@ -107,6 +107,11 @@ class TfidfRecommender:
     terms found in more than ``common_df`` of the items are left out of a first sparse product
     that keeps ``candidate_factor * top_n`` candidates per item and kind; those candidates are
     rescored exactly. Fold-in and remove always rank exactly.
+
+    A set's score for an item is the weighted mean of its members' scores, a member weighing
+    between ``set_outlier_weight`` (it shares nothing with the other members) and 1 (it goes best
+    with them): what most of the set shares says more of what she likes than one stray member.
+    ``set_outlier_weight=1`` weighs every member alike.
     """
 
     def __init__(
@@ -129,6 +134,7 @@ class TfidfRecommender:
         evidence_floor: float = 0.2,
         candidate_pool: int = 200,
         random_state: int = 0,
+        set_outlier_weight: float = 0.2,
     ):
         self.top_n = top_n
         self.min_df = min_df
@@ -148,6 +154,7 @@ class TfidfRecommender:
         self.evidence_floor = evidence_floor
         self.candidate_pool = candidate_pool
         self.random_state = random_state
+        self.set_outlier_weight = set_outlier_weight
 
     # ----------------------------------------------------------------------------- fitting
 
@@ -424,13 +431,13 @@ class TfidfRecommender:
     ) -> list[tuple[int, float]]:
         """Return the k items that go best with the set, members excluded.
 
-        Each member's scores are summed (what measured best, docs/performance.md): an item that
-        goes with several members comes first. Scores are that sum over the number of members.
+        Scores are the members' scores weighted by how well each goes with the rest of the set
+        (see the class docstring): an item that goes with the set's common ground comes first.
         """
-        member_rows = sorted({self.row_of_[item_id] for item_id in item_ids if item_id in self.row_of_})
-        if not member_rows or k <= 0:
+        member_rows = self._member_rows(item_ids)
+        if not member_rows.size or k <= 0:
             return []
-        scores = self.score_rows(np.array(member_rows)).sum(axis=0) / len(member_rows)
+        scores = self._member_weights(member_rows) @ self.score_rows(member_rows)
         eligible = scores > max(self.similarity_floor, 0.0)
         eligible[member_rows] = False
         if kind is not None:
@@ -438,6 +445,24 @@ class TfidfRecommender:
         excluded = [self.row_of_[item_id] for item_id in exclude if item_id in self.row_of_]
         eligible[excluded] = False
         return self._best(np.flatnonzero(eligible), scores, k)
+
+    def _member_rows(self, item_ids: Iterable[int]) -> np.ndarray:
+        """The sorted rows of a set's members, unknown ids left out."""
+        return np.array(sorted({self.row_of_[i] for i in item_ids if i in self.row_of_}), dtype=np.int64)
+
+    def _member_weights(self, member_rows: np.ndarray) -> np.ndarray:
+        """Each member's weight in the set's scores, summing to 1: in proportion, set_outlier_weight
+        for a member sharing nothing with the others, 1 for the one with the highest score with them."""
+        cosine = (self.matrix_[member_rows] @ self.matrix_[member_rows].T).toarray()
+        np.fill_diagonal(cosine, 0)
+        a, b = np.nonzero(cosine > 0)
+        inner = np.zeros(cosine.shape, dtype=np.float64)
+        inner[a, b] = self._blend(member_rows[a], member_rows[b], cosine[a, b])
+        coherence = inner.sum(axis=1)
+        if coherence.max() > 0:
+            coherence /= coherence.max()
+        weights = self.set_outlier_weight + (1 - self.set_outlier_weight) * coherence
+        return weights / weights.sum()
 
     def _best(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         if rows.size > k:
@@ -456,11 +481,12 @@ class TfidfRecommender:
         return self._reasons(indices, data, row_b, max_words)
 
     def explain_set(self, item_ids: Iterable[int], b_id: int, max_words: int = 3) -> list[str]:
-        """Say what item b shares with a set of items: the features of the members' summed vectors."""
-        rows = sorted({self.row_of_[item_id] for item_id in item_ids if item_id in self.row_of_})
-        if not rows or b_id not in self.row_of_:
+        """Say what item b shares with a set of items: the features of the members' vectors, weighted
+        as recommend_for_set weighs the members."""
+        rows = self._member_rows(item_ids)
+        if not rows.size or b_id not in self.row_of_:
             return []
-        total = np.asarray(self.matrix_[rows].sum(axis=0), dtype=np.float32).ravel()
+        total = np.asarray(self._member_weights(rows) @ self.matrix_[rows], dtype=np.float32).ravel()
         features = np.flatnonzero(total)
         return self._reasons(features, total[features], self.row_of_[b_id], max_words, for_set=True)
 

@@ -273,15 +273,34 @@ def test_reasons_do_not_depend_on_the_order_of_features_within_a_stored_row():
     assert [model.explain_set(members, b) for b in model.ids_.tolist()] == expected_sets
 
 
-def test_recommend_for_set_matches_brute_force_and_leaves_members_out():
-    model = TfidfRecommender().fit(random_catalog(11, 60))
+@pytest.mark.parametrize("outlier_weight", [0.2, 1.0])
+def test_recommend_for_set_matches_brute_force_and_leaves_members_out(outlier_weight):
+    model = TfidfRecommender(set_outlier_weight=outlier_weight).fit(random_catalog(11, 60))
     members = model.ids_[:5].tolist()
-    scores = brute_force_scores(model)[[model.row_of_[m] for m in members]].sum(axis=0) / len(members)
+    member_scores = brute_force_scores(model)[[model.row_of_[m] for m in members]]
+    # Each member weighs by its summed score with the other members, the best of them 1, none below the floor.
+    coherence = member_scores[:, [model.row_of_[m] for m in members]].sum(axis=1)
+    weights = outlier_weight + (1 - outlier_weight) * coherence / coherence.max()
+    scores = weights @ member_scores / weights.sum()
     expected = sorted(
         ((int(i), float(s)) for i, s in zip(model.ids_, scores) if i not in members and s > 1e-9),
         key=lambda pair: -pair[1],
     )[:10]
     assert_same_ranking(model.recommend_for_set(members, k=10), expected)
+
+
+def test_a_stray_member_of_a_set_counts_less_than_what_the_rest_share():
+    docs = [
+        ItemDoc(1, "book", "The Lover", creators=("Marguerite Duras",), tags=("memory", "colonial")),
+        ItemDoc(2, "book", "The Sea Wall", creators=("Marguerite Duras",), tags=("memory", "colonial")),
+        ItemDoc(3, "book", "Dune", creators=("Frank Herbert",), tags=("science fiction", "desert")),
+        ItemDoc(4, "book", "Beloved", creators=("Toni Morrison",), tags=("memory", "colonial")),
+        ItemDoc(5, "book", "Dune Messiah", creators=("Frank Herbert",), tags=("science fiction", "desert")),
+    ]
+    weighted = TfidfRecommender().fit(docs).recommend_for_set([1, 2, 3], k=2)
+    alike = TfidfRecommender(set_outlier_weight=1.0).fit(docs).recommend_for_set([1, 2, 3], k=2)
+    assert [item_id for item_id, _ in alike] == [5, 4]  # Dune's sequel matches Dune closely
+    assert [item_id for item_id, _ in weighted] == [4, 5]  # what the two Duras books share says more
 
 
 @pytest.mark.parametrize("size", [1, 20])
