@@ -28,6 +28,31 @@ MAX_LENGTHS = {
 }
 
 
+# Shelves in each kind's own words: she watched a film, she read a book.
+STATUS_LABELS = {
+    "film": {"seen": "Watched", "current": "Watching", "want": "Want to watch"},
+    "book": {"seen": "Read", "current": "Reading", "want": "Want to read"},
+}
+# What readers may see: what she has watched or read. Her watchlist, to-read shelf and what she is in the
+# middle of stay hers (the studio lists them); every public query goes through published_items().
+PUBLISHED_STATUSES = ("seen",)
+
+
+def published_items() -> sa.ColumnElement[bool]:
+    """The condition an item meets to be shown to readers (pages, feeds, search, API, widget, recommendations)."""
+    return Item.status.in_(PUBLISHED_STATUSES)
+
+
+def is_published(item: Item) -> bool:
+    """True when readers may see this item: published_items() for one loaded row."""
+    return item.status in PUBLISHED_STATUSES
+
+
+def status_label(item: Item) -> str:
+    """The item's shelf in its kind's words: "Watched", "Reading", "Want to watch"."""
+    return STATUS_LABELS.get(item.kind, STATUS_LABELS["film"]).get(item.status, item.status)
+
+
 class CatalogError(ValueError):
     """Invalid data for a catalog row; `errors` maps each field to a message a person understands."""
 
@@ -101,7 +126,7 @@ def validate_item_fields(f: ItemFields) -> dict[str, str]:
     if f.rating is not None and not rating_is_valid(f.rating):
         errors["rating"] = "Ratings go from 0.5 to 5 stars in half-star steps."
     if f.status not in STATUSES:
-        errors["status"] = "Status must be seen/read or on the watchlist/to-read shelf."
+        errors["status"] = "Choose a shelf: watched or read, watching or reading, or want to watch or read."
     for name in URL_FIELDS:
         value = getattr(f, name)
         if value and not is_http_url(value):

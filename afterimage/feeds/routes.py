@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from afterimage.api.serializers import iso_utc
+from afterimage.catalog import is_published, published_items
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.slugs import find_by_slug
@@ -67,8 +68,9 @@ def item_entry(item: Item) -> Entry:
 
 def list_entry(curated: CuratedList) -> Entry:
     """A feed entry for a list, its introduction then the titles on it."""
-    titles = ", ".join(i.title for i in curated.items)
-    count = len(curated.entries)
+    shown = [i for i in curated.items if is_published(i)]
+    titles = ", ".join(i.title for i in shown)
+    count = len(shown)
     summary = f"{curated.introduction} {count} {'item' if count == 1 else 'items'}: {titles}." if count else curated.introduction
     return Entry(
         id=tag_uri("lists", curated.id, curated.created_at), title=curated.title,
@@ -90,9 +92,9 @@ def atom(title: str, subtitle: str, alternate: str, entries: list[Entry]) -> Res
 
 
 def newest_items(query: sa.Select) -> list[Item]:
-    """The most recently added items of a query, with their tags and credits."""
+    """The most recently added public items of a query, with their tags and credits."""
     return list(db.session.scalars(
-        with_tags_and_credits(query).order_by(Item.created_at.desc(), Item.id.desc()).limit(FEED_LENGTH)
+        with_tags_and_credits(query.where(published_items())).order_by(Item.created_at.desc(), Item.id.desc()).limit(FEED_LENGTH)
     ))
 
 

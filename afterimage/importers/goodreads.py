@@ -9,8 +9,10 @@ from afterimage.importers.detect import ImportRefused, csv_rows
 from afterimage.importers.records import ImportedItem, ImportPlan
 
 REQUIRED_COLUMNS = ("Book Id", "Title")
-READING_STATES = {"read", "to-read", "currently-reading"}
-WANT_SHELVES = {"to-read", "currently-reading"}
+# Goodreads' three built-in shelves are her reading state, never tags; any other exclusive shelf is a tag and
+# the book counts as read.
+SHELF_STATUS = {"read": "seen", "currently-reading": "current", "to-read": "want"}
+READING_STATES = set(SHELF_STATUS)
 # Year shelves ("2019", "read-2019", "2019-reading-challenge") record when, not what: they are not tags.
 YEAR_SHELF = re.compile(
     r"^(?:(?:read|reads|reading|books|in|challenge|goodreads)[-_ ]*)*(?:18|19|20)\d\d"
@@ -123,7 +125,7 @@ def goodreads_record(row: dict[str, str], label: str, plan: ImportPlan) -> Impor
     if exclusive and exclusive not in READING_STATES and exclusive not in shelves:
         shelves.append(exclusive)  # a custom exclusive shelf ("did-not-finish") is a tag too
     tags = [shelf_tag(s) for s in shelves if s.lower() not in READING_STATES and not YEAR_SHELF.match(s.lower())]
-    status = "want" if exclusive in WANT_SHELVES else "seen"
+    status = SHELF_STATUS.get(exclusive, "seen")
 
     isbn = unwrap(row.get("ISBN13"))
     if not isbn and unwrap(row.get("ISBN")):

@@ -11,11 +11,12 @@ from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
-from afterimage.catalog import is_http_url
+from afterimage.catalog import is_http_url, is_published, published_items
 from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
 from afterimage.search import search_items, search_people
 from afterimage.security import is_cross_site_request
+from afterimage.studio.auth import current_author
 from afterimage.slugs import find_by_slug
 
 bp = Blueprint("public", __name__)
@@ -45,6 +46,7 @@ OWN_ARGS = {
     "public.items": ("kind", "tag", "sort"),
     "public.search": ("q", "kind"),
     "public.tag": (),
+    "studio.items": ("q", "status"),
 }
 
 
@@ -61,8 +63,22 @@ def page_arg() -> int:
 
 
 def is_public(row: Item | Tag | CuratedList) -> bool:
-    """Whether readers may see a row: a draft list is not theirs to see, by its current slug or an old one."""
-    return not isinstance(row, CuratedList) or row.published
+    """Whether readers may see a row, by its current slug or an old one: not a draft list, nor an item she has
+    not watched or read yet."""
+    if isinstance(row, CuratedList):
+        return row.published
+    return not isinstance(row, Item) or is_published(row)
+
+
+@bp.app_template_global()
+def public_entries(curated: CuratedList) -> list[ListEntry]:
+    """A list's entries readers may see, in her order: the items she has not watched or read yet are left out."""
+    return [e for e in curated.entries if is_published(e.item)]
+
+
+def public_items() -> sa.Select:
+    """Items readers may see, with what their cards show."""
+    return with_tags_and_credits(sa.select(Item).where(published_items()))
 
 
 def get_or_redirect(model, slug: str, endpoint: str, keep: tuple[str, ...] = ()):
@@ -88,7 +104,7 @@ def recommendations_by_kind(items: list[Item], limit: int) -> dict[str, list]:
 def home():
     """Recent additions, the lists, the tags and a search box."""
     recent = db.session.scalars(
-        with_tags_and_credits(sa.select(Item).order_by(Item.created_at.desc(), Item.id.desc()).limit(12))
+        public_items().order_by(Item.created_at.desc(), Item.id.desc()).limit(12)
     ).all()
     lists = db.session.scalars(
         sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
@@ -97,10 +113,13 @@ def home():
 
 
 def tags_with_counts() -> list[tuple[Tag, int]]:
-    """Every tag with how many items carry it, by name."""
-    count = sa.func.count(item_tags.c.item_id)
+    """Every tag with how many public items carry it, by name; a tag on private items only is left out."""
+    count = sa.func.count(Item.id)
     return db.session.execute(
-        sa.select(Tag, count).outerjoin(item_tags).group_by(Tag.id).order_by(Tag.name_key)
+        sa.select(Tag, count).outerjoin(item_tags, item_tags.c.tag_id == Tag.id)
+        .outerjoin(Item, sa.and_(Item.id == item_tags.c.item_id, published_items()))
+        .group_by(Tag.id).having(sa.or_(count > 0, sa.func.count(item_tags.c.item_id) == 0))
+        .order_by(Tag.name_key)
     ).all()
 
 
@@ -112,7 +131,7 @@ def items():
     sort = request.args.get("sort", "title")
     if kind not in (None, *KINDS) or sort not in SORTS:
         abort(400, "Unknown kind or sort order.")
-    query = with_tags_and_credits(sa.select(Item))
+    query = public_items()
     tag = None
     if kind:
         query = query.where(Item.kind == kind)
@@ -143,11 +162,16 @@ def item(slug: str):
 
 @bp.route("/covers/<slug>.svg")
 def cover(slug: str):
-    """The generated placeholder cover of an item."""
-    item = get_or_redirect(Item, slug, "public.cover")
+    """The generated placeholder cover of an item (of a private one only for her, as the studio shows it)."""
+    found, _ = find_by_slug(Item, slug)
+    if found is not None and found.slug == slug and not is_published(found) and current_author() is not None:
+        item = found
+    else:
+        item = get_or_redirect(Item, slug, "public.cover")
     response = Response(placeholder_svg(item), mimetype="image/svg+xml")
     # Revalidate every time: an edited title must show on the next view, and a 304 costs almost nothing.
-    response.cache_control.public = True
+    # A private item's cover is hers alone: no shared cache keeps it.
+    response.cache_control.public = is_published(item)
     response.cache_control.no_cache = True
     response.add_etag()
     return response.make_conditional(request)
@@ -173,11 +197,11 @@ def tags():
 def tag(slug: str):
     """A tag's items, and more like them."""
     tag = get_or_redirect(Tag, slug, "public.tag", keep=OWN_ARGS["public.tag"] + ("page",))
-    query = with_tags_and_credits(sa.select(Item).where(Item.tags.contains(tag)))
+    query = public_items().where(Item.tags.contains(tag))
     page = db.paginate(
         query.order_by(Item.year, Item.title_key), page=page_arg(), per_page=current_app.config["ITEMS_PER_PAGE"]
     )
-    members = db.session.scalars(sa.select(Item).where(Item.tags.contains(tag))).all()
+    members = db.session.scalars(sa.select(Item).where(Item.tags.contains(tag), published_items())).all()
     recommendations = recommendations_by_kind(list(members), current_app.config["RECOMMENDATIONS_PER_KIND"])
     return render_template("public/tag.html", tag=tag, page=page, recommendations=recommendations)
 
@@ -195,8 +219,9 @@ def lists():
 def curated_list(slug: str):
     """A list in the author's order with her notes, and more like it."""
     curated = get_or_redirect(CuratedList, slug, "public.curated_list")
-    recommendations = recommendations_by_kind(curated.items, current_app.config["RECOMMENDATIONS_PER_KIND"])
-    return render_template("public/list.html", curated=curated, recommendations=recommendations)
+    entries = public_entries(curated)
+    recommendations = recommendations_by_kind([e.item for e in entries], current_app.config["RECOMMENDATIONS_PER_KIND"])
+    return render_template("public/list.html", curated=curated, entries=entries, recommendations=recommendations)
 
 
 @bp.route("/search")
@@ -207,7 +232,7 @@ def search():
     if kind not in (None, *KINDS):
         abort(400, "Unknown kind.")
     page = db.paginate(
-        with_tags_and_credits(search_items(q, kind)), page=page_arg(),
+        with_tags_and_credits(search_items(q, kind).where(published_items())), page=page_arg(),
         per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False,
     )
     people = search_people(q) if page.page == 1 else []
@@ -224,7 +249,7 @@ def liked_slugs() -> list[str]:
 def liked():
     """Recommendations for the set of items a reader liked (?items=a,b overrides the cookie, for sharing)."""
     slugs = [s for s in request.args.get("items", "").split(",") if s][:MAX_LIKED] or liked_slugs()
-    chosen = db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.slug.in_(slugs)))).all()
+    chosen = db.session.scalars(public_items().where(Item.slug.in_(slugs))).all()
     by_slug = {i.slug: i for i in chosen}
     chosen = [by_slug[s] for s in slugs if s in by_slug]
     recommendations = recommendations_by_kind(chosen, 10) if chosen else {k: [] for k in KINDS}
@@ -242,7 +267,7 @@ def toggle_liked(slug: str):
     """
     if is_cross_site_request():
         abort(403, "Liking is only possible from this site's own pages.")
-    item = db.session.scalar(sa.select(Item).where(Item.slug == slug)) or abort(404)
+    item = db.session.scalar(sa.select(Item).where(Item.slug == slug, published_items())) or abort(404)
     slugs = liked_slugs()
     slugs = [s for s in slugs if s != item.slug] if item.slug in slugs else (slugs + [item.slug])[-MAX_LIKED:]
     # Only ever go back to one of our own pages.
