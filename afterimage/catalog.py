@@ -15,7 +15,8 @@ from afterimage.models import KINDS, ROLES, STATUSES, Creator, Credit, Item, Tag
 from afterimage.slugs import item_slug_base, slugify, unique_slug
 from recs.text import fold_accents
 
-EARLIEST_YEAR = 1870
+# Films begin with the first moving pictures; books may be as old as writing (negative years are BC).
+EARLIEST_YEAR = {"film": 1870, "book": -3000}
 TEXT_FIELDS = (
     "title", "original_title", "country", "language", "description", "note",
     "cover_url", "blog_url", "letterboxd_uri", "goodreads_id", "isbn13", "where_to_find",
@@ -90,6 +91,29 @@ def latest_year() -> int:
     return date.today().year + 1
 
 
+def earliest_year(kind: str) -> int:
+    """The oldest year an item of this kind may carry: 1870 for films, 3000 BC (-3000) for books."""
+    return EARLIEST_YEAR.get(kind, EARLIEST_YEAR["film"])
+
+
+def year_problem(kind: str, year: int) -> str | None:
+    """Why a year cannot be an item's, or None: the one year rule for forms, importers, backups and the API."""
+    low, high = earliest_year(kind), latest_year()
+    if year == 0:
+        return "There is no year 0: write 1 BC as -1."
+    if not low <= year <= high:
+        oldest = f"{low} ({year_label(low)})" if low < 0 else str(low)
+        return f"The year must be between {oldest} and {high}."
+    return None
+
+
+def year_label(year: int | None) -> str:
+    """A year as readers write it: "1959", or "c. 700 BC" for -700 (ancient dates are rarely exact); "" for none."""
+    if year is None:
+        return ""
+    return f"c. {-year} BC" if year < 0 else str(year)
+
+
 def is_http_url(value: str) -> bool:
     """True for absolute http(s) URLs with a host; never javascript: or data: URLs."""
     parts = urlsplit(value.strip())
@@ -121,8 +145,8 @@ def validate_item_fields(f: ItemFields) -> dict[str, str]:
         errors["kind"] = "Choose film or book."
     if not (f.title or "").strip():
         errors["title"] = "A title is required."
-    if f.year is not None and not EARLIEST_YEAR <= f.year <= latest_year():
-        errors["year"] = f"The year must be between {EARLIEST_YEAR} and {latest_year()}."
+    if f.year is not None and f.kind in KINDS and (problem := year_problem(f.kind, f.year)):
+        errors["year"] = problem
     if f.rating is not None and not rating_is_valid(f.rating):
         errors["rating"] = "Ratings go from 0.5 to 5 stars in half-star steps."
     if f.status not in STATUSES:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from afterimage.api.serializers import iso_utc
-from afterimage.catalog import is_published, published_items
+from afterimage.catalog import is_published, published_items, year_label
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.slugs import find_by_slug
@@ -49,7 +49,7 @@ def shorten(text: str, length: int = SUMMARY_LENGTH) -> str:
 def item_summary(item: Item) -> str:
     """"Film, 1959, directed by Alain Resnais. <description>"."""
     makers = ", ".join(c.name for c in item.makers)
-    facts = ", ".join(str(p) for p in (item.kind_label, item.year) if p)
+    facts = ", ".join(p for p in (item.kind_label, year_label(item.year)) if p)
     if makers:
         facts += f", {ROLE_PHRASES['director' if item.kind == 'film' else 'author']} {makers}"
     return shorten(f"{facts}. {item.description}".strip())
@@ -57,7 +57,7 @@ def item_summary(item: Item) -> str:
 
 def item_entry(item: Item) -> Entry:
     """A feed entry for a new item."""
-    title = f"{item.title} ({item.year})" if item.year else item.title
+    title = f"{item.title} ({year_label(item.year)})" if item.year else item.title
     return Entry(
         id=tag_uri("items", item.id, item.created_at), title=title,
         url=url_for("public.item", slug=item.slug, _external=True),

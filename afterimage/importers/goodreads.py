@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import re
 
-from afterimage.catalog import EARLIEST_YEAR, ItemFields, isbn13_is_valid, latest_year, rating_is_valid
+from afterimage.catalog import ItemFields, isbn13_is_valid, rating_is_valid, year_problem
 from afterimage.importers.detect import ImportRefused, csv_rows
 from afterimage.importers.records import ImportedItem, ImportPlan
 
@@ -56,19 +56,21 @@ def shelf_tag(shelf: str) -> str:
 
 
 def parse_year(row: dict[str, str], label: str, plan: ImportPlan) -> int | None:
-    """The original publication year, else the edition's; years the catalog cannot hold are dropped with a warning."""
+    """The work's original publication year (700 BC is -700), else the edition's; a year the catalog cannot hold is
+    dropped with a warning."""
     for column in ("Original Publication Year", "Year Published"):
         raw = (row.get(column) or "").strip()
         if not raw:
             continue
         try:
             year = int(float(raw))
-        except ValueError:
+        except (ValueError, OverflowError):
             plan.warnings.append((label, f"{column} {raw!r} is not a year; ignored."))
             continue
-        if EARLIEST_YEAR <= year <= latest_year():
+        problem = year_problem("book", year)
+        if problem is None:
             return year
-        plan.warnings.append((label, f"{column} {year} is outside {EARLIEST_YEAR}–{latest_year()}; imported without it."))
+        plan.warnings.append((label, f"{column} {year}: {problem} Imported without a year."))
         # An edition year would misdate the work, so do not fall back past an out-of-range original year.
         return None
     return None

@@ -11,7 +11,7 @@ from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
-from afterimage.catalog import is_http_url, is_published, published_items
+from afterimage.catalog import is_http_url, is_published, published_items, year_label
 from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
 from afterimage.search import search_items, search_people
@@ -33,6 +33,8 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 bp.add_app_template_global(item_json_ld)
+# Every page writes years the same way: {{ item.year|year_label }} gives "1959" or "c. 700 BC".
+bp.add_app_template_filter(year_label)
 
 
 @bp.app_template_filter()

@@ -143,7 +143,8 @@ class ItemForm(FlaskForm):
                                  description="In the original language and script, if different.")
     year = StringField("Year", filters=[strip_filter],
                        validators=[optional_number(int, "Enter the year as a number, like 1959.")],
-                       description="Release or first publication year.")
+                       description="Release or first publication year; for a book before the common era, "
+                                   "a minus sign: -700 for 700 BC.")
     creators = TextAreaField(
         "Creators",
         description="One per line, as Name (role). Roles: " + ", ".join(ROLES)
