@@ -81,3 +81,23 @@ def test_a_list_file_imports_on_its_own_with_or_without_its_first_line(app, auth
 def test_a_csv_that_is_neither_list_nor_film_file_is_still_refused(app, author_client):
     html = upload(author_client, b"Date,Name,Tags\r\n2023-01-01,Nothing,\r\n", "mystery.csv").get_data(as_text=True)
     assert "is not a Goodreads library export, a Letterboxd export or an Afterimage backup" in html
+
+
+def test_goodreads_additional_authors_are_contributors_shown_after_the_author(app, author_client):
+    path = EXPORTS / "goodreads" / "goodreads_library_export.csv"
+    upload(author_client, path.read_bytes(), path.name)
+    with app.app_context():
+        flights = db.session.scalar(sa.select(Item).where(Item.title == "Flights"))
+        assert [(c.creator.name, c.role) for c in flights.credits] == [
+            ("Olga Tokarczuk", "author"), ("Jennifer Croft", "contributor")]
+    page = app.test_client().get("/items/flights-2007").get_data(as_text=True)
+    byline = page.split('<p class="byline">')[1].split("</p>")[0]
+    assert ">Olga Tokarczuk</a> · with <a" in byline and ">Jennifer Croft</a>" in byline
+    assert "Contributed to" in app.test_client().get("/people/jennifer-croft").get_data(as_text=True)
+    # She gives the contributor the part they played; the page says so.
+    with app.app_context():
+        flights = db.session.scalar(sa.select(Item).where(Item.title == "Flights"))
+        flights.credits[1].role = "translator"
+        db.session.commit()
+    page = app.test_client().get("/items/flights-2007").get_data(as_text=True)
+    assert "· translated by <a" in page.split('<p class="byline">')[1].split("</p>")[0]

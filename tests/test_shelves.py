@@ -174,21 +174,41 @@ def test_every_demo_item_is_public(demo_app):
         assert set(db.session.scalars(sa.select(Item.status).distinct())) == {"seen"}
 
 
-def test_the_shelves_migration_admits_the_current_shelf_and_downgrades_it_to_want(bare_app):
+def test_the_shelves_migration_keeps_every_row_and_admits_current_items_and_contributors(bare_app):
     from flask_migrate import downgrade, upgrade
+
+    def count(table: str) -> int:
+        return db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))
 
     with bare_app.app_context():
         upgrade(revision="0008_people")
-        db.session.execute(sa.text(
-            "INSERT INTO items (kind, slug, title, title_key, description, note, status, search_text, created_at, "
-            "updated_at) VALUES ('book', 'the-waves', 'The Waves', 'the waves', '', '', 'want', '', "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        for statement in (
+            "INSERT INTO items (id, kind, slug, title, title_key, description, note, status, search_text, created_at, "
+            "updated_at) VALUES (1, 'book', 'the-waves', 'The Waves', 'the waves', '', '', 'want', 'the waves', "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            "INSERT INTO creators (id, name, name_key, slug) VALUES (1, 'Virginia Woolf', 'virginia woolf', 'virginia-woolf')",
+            "INSERT INTO credits (item_id, creator_id, role, position) VALUES (1, 1, 'author', 0)",
+            "INSERT INTO tags (id, name, name_key, slug, description, created_at, updated_at) "
+            "VALUES (1, 'Sea', 'sea', 'sea', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            "INSERT INTO item_tags (item_id, tag_id) VALUES (1, 1)",
+        ):
+            db.session.execute(sa.text(statement))
         db.session.commit()
+        db.session.remove()
         upgrade(revision="0009_shelves")
+        # Foreign keys are enforced: a migration that recreated `items` would have cascaded these away.
+        assert (count("items"), count("credits"), count("item_tags")) == (1, 1, 1)
         db.session.execute(sa.text("UPDATE items SET status = 'current'"))
+        db.session.execute(sa.text("INSERT INTO credits (item_id, creator_id, role, position) VALUES (1, 1, 'contributor', 1)"))
         db.session.commit()
         with pytest.raises(sa.exc.IntegrityError):
             db.session.execute(sa.text("UPDATE items SET status = 'lost'"))
         db.session.rollback()
+        db.session.remove()
         downgrade(revision="0008_people")
-        assert db.session.scalar(sa.text("SELECT status FROM items")) == "want"
+        assert db.session.execute(sa.text("SELECT status FROM items")).all() == [("want",)]
+        assert db.session.execute(sa.text("SELECT role FROM credits")).all() == [("author",)]
+        assert count("item_tags") == 1
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text("UPDATE items SET status = 'current'"))
+        db.session.rollback()

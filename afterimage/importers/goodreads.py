@@ -77,7 +77,8 @@ def parse_year(row: dict[str, str], label: str, plan: ImportPlan) -> int | None:
 
 
 def creators_from(row: dict[str, str]) -> list[tuple[str, str]]:
-    """The author, then additional authors, all credited as authors."""
+    """The author, then the additional authors as contributors: Goodreads lists translators, illustrators and
+    editors there without saying which (she may give them their role in the studio)."""
     names = []
     author = (row.get("Author") or "").strip()
     if not author and (row.get("Author l-f") or "").strip():
@@ -85,8 +86,9 @@ def creators_from(row: dict[str, str]) -> list[tuple[str, str]]:
         author = f"{first.strip()} {last.strip()}".strip()
     if author:
         names.append(author)
-    names += [n.strip() for n in (row.get("Additional Authors") or "").split(",") if n.strip()]
-    return [(" ".join(n.split()), "author") for n in names]
+    credits = [(" ".join(n.split()), "author") for n in names]
+    credits += [(" ".join(n.split()), "contributor") for n in (row.get("Additional Authors") or "").split(",") if n.strip()]
+    return credits
 
 
 def read_goodreads_csv(text: str) -> ImportPlan:
