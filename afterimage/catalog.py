@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from afterimage.extensions import db
-from afterimage.models import KINDS, ROLES, STATUSES, Creator, Credit, Item, Tag
+from afterimage.models import KINDS, ROLES, STATUSES, Creator, Credit, CuratedList, Item, Tag, item_tags
 from afterimage.slugs import item_slug_base, slugify, unique_slug
 from recs.text import fold_accents
 
@@ -47,6 +47,26 @@ def published_items() -> sa.ColumnElement[bool]:
 def is_published(item: Item) -> bool:
     """True when readers may see this item: published_items() for one loaded row."""
     return item.status in PUBLISHED_STATUSES
+
+
+def tag_is_published(tag: Tag) -> bool:
+    """Whether readers may see a tag: not when only private items carry it (its name alone would tell them),
+    as a person credited only on private items has no page either. A tag on nothing yet stays visible."""
+    public, carried = db.session.execute(
+        sa.select(sa.func.count(Item.id), sa.func.count(item_tags.c.item_id))
+        .select_from(item_tags)
+        .outerjoin(Item, sa.and_(Item.id == item_tags.c.item_id, published_items()))
+        .where(item_tags.c.tag_id == tag.id)
+    ).one()
+    return public > 0 or carried == 0
+
+
+def readers_may_see(row: Item | Tag | CuratedList) -> bool:
+    """Whether a row has a public page: a published list, an item she has watched or read, a tag not carried
+    only by private items."""
+    if isinstance(row, CuratedList):
+        return row.published
+    return is_published(row) if isinstance(row, Item) else tag_is_published(row)
 
 
 def status_label(item: Item) -> str:

@@ -76,6 +76,9 @@ def test_the_tag_index_counts_public_items_and_leaves_out_tags_on_private_items_
         db.session.commit()
     html = demo_client.get("/tags").get_data(as_text=True)
     assert "Secret shelf" not in html
+    for path in ("/tags/secret-shelf", "/feeds/tags/secret-shelf.atom", "/api/v1/tags/secret-shelf",
+                 "/widget/tags/secret-shelf"):
+        assert demo_client.get(path).status_code == 404, path
     assert demo_client.get("/lists").get_data(as_text=True).count("1 entries") >= 1
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import url_for
 
-from afterimage.catalog import is_published, published_items
+from afterimage.catalog import published_items, readers_may_see
 from afterimage.extensions import db
 from afterimage.models import KINDS, CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.query_args import own_args
@@ -54,12 +54,11 @@ def kept_query_args() -> dict[str, str]:
 
 
 def find_subject(type_: str, slug: str) -> tuple[Subject | None, bool]:
-    """The subject for a slug and whether it was found through an old slug; unpublished lists and items she
-    has not watched or read are not found."""
+    """The subject for a slug and whether it was found through an old slug; rows readers may not see (draft
+    lists, items she has not watched or read) are not found."""
     model = SUBJECT_TYPES[type_][0]
     row, moved = find_by_slug(model, slug)
-    if row is None or (isinstance(row, CuratedList) and not row.published) or (
-            isinstance(row, Item) and not is_published(row)):
+    if row is None or not readers_may_see(row):
         return None, False
     return Subject(type_, row, members_of(row)), moved
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from afterimage.api.serializers import iso_utc
-from afterimage.catalog import is_published, published_items, year_label
+from afterimage.catalog import is_published, published_items, tag_is_published, year_label
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.slugs import find_by_slug
@@ -121,7 +121,7 @@ def lists():
 def tag(slug: str):
     """Items filed under one tag, as they are added."""
     tag, moved = find_by_slug(Tag, slug)
-    if tag is None:
+    if tag is None or not tag_is_published(tag):
         abort(404)
     if moved:
         return redirect(url_for("feeds.tag", slug=tag.slug), 301)

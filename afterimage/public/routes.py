@@ -11,7 +11,7 @@ from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
-from afterimage.catalog import is_http_url, is_published, published_items, year_label
+from afterimage.catalog import is_http_url, is_published, published_items, readers_may_see, year_label
 from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
 from afterimage.search import search_items, search_people
@@ -64,14 +64,6 @@ def page_arg() -> int:
     return query_args.page_arg(status=404)
 
 
-def is_public(row: Item | Tag | CuratedList) -> bool:
-    """Whether readers may see a row, by its current slug or an old one: not a draft list, nor an item she has
-    not watched or read yet."""
-    if isinstance(row, CuratedList):
-        return row.published
-    return not isinstance(row, Item) or is_published(row)
-
-
 @bp.app_template_global()
 def public_entries(curated: CuratedList) -> list[ListEntry]:
     """A list's entries readers may see, in her order: the items she has not watched or read yet are left out."""
@@ -88,7 +80,7 @@ def get_or_redirect(model, slug: str, endpoint: str, keep: tuple[str, ...] = ())
     keeping the page's own query parameters (`keep`)."""
     row, moved = find_by_slug(model, slug)
     # Checked before redirecting: the Location of an old slug would tell a draft's new name.
-    if row is None or not is_public(row):
+    if row is None or not readers_may_see(row):
         abort(404)
     if moved:
         abort(redirect(url_for(endpoint, slug=row.slug, **query_args.own_args(keep)), 301))
