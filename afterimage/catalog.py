@@ -44,6 +44,11 @@ def published_items() -> sa.ColumnElement[bool]:
     return Item.status.in_(PUBLISHED_STATUSES)
 
 
+def up_next_items() -> sa.ColumnElement[bool]:
+    """The items on her "Up next" page, when she publishes it: her watchlist and to-read shelf."""
+    return Item.status == "want"
+
+
 def is_published(item: Item) -> bool:
     """True when readers may see this item: published_items() for one loaded row."""
     return item.status in PUBLISHED_STATUSES

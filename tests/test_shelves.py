@@ -215,3 +215,20 @@ def test_the_shelves_migration_keeps_every_row_and_admits_current_items_and_cont
         with pytest.raises(sa.exc.IntegrityError):
             db.session.execute(sa.text("UPDATE items SET status = 'current'"))
         db.session.rollback()
+
+
+def test_the_up_next_page_is_off_unless_she_publishes_it(demo_client, shelved):
+    assert demo_client.get("/up-next").status_code == 404
+    assert "Up next" not in demo_client.get("/").get_data(as_text=True)
+
+
+def test_the_up_next_page_lists_wanted_titles_without_opening_their_pages(demo_app, shelved):
+    demo_app.config["SHOW_UP_NEXT"] = True
+    client = demo_app.test_client()
+    page = client.get("/up-next")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert WANT in html and DONE not in html and "The to-read shelf is empty." in html
+    assert f"/items/{shelved['want']}" not in html and "/people/shelf-person" not in html
+    assert 'href="/up-next"' in client.get("/").get_data(as_text=True)
+    assert client.get(f"/items/{shelved['want']}").status_code == 404

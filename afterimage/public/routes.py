@@ -11,7 +11,9 @@ from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
-from afterimage.catalog import is_http_url, is_published, published_items, readers_may_see, year_label
+from afterimage.catalog import (
+    is_http_url, is_published, published_items, readers_may_see, up_next_items, year_label,
+)
 from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
 from afterimage.search import search_items, search_people
@@ -216,6 +218,19 @@ def curated_list(slug: str):
     entries = public_entries(curated)
     recommendations = recommendations_by_kind([e.item for e in entries], current_app.config["RECOMMENDATIONS_PER_KIND"])
     return render_template("public/list.html", curated=curated, entries=entries, recommendations=recommendations)
+
+
+@bp.route("/up-next")
+def up_next():
+    """What she wants to watch and read next, if she chose to publish it (SHOW_UP_NEXT): titles only, since
+    those items have no page of their own."""
+    if not current_app.config["SHOW_UP_NEXT"]:
+        abort(404)
+    wanted = db.session.scalars(
+        with_tags_and_credits(sa.select(Item).where(up_next_items())).order_by(Item.created_at.desc(), Item.id.desc())
+    ).all()
+    by_kind = {kind: [i for i in wanted if i.kind == kind] for kind in KINDS}
+    return render_template("public/up_next.html", by_kind=by_kind)
 
 
 @bp.route("/search")
