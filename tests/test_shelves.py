@@ -114,6 +114,8 @@ def test_the_studio_lists_her_private_shelves_with_a_status_filter(demo_app, dem
         item_id = db.session.scalar(sa.select(Item.id).where(Item.slug == shelved["want"]))
     edit = demo_author_client.get(f"/studio/items/{item_id}")
     assert edit.status_code == 200 and WANT in edit.get_data(as_text=True)
+    assert "On your private “Want to watch” shelf" in edit.get_data(as_text=True)
+    assert f"/widget/items/{shelved['want']}" not in edit.get_data(as_text=True)
     # Her placeholder cover still shows in the studio, privately.
     cover = demo_author_client.get(f"/covers/{shelved['want']}.svg")
     assert cover.status_code == 200 and "public" not in cover.headers.get("Cache-Control", "")

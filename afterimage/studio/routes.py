@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash
 from wtforms import SelectChoice
 
 from afterimage import recommendations
-from afterimage.catalog import find_duplicate, item_fields, save_item, status_label, validate_item_fields
+from afterimage.catalog import find_duplicate, is_published, item_fields, save_item, status_label, validate_item_fields
 from afterimage.cover_images import MAX_COVER_BYTES, CoverRefused, ProcessedCover, attach_cover, process_cover, remove_cover
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, apply_import, detect, read_import_file
@@ -36,6 +36,7 @@ from recs.text import fold_accents
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 bp.add_app_template_global(status_label)
+bp.add_app_template_global(is_published)
 OPEN_ENDPOINTS = {"studio.sign_in"}
 ITEMS_PER_PAGE = 50
 
