@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from afterimage import query_args
@@ -72,6 +73,15 @@ def public_entries(curated: CuratedList) -> list[ListEntry]:
     return [e for e in curated.entries if is_published(e.item)]
 
 
+def published_lists() -> list[CuratedList]:
+    """Her published lists, most recently updated first, with their entries' items loaded at once (each shows
+    how many of its entries readers see)."""
+    return list(db.session.scalars(
+        sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
+        .options(so.selectinload(CuratedList.entries).selectinload(ListEntry.item))
+    ))
+
+
 def public_items() -> sa.Select:
     """Items readers may see, with what their cards show."""
     return with_tags_and_credits(sa.select(Item).where(published_items()))
@@ -102,10 +112,7 @@ def home():
     recent = db.session.scalars(
         public_items().order_by(Item.created_at.desc(), Item.id.desc()).limit(12)
     ).all()
-    lists = db.session.scalars(
-        sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
-    ).all()
-    return render_template("public/home.html", recent=recent, lists=lists, tags=tags_with_counts())
+    return render_template("public/home.html", recent=recent, lists=published_lists(), tags=tags_with_counts())
 
 
 def tags_with_counts() -> list[tuple[Tag, int]]:
@@ -205,10 +212,7 @@ def tag(slug: str):
 @bp.route("/lists")
 def lists():
     """The author's published lists."""
-    lists = db.session.scalars(
-        sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
-    ).all()
-    return render_template("public/lists.html", lists=lists)
+    return render_template("public/lists.html", lists=published_lists())
 
 
 @bp.route("/lists/<slug>")
