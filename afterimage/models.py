@@ -12,7 +12,7 @@ from afterimage.extensions import db
 
 KINDS = ("film", "book")
 # "contributor": credited without a stated part (Goodreads' Additional Authors: translators, illustrators...).
-ROLES = ("director", "screenwriter", "author", "translator", "contributor")
+ROLES = ("director", "screenwriter", "author", "translator", "illustrator", "contributor")
 # Her shelves: "seen" is watched or read, "current" is watching or reading now, "want" is the watchlist or
 # the to-read shelf. Only "seen" items are public (catalog.published_items).
 STATUSES = ("seen", "current", "want")
@@ -133,7 +133,8 @@ class Credit(db.Model):
     __tablename__ = "credits"
     __table_args__ = (
         sa.CheckConstraint(
-            "role IN ('director', 'screenwriter', 'author', 'translator', 'contributor')", name="ck_credits_role"
+            "role IN ('director', 'screenwriter', 'author', 'translator', 'illustrator', 'contributor')",
+            name="ck_credits_role",
         ),
     )
 

@@ -14,6 +14,7 @@ ROLE_HEADINGS = {
     "screenwriter": "Wrote the screenplay",
     "author": "Wrote",
     "translator": "Translated",
+    "illustrator": "Illustrated",
     "contributor": "Contributed to",
 }
 

@@ -101,3 +101,15 @@ def test_goodreads_additional_authors_are_contributors_shown_after_the_author(ap
         db.session.commit()
     page = app.test_client().get("/items/flights-2007").get_data(as_text=True)
     assert "· translated by <a" in page.split('<p class="byline">')[1].split("</p>")[0]
+
+
+def test_a_book_credits_an_illustrator_in_its_byline_and_on_their_page(app, author_client):
+    from tests.test_studio_items import add_film
+
+    add_film(author_client, kind="book", title="The Little Prince", year="1943", letterboxd_uri="", isbn13="",
+             creators="Antoine de Saint-Exupéry\nAntoine de Saint-Exupéry (illustrator)\nKatherine Woods (translator)")
+    page = app.test_client().get("/items/the-little-prince-1943").get_data(as_text=True)
+    byline = page.split('<p class="byline">')[1].split("</p>")[0]
+    assert byline.index("translated by") < byline.index("illustrated by")
+    person = app.test_client().get("/people/antoine-de-saint-exupery").get_data(as_text=True)
+    assert "Illustrated" in person and "Wrote" in person

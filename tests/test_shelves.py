@@ -205,6 +205,7 @@ def test_the_shelves_migration_keeps_every_row_and_admits_current_items_and_cont
         assert (count("items"), count("credits"), count("item_tags")) == (1, 1, 1)
         db.session.execute(sa.text("UPDATE items SET status = 'current'"))
         db.session.execute(sa.text("INSERT INTO credits (item_id, creator_id, role, position) VALUES (1, 1, 'contributor', 1)"))
+        db.session.execute(sa.text("INSERT INTO credits (item_id, creator_id, role, position) VALUES (1, 1, 'illustrator', 2)"))
         db.session.commit()
         with pytest.raises(sa.exc.IntegrityError):
             db.session.execute(sa.text("UPDATE items SET status = 'lost'"))

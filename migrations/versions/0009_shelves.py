@@ -1,12 +1,12 @@
-"""shelves: items may be on the "current" shelf (watching or reading), and credits may name a "contributor"
+"""shelves: items may be on the "current" shelf (watching or reading); credits may name an illustrator or a contributor
 
 Revision ID: 0009_shelves
 Revises: 0008_people
 Create Date: 2026-12-05
 
 Stored values stay as they were ("seen" is watched or read, "want" the watchlist or to-read shelf), so no
-row changes on the way up; only two CHECK constraints admit the new values. Credits gain the role
-"contributor" (Goodreads' Additional Authors).
+row changes on the way up; only two CHECK constraints admit the new values. Credits gain the roles
+"illustrator" and "contributor" (Goodreads' Additional Authors).
 
 On SQLite the constraints are rewritten in place, by SQLite's documented procedure for changing a table's
 CHECK constraints (https://sqlite.org/lang_altertable.html#otheralter), not by batch mode: batch mode
@@ -14,7 +14,7 @@ recreates `items`, and dropping the old table with foreign keys enforced cascade
 list entry and neighbour row (and drops the search index's triggers). No row is copied or moved.
 
 A downgrade puts "current" items back on the "want" shelf (the nearest private one) and makes contributors
-authors again, as they were imported before, before narrowing the constraints.
+authors again, as they were imported before (illustrators too), before narrowing the constraints.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ depends_on = None
 STATUS_BEFORE = "status IN ('seen', 'want')"
 STATUS_AFTER = "status IN ('seen', 'current', 'want')"
 ROLE_BEFORE = "role IN ('director', 'screenwriter', 'author', 'translator')"
-ROLE_AFTER = "role IN ('director', 'screenwriter', 'author', 'translator', 'contributor')"
+ROLE_AFTER = "role IN ('director', 'screenwriter', 'author', 'translator', 'illustrator', 'contributor')"
 
 
 def check_span(sql: str, name: str) -> tuple[int, int]:
@@ -71,9 +71,14 @@ def downgrade():
     op.execute(sa.text("UPDATE items SET status = 'want' WHERE status = 'current'"))
     # A contributor who is also credited as an author of the item keeps the one credit.
     op.execute(sa.text(
-        "DELETE FROM credits WHERE role = 'contributor' AND EXISTS (SELECT 1 FROM credits AS other WHERE "
+        "DELETE FROM credits WHERE role IN ('illustrator', 'contributor') AND EXISTS (SELECT 1 FROM credits AS other WHERE "
         "other.item_id = credits.item_id AND other.creator_id = credits.creator_id AND other.role = 'author')"
     ))
-    op.execute(sa.text("UPDATE credits SET role = 'author' WHERE role = 'contributor'"))
+    # An illustrator who is also a contributor of the item keeps one credit too.
+    op.execute(sa.text(
+        "DELETE FROM credits WHERE role = 'contributor' AND EXISTS (SELECT 1 FROM credits AS other WHERE "
+        "other.item_id = credits.item_id AND other.creator_id = credits.creator_id AND other.role = 'illustrator')"
+    ))
+    op.execute(sa.text("UPDATE credits SET role = 'author' WHERE role IN ('illustrator', 'contributor')"))
     set_check('items', 'ck_items_status', STATUS_BEFORE)
     set_check('credits', 'ck_credits_role', ROLE_BEFORE)
