@@ -11,11 +11,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from afterimage.extensions import db
-from afterimage.models import KINDS, ROLES, STATUSES, Creator, Credit, Item, Tag
+from afterimage.models import KINDS, ROLES, STATUSES, Creator, Credit, CuratedList, Item, Tag, item_tags
 from afterimage.slugs import item_slug_base, slugify, unique_slug
 from recs.text import fold_accents
 
-EARLIEST_YEAR = 1870
+# Films begin with the first moving pictures; books may be as old as writing (negative years are BC).
+EARLIEST_YEAR = {"film": 1870, "book": -3000}
 TEXT_FIELDS = (
     "title", "original_title", "country", "language", "description", "note",
     "cover_url", "blog_url", "letterboxd_uri", "goodreads_id", "isbn13", "where_to_find",
@@ -26,6 +27,56 @@ MAX_LENGTHS = {
     "title": 300, "original_title": 300, "country": 100, "language": 100, "cover_url": 500,
     "blog_url": 500, "letterboxd_uri": 500, "goodreads_id": 32, "where_to_find": 300,
 }
+
+
+# Shelves in each kind's own words: she watched a film, she read a book.
+STATUS_LABELS = {
+    "film": {"seen": "Watched", "current": "Watching", "want": "Want to watch"},
+    "book": {"seen": "Read", "current": "Reading", "want": "Want to read"},
+}
+# What readers may see: what she has watched or read. Her watchlist, to-read shelf and what she is in the
+# middle of stay hers (the studio lists them); every public query goes through published_items().
+PUBLISHED_STATUSES = ("seen",)
+
+
+def published_items() -> sa.ColumnElement[bool]:
+    """The condition an item meets to be shown to readers (pages, feeds, search, API, widget, recommendations)."""
+    return Item.status.in_(PUBLISHED_STATUSES)
+
+
+def up_next_items() -> sa.ColumnElement[bool]:
+    """The items on her "Up next" page, when she publishes it: her watchlist and to-read shelf."""
+    return Item.status == "want"
+
+
+def is_published(item: Item) -> bool:
+    """True when readers may see this item: published_items() for one loaded row."""
+    return item.status in PUBLISHED_STATUSES
+
+
+def tag_is_published(tag: Tag) -> bool:
+    """Whether readers may see a tag: not when only private items carry it (its name alone would tell them),
+    as a person credited only on private items has no page either. A tag on nothing yet stays visible."""
+    public, carried = db.session.execute(
+        sa.select(sa.func.count(Item.id), sa.func.count(item_tags.c.item_id))
+        .select_from(item_tags)
+        .outerjoin(Item, sa.and_(Item.id == item_tags.c.item_id, published_items()))
+        .where(item_tags.c.tag_id == tag.id)
+    ).one()
+    return public > 0 or carried == 0
+
+
+def readers_may_see(row: Item | Tag | CuratedList) -> bool:
+    """Whether a row has a public page: a published list, an item she has watched or read, a tag not carried
+    only by private items."""
+    if isinstance(row, CuratedList):
+        return row.published
+    return is_published(row) if isinstance(row, Item) else tag_is_published(row)
+
+
+def status_label(item: Item) -> str:
+    """The item's shelf in its kind's words: "Watched", "Reading", "Want to watch"."""
+    return STATUS_LABELS.get(item.kind, STATUS_LABELS["film"]).get(item.status, item.status)
 
 
 class CatalogError(ValueError):
@@ -65,6 +116,29 @@ def latest_year() -> int:
     return date.today().year + 1
 
 
+def earliest_year(kind: str) -> int:
+    """The oldest year an item of this kind may carry: 1870 for films, 3000 BC (-3000) for books."""
+    return EARLIEST_YEAR.get(kind, EARLIEST_YEAR["film"])
+
+
+def year_problem(kind: str, year: int) -> str | None:
+    """Why a year cannot be an item's, or None: the one year rule for forms, importers, backups and the API."""
+    low, high = earliest_year(kind), latest_year()
+    if year == 0:
+        return "There is no year 0: write 1 BC as -1."
+    if not low <= year <= high:
+        oldest = f"{low} ({year_label(low)})" if low < 0 else str(low)
+        return f"The year must be between {oldest} and {high}."
+    return None
+
+
+def year_label(year: int | None) -> str:
+    """A year as readers write it: "1959", or "c. 700 BC" for -700 (ancient dates are rarely exact); "" for none."""
+    if year is None:
+        return ""
+    return f"c. {-year} BC" if year < 0 else str(year)
+
+
 def is_http_url(value: str) -> bool:
     """True for absolute http(s) URLs with a host; never javascript: or data: URLs."""
     parts = urlsplit(value.strip())
@@ -96,12 +170,12 @@ def validate_item_fields(f: ItemFields) -> dict[str, str]:
         errors["kind"] = "Choose film or book."
     if not (f.title or "").strip():
         errors["title"] = "A title is required."
-    if f.year is not None and not EARLIEST_YEAR <= f.year <= latest_year():
-        errors["year"] = f"The year must be between {EARLIEST_YEAR} and {latest_year()}."
+    if f.year is not None and f.kind in KINDS and (problem := year_problem(f.kind, f.year)):
+        errors["year"] = problem
     if f.rating is not None and not rating_is_valid(f.rating):
         errors["rating"] = "Ratings go from 0.5 to 5 stars in half-star steps."
     if f.status not in STATUSES:
-        errors["status"] = "Status must be seen/read or on the watchlist/to-read shelf."
+        errors["status"] = "Choose a shelf: watched or read, watching or reading, or want to watch or read."
     for name in URL_FIELDS:
         value = getattr(f, name)
         if value and not is_http_url(value):

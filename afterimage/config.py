@@ -56,6 +56,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         CACHE_STALE_WHILE_REVALIDATE=30,
         # Static files are linked with a content hash (http_cache.fingerprint_static_urls): keep them a year.
         SEND_FILE_MAX_AGE_DEFAULT=365 * 24 * 3600,
+        # AFTERIMAGE_SHOW_UP_NEXT=true publishes her "Up next" page: the titles on her watchlist and to-read
+        # shelf (nothing more: those items keep no page of their own).
+        SHOW_UP_NEXT=False,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

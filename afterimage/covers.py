@@ -5,6 +5,7 @@ import re
 import textwrap
 from xml.sax.saxutils import escape, quoteattr
 
+from afterimage.catalog import year_label
 from afterimage.models import Item
 
 FAMILY_COLOURS = {
@@ -46,7 +47,7 @@ def placeholder_svg(item: Item) -> str:
         f'<tspan x="20" dy="{0 if i == 0 else 30}">{xml_text(line)}</tspan>' for i, line in enumerate(lines)
     )
     # Cut before escaping: cutting after could split an entity ("&am") and break the XML.
-    subtitle = xml_text(" · ".join(str(p) for p in (item.year, maker) if p)[:60])
+    subtitle = xml_text(" · ".join(p for p in (year_label(item.year), maker) if p)[:60])
     label = f"{item.kind_label}: {item.title}"
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 300" width="200" height="300" '

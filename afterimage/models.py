@@ -11,9 +11,11 @@ from sqlalchemy.ext.orderinglist import ordering_list
 from afterimage.extensions import db
 
 KINDS = ("film", "book")
-ROLES = ("director", "screenwriter", "author", "translator")
-# "want" holds watchlist / to-read entries, kept apart from what she has seen or read.
-STATUSES = ("seen", "want")
+# "contributor": credited without a stated part (Goodreads' Additional Authors: translators, illustrators...).
+ROLES = ("director", "screenwriter", "author", "translator", "illustrator", "contributor")
+# Her shelves: "seen" is watched or read, "current" is watching or reading now, "want" is the watchlist or
+# the to-read shelf. Only "seen" items are public (catalog.published_items).
+STATUSES = ("seen", "current", "want")
 
 
 def utcnow() -> datetime:
@@ -35,7 +37,7 @@ class Item(db.Model):
     __tablename__ = "items"
     __table_args__ = (
         sa.CheckConstraint("kind IN ('film', 'book')", name="ck_items_kind"),
-        sa.CheckConstraint("status IN ('seen', 'want')", name="ck_items_status"),
+        sa.CheckConstraint("status IN ('seen', 'current', 'want')", name="ck_items_status"),
         sa.CheckConstraint(
             "rating IS NULL OR (rating >= 0.5 AND rating <= 5 AND rating * 2 = CAST(rating * 2 AS INTEGER))",
             name="ck_items_rating_half_steps",
@@ -131,7 +133,8 @@ class Credit(db.Model):
     __tablename__ = "credits"
     __table_args__ = (
         sa.CheckConstraint(
-            "role IN ('director', 'screenwriter', 'author', 'translator')", name="ck_credits_role"
+            "role IN ('director', 'screenwriter', 'author', 'translator', 'illustrator', 'contributor')",
+            name="ck_credits_role",
         ),
     )
 

@@ -5,16 +5,17 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from afterimage.catalog import is_published, published_items
 from afterimage.extensions import db
 from afterimage.models import ROLES, Creator, Credit, Item
 
-# Shelves only the author sees: a person credited on nothing else has no public page.
-PRIVATE_STATUSES = ("want", "reading")
 ROLE_HEADINGS = {
     "director": "Directed",
     "screenwriter": "Wrote the screenplay",
     "author": "Wrote",
     "translator": "Translated",
+    "illustrator": "Illustrated",
+    "contributor": "Contributed to",
 }
 
 
@@ -28,15 +29,14 @@ class RoleWorks:
 
 
 def is_public(item: Item) -> bool:
-    """True when readers may see the item among a person's works."""
-    return item.status not in PRIVATE_STATUSES
+    """True when readers may see the item among a person's works (a person credited only on private items has no
+    public page)."""
+    return is_published(item)
 
 
 def public_credits() -> sa.Select:
     """Credits on items readers may see, for joining to creators."""
-    return sa.select(Credit.creator_id).join(Item, Item.id == Credit.item_id).where(
-        Item.status.not_in(PRIVATE_STATUSES)
-    )
+    return sa.select(Credit.creator_id).join(Item, Item.id == Credit.item_id).where(published_items())
 
 
 def find_person(slug: str) -> Creator | None:
@@ -51,7 +51,7 @@ def works_by_role(person: Creator) -> list[RoleWorks]:
     rows = db.session.execute(
         sa.select(Credit.role, Item)
         .join(Item, Item.id == Credit.item_id)
-        .where(Credit.creator_id == person.id, Item.status.not_in(PRIVATE_STATUSES))
+        .where(Credit.creator_id == person.id, published_items())
         # Undated works last within a role.
         .order_by(Item.year.is_(None), Item.year, Item.title_key)
     ).all()

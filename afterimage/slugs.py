@@ -24,9 +24,11 @@ def slugify(text: str) -> str:
 
 
 def item_slug_base(title: str, year: int | None) -> str:
-    """Title and year, the way readers name a film: "hiroshima-mon-amour-1959"."""
+    """Title and year, the way readers name a film: "hiroshima-mon-amour-1959", "the-odyssey-700-bc"."""
     base = slugify(title) or "item"
-    return f"{base}-{year}" if year else base
+    if not year:
+        return base
+    return f"{base}-{-year}-bc" if year < 0 else f"{base}-{year}"
 
 
 def unique_slug(model: type[Sluggable], base: str, exclude_id: int | None = None) -> str:

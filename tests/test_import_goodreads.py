@@ -98,7 +98,7 @@ def test_a_bom_crlf_multiline_reviews_and_cjk_titles_are_read_as_written(app, au
         norwegian = book("ノルウェイの森")
         assert norwegian.year == 1987 and norwegian.creators_by_role("author")[0].name == "村上春樹"
         ecrire = book("Écrire")
-        assert ecrire.status == "want" and [t.name for t in ecrire.tags] == ["français"]
+        assert ecrire.status == "current" and [t.name for t in ecrire.tags] == ["français"]
     assert author_client.get("/search?q=ノルウェイ").status_code == 200
 
 
@@ -165,12 +165,20 @@ def test_bad_rows_are_skipped_with_their_row_number_and_the_rest_imported(app, a
         assert book("Bad ISBN").isbn13 is None
 
 
-def test_books_older_than_the_catalog_allows_import_without_a_year(app, author_client):
-    html = upload(author_client, goodreads_csv(COLUMNS_24, [{**REMAINS, "Title": "Pride and Prejudice",
-                                                             "Book Id": "3", "Original Publication Year": "1813"}])).get_data(as_text=True)
-    assert "Original Publication Year 1813 is outside 1870" in html
+def test_old_books_keep_their_original_year_and_impossible_years_import_without_one(app, author_client):
+    rows = [
+        {**REMAINS, "Title": "Pride and Prejudice", "Book Id": "3", "Original Publication Year": "1813",
+         "Year Published": "2002"},
+        {**REMAINS, "Title": "The Iliad", "Book Id": "4", "Original Publication Year": "-750", "Year Published": "1998"},
+        {**REMAINS, "Title": "Older than writing", "Book Id": "5", "Original Publication Year": "-4000",
+         "Year Published": "1998"},
+    ]
+    html = upload(author_client, goodreads_csv(COLUMNS_24, rows)).get_data(as_text=True)
+    assert "Original Publication Year -4000: The year must be between -3000 (c. 3000 BC) and" in html
     with app.app_context():
-        assert book("Pride and Prejudice").year is None
+        assert book("Pride and Prejudice").year == 1813
+        assert book("The Iliad").year == -750
+        assert book("Older than writing").year is None
 
 
 def test_rows_of_one_file_see_each_other_repeats_merge_and_same_titles_get_their_own_slugs(app, author_client):

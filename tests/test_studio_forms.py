@@ -56,11 +56,14 @@ def test_a_kind_error_links_to_its_first_radio_button(author_client):
     assert 'id="kind-0"' in html
 
 
-@pytest.mark.parametrize("kind, seen, want", [("book", "Read", "To read"), ("film", "Watched", "Watchlist")])
-def test_status_reads_in_the_words_of_the_kind(author_client, kind, seen, want):
+@pytest.mark.parametrize("kind, seen, current, want", [
+    ("book", "Read", "Reading", "Want to read"), ("film", "Watched", "Watching", "Want to watch"),
+])
+def test_status_reads_in_the_words_of_the_kind(author_client, kind, seen, current, want):
     html = author_client.get(f"/studio/items/new?kind={kind}").get_data(as_text=True)
     status = re.search(r'<select[^>]*id="status".*?</select>', html, re.S).group(0)
     assert re.search(rf'value="seen"[^>]*>{seen}</option>', status)
+    assert re.search(rf'value="current"[^>]*>{current}</option>', status)
     assert re.search(rf'value="want"[^>]*>{want}</option>', status)
     assert "Seen" not in status.replace('data-film-label="Watched"', "")
     # Both wordings travel with each option, so the script can relabel them when the kind changes.

@@ -25,7 +25,8 @@ ITEM_PROPERTIES = {
     "kind": {"type": "string", "enum": list(KINDS)},
     "title": {"type": "string"},
     "original_title": {"type": ["string", "null"]},
-    "year": {"type": ["integer", "null"]},
+    "year": {"type": ["integer", "null"], "description": "Release or first publication year; negative is BC "
+             "(books go back to -3000, films to 1870)."},
     "creators": {"type": "array", "items": ref("Creator")},
     "tags": {"type": "array", "items": ref("TagRef"), "description": "The item's tags as {name, slug}, by name."},
     "url": {**URL, "description": "The item's page on the site."},

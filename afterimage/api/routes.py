@@ -8,6 +8,7 @@ from afterimage.api.openapi import openapi_document
 from afterimage.api.params import MAX_LIMIT, kind_arg, limit_arg, page_arg
 from afterimage.api.serializers import item_json, list_json, person_json, recommendation_json, role_works_json, tag_json
 from afterimage.api.subjects import Subject, find_subject, kept_query_args, recommendations_for
+from afterimage.catalog import published_items
 from afterimage.extensions import db
 from afterimage.models import KINDS, Item, Tag, with_tags_and_credits
 from afterimage.people import find_person, works_by_role
@@ -59,6 +60,7 @@ def items():
     q = request.args.get("q", "").strip()
     kind, tag_slug, page_number = kind_arg(), request.args.get("tag") or None, page_arg()
     query = search_items(q, kind) if q else sa.select(Item).order_by(Item.created_at.desc(), Item.id.desc())
+    query = query.where(published_items())
     if kind and not q:
         query = query.where(Item.kind == kind)
     if tag_slug:
@@ -109,7 +111,7 @@ def set_recommendations():
         abort(400, "liked must name at least one item slug, comma-separated.")
     if len(slugs) > MAX_LIKED:
         abort(400, f"liked may name at most {MAX_LIKED} items.")
-    found = {i.slug: i for i in db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.slug.in_(slugs))))}
+    found = {i.slug: i for i in db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.slug.in_(slugs), published_items())))}
     liked = [found[s] for s in slugs if s in found]
     if not liked:
         abort(404, "None of the liked slugs names an item.")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import url_for
 
+from afterimage.catalog import published_items, readers_may_see
 from afterimage.extensions import db
 from afterimage.models import KINDS, CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.query_args import own_args
@@ -53,24 +54,26 @@ def kept_query_args() -> dict[str, str]:
 
 
 def find_subject(type_: str, slug: str) -> tuple[Subject | None, bool]:
-    """The subject for a slug and whether it was found through an old slug; unpublished lists are not found."""
+    """The subject for a slug and whether it was found through an old slug; rows readers may not see (draft
+    lists, items she has not watched or read) are not found."""
     model = SUBJECT_TYPES[type_][0]
     row, moved = find_by_slug(model, slug)
-    if row is None or (isinstance(row, CuratedList) and not row.published):
+    if row is None or not readers_may_see(row):
         return None, False
     return Subject(type_, row, members_of(row)), moved
 
 
 def members_of(row: Item | CuratedList | Tag) -> list[Item]:
-    """The items a subject stands for: the item itself, a list's entries in order, a tag's items."""
+    """The public items a subject stands for: the item itself, a list's entries in order, a tag's items."""
     if isinstance(row, Item):
         return [row]
     if isinstance(row, CuratedList):
         ids = [e.item_id for e in row.entries]
-        loaded = {i.id: i for i in db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.id.in_(ids))))}
+        loaded = {i.id: i for i in db.session.scalars(with_tags_and_credits(
+            sa.select(Item).where(Item.id.in_(ids), published_items())))}
         return [loaded[i] for i in ids if i in loaded]
     return list(db.session.scalars(
-        with_tags_and_credits(sa.select(Item).where(Item.tags.contains(row)))
+        with_tags_and_credits(sa.select(Item).where(Item.tags.contains(row), published_items()))
         .order_by(Item.year, Item.title_key).limit(MAX_MEMBERS)
     ))
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from afterimage.api.serializers import iso_utc
+from afterimage.catalog import is_published, published_items, tag_is_published, year_label
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.slugs import find_by_slug
@@ -48,7 +49,7 @@ def shorten(text: str, length: int = SUMMARY_LENGTH) -> str:
 def item_summary(item: Item) -> str:
     """"Film, 1959, directed by Alain Resnais. <description>"."""
     makers = ", ".join(c.name for c in item.makers)
-    facts = ", ".join(str(p) for p in (item.kind_label, item.year) if p)
+    facts = ", ".join(p for p in (item.kind_label, year_label(item.year)) if p)
     if makers:
         facts += f", {ROLE_PHRASES['director' if item.kind == 'film' else 'author']} {makers}"
     return shorten(f"{facts}. {item.description}".strip())
@@ -56,7 +57,7 @@ def item_summary(item: Item) -> str:
 
 def item_entry(item: Item) -> Entry:
     """A feed entry for a new item."""
-    title = f"{item.title} ({item.year})" if item.year else item.title
+    title = f"{item.title} ({year_label(item.year)})" if item.year else item.title
     return Entry(
         id=tag_uri("items", item.id, item.created_at), title=title,
         url=url_for("public.item", slug=item.slug, _external=True),
@@ -67,8 +68,9 @@ def item_entry(item: Item) -> Entry:
 
 def list_entry(curated: CuratedList) -> Entry:
     """A feed entry for a list, its introduction then the titles on it."""
-    titles = ", ".join(i.title for i in curated.items)
-    count = len(curated.entries)
+    shown = [i for i in curated.items if is_published(i)]
+    titles = ", ".join(i.title for i in shown)
+    count = len(shown)
     summary = f"{curated.introduction} {count} {'item' if count == 1 else 'items'}: {titles}." if count else curated.introduction
     return Entry(
         id=tag_uri("lists", curated.id, curated.created_at), title=curated.title,
@@ -90,9 +92,9 @@ def atom(title: str, subtitle: str, alternate: str, entries: list[Entry]) -> Res
 
 
 def newest_items(query: sa.Select) -> list[Item]:
-    """The most recently added items of a query, with their tags and credits."""
+    """The most recently added public items of a query, with their tags and credits."""
     return list(db.session.scalars(
-        with_tags_and_credits(query).order_by(Item.created_at.desc(), Item.id.desc()).limit(FEED_LENGTH)
+        with_tags_and_credits(query.where(published_items())).order_by(Item.created_at.desc(), Item.id.desc()).limit(FEED_LENGTH)
     ))
 
 
@@ -119,7 +121,7 @@ def lists():
 def tag(slug: str):
     """Items filed under one tag, as they are added."""
     tag, moved = find_by_slug(Tag, slug)
-    if tag is None:
+    if tag is None or not tag_is_published(tag):
         abort(404)
     if moved:
         return redirect(url_for("feeds.tag", slug=tag.slug), 301)

@@ -13,7 +13,9 @@ from afterimage.extensions import db
 from afterimage.importers.backup import check_backup, parse_backup_json, restore_backup
 from afterimage.importers.detect import ZIP_MAGIC, ImportRefused, check_size, decode_text, first_row
 from afterimage.importers.goodreads import looks_like_goodreads, read_goodreads_csv
-from afterimage.importers.letterboxd import LIST_MARKER, identify_csv, read_letterboxd_csv, read_letterboxd_zip
+from afterimage.importers.letterboxd import (
+    LIST_MARKER, identify_csv, is_list_meta_header, read_letterboxd_csv, read_letterboxd_zip,
+)
 from afterimage.importers.records import ImportedItem, ImportPlan, find_existing, merge_imported_item, merge_imported_list
 from afterimage.importers.report import ImportReport
 
@@ -46,7 +48,7 @@ def read_text_file(filename: str, text: str) -> ImportPlan:
     header = [cell.lstrip("\ufeff") for cell in first_row(text)]
     if looks_like_goodreads(header) or "Book Id" in header:
         return read_goodreads_csv(text)
-    if identify_csv(filename, header):
+    if identify_csv(filename, header) or is_list_meta_header(header):
         return read_letterboxd_csv(filename, text)
     shown = ", ".join(header[:8]) or "none"
     raise ImportRefused(

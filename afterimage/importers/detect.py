@@ -83,10 +83,19 @@ def decode_text(data: bytes, name: str = "The file") -> tuple[str, str | None]:
     )
 
 
+def is_space_padded(text: str) -> bool:
+    """True when the header's cells are padded after each comma ("Book Id, Title, Author"), as some tools
+    re-save a CSV: every cell after the first starts with a space."""
+    cells = next(csv.reader(io.StringIO(text[:20000], newline="")), [])
+    return len(cells) > 1 and all(cell.startswith(" ") for cell in cells[1:])
+
+
 def csv_rows(text: str) -> list[list[str]]:
     """All records of a CSV text; quoted fields may span lines, CRLF or LF. A file cut short inside a quoted
-    field, or with a field longer than any export writes, is refused with its row."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    field, or with a field longer than any export writes, is refused with its row. In a file padded with
+    spaces after its commas, a quoted cell after the space is read as quoted ("a", "b, c" is two cells)."""
+    padded = is_space_padded(text)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, skipinitialspace=padded)
     try:
         return list(reader)
     except csv.Error as error:
@@ -101,7 +110,7 @@ def csv_rows(text: str) -> list[list[str]]:
             ) from None
     # Strict parsing also refuses stray quotes ('"a"b') that spreadsheets leave; read those leniently.
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        return list(csv.reader(io.StringIO(text, newline=""), skipinitialspace=padded))
     except csv.Error as error:
         raise ImportRefused(f"The file is not a readable CSV: {error}.") from None
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 import html
 import re
 
-from afterimage.catalog import EARLIEST_YEAR, ItemFields, isbn13_is_valid, latest_year, rating_is_valid
+from afterimage.catalog import ItemFields, isbn13_is_valid, rating_is_valid, year_problem
 from afterimage.importers.detect import ImportRefused, csv_rows
 from afterimage.importers.records import ImportedItem, ImportPlan
 
 REQUIRED_COLUMNS = ("Book Id", "Title")
-READING_STATES = {"read", "to-read", "currently-reading"}
-WANT_SHELVES = {"to-read", "currently-reading"}
+# Goodreads' three built-in shelves are her reading state, never tags; any other exclusive shelf is a tag and
+# the book counts as read.
+SHELF_STATUS = {"read": "seen", "currently-reading": "current", "to-read": "want"}
+READING_STATES = set(SHELF_STATUS)
 # Year shelves ("2019", "read-2019", "2019-reading-challenge") record when, not what: they are not tags.
 YEAR_SHELF = re.compile(
     r"^(?:(?:read|reads|reading|books|in|challenge|goodreads)[-_ ]*)*(?:18|19|20)\d\d"
@@ -54,26 +56,29 @@ def shelf_tag(shelf: str) -> str:
 
 
 def parse_year(row: dict[str, str], label: str, plan: ImportPlan) -> int | None:
-    """The original publication year, else the edition's; years the catalog cannot hold are dropped with a warning."""
+    """The work's original publication year (700 BC is -700), else the edition's; a year the catalog cannot hold is
+    dropped with a warning."""
     for column in ("Original Publication Year", "Year Published"):
         raw = (row.get(column) or "").strip()
         if not raw:
             continue
         try:
             year = int(float(raw))
-        except ValueError:
+        except (ValueError, OverflowError):
             plan.warnings.append((label, f"{column} {raw!r} is not a year; ignored."))
             continue
-        if EARLIEST_YEAR <= year <= latest_year():
+        problem = year_problem("book", year)
+        if problem is None:
             return year
-        plan.warnings.append((label, f"{column} {year} is outside {EARLIEST_YEAR}–{latest_year()}; imported without it."))
+        plan.warnings.append((label, f"{column} {year}: {problem} Imported without a year."))
         # An edition year would misdate the work, so do not fall back past an out-of-range original year.
         return None
     return None
 
 
 def creators_from(row: dict[str, str]) -> list[tuple[str, str]]:
-    """The author, then additional authors, all credited as authors."""
+    """The author, then the additional authors as contributors: Goodreads lists translators, illustrators and
+    editors there without saying which (she may give them their role in the studio)."""
     names = []
     author = (row.get("Author") or "").strip()
     if not author and (row.get("Author l-f") or "").strip():
@@ -81,8 +86,9 @@ def creators_from(row: dict[str, str]) -> list[tuple[str, str]]:
         author = f"{first.strip()} {last.strip()}".strip()
     if author:
         names.append(author)
-    names += [n.strip() for n in (row.get("Additional Authors") or "").split(",") if n.strip()]
-    return [(" ".join(n.split()), "author") for n in names]
+    credits = [(" ".join(n.split()), "author") for n in names]
+    credits += [(" ".join(n.split()), "contributor") for n in (row.get("Additional Authors") or "").split(",") if n.strip()]
+    return credits
 
 
 def read_goodreads_csv(text: str) -> ImportPlan:
@@ -123,7 +129,7 @@ def goodreads_record(row: dict[str, str], label: str, plan: ImportPlan) -> Impor
     if exclusive and exclusive not in READING_STATES and exclusive not in shelves:
         shelves.append(exclusive)  # a custom exclusive shelf ("did-not-finish") is a tag too
     tags = [shelf_tag(s) for s in shelves if s.lower() not in READING_STATES and not YEAR_SHELF.match(s.lower())]
-    status = "want" if exclusive in WANT_SHELVES else "seen"
+    status = SHELF_STATUS.get(exclusive, "seen")
 
     isbn = unwrap(row.get("ISBN13"))
     if not isbn and unwrap(row.get("ISBN")):

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from afterimage.catalog import ItemFields, rating_is_valid
 from afterimage.importers import detect
-from afterimage.importers.detect import ImportRefused, check_size, csv_rows, decode_text
+from afterimage.importers.detect import ImportRefused, check_size, csv_rows, decode_text, first_row
 from afterimage.importers.records import ImportedItem, ImportedList, ImportedListEntry, ImportPlan
 from recs.text import fold_accents
 
@@ -17,6 +17,9 @@ FILM_FILES = ("watched.csv", "ratings.csv", "diary.csv", "reviews.csv", "watchli
 # Deleted and orphaned entries are kept in the export for the record; they are not her catalog.
 IGNORED_FOLDERS = {"deleted", "orphaned", "likes"}
 LIST_MARKER = "Letterboxd list export"
+# The header of a list export's own row (its name and address), under the marker line or, in a file that lost
+# that line, first.
+LIST_META_COLUMNS = {"Date", "Name", "URL"}
 # A real export holds a dozen files and one per list; the central directory of a ZIP can list millions.
 MAX_ZIP_MEMBERS = 5_000
 ZIP_CHUNK = 64 * 1024
@@ -39,6 +42,17 @@ class FilmSeen:
     review: str = ""
     review_date: str = ""
     tags: list[str] = field(default_factory=list)
+
+
+def is_list_meta_header(header: list[str]) -> bool:
+    """True for the header of a list export's meta section (Date,Name,Tags,URL,Description)."""
+    columns = {c.strip().lstrip("\ufeff") for c in header}
+    return LIST_META_COLUMNS <= columns and "Year" not in columns
+
+
+def is_list_export(text: str) -> bool:
+    """A Letterboxd list export, with its "Letterboxd list export v7" first line or without it."""
+    return text.lstrip("\ufeff").startswith(LIST_MARKER) or is_list_meta_header(first_row(text))
 
 
 def identify_csv(name: str, header: list[str]) -> str | None:
@@ -151,7 +165,7 @@ def read_letterboxd_zip(data: bytes) -> ImportPlan:
 
 def read_letterboxd_csv(name: str, text: str) -> ImportPlan:
     """A single CSV from the export, recognised by its header (and name, for the watchlist)."""
-    if text.lstrip("\ufeff").startswith(LIST_MARKER):
+    if is_list_export(text):
         base = PurePosixPath(name or "list.csv").name
         return read_letterboxd_files({f"lists/{base}": text}, source=f"Letterboxd list {base}")
     rows = csv_rows(text)
@@ -281,14 +295,17 @@ def film_record(film: FilmSeen, has_ratings: bool, has_tags: bool) -> ImportedIt
 
 
 def read_list_csv(name: str, text: str, plan: ImportPlan) -> ImportedList | None:
-    """A list export: a meta section (Date,Name,Tags,URL,Description), a blank line, then the entries."""
+    """A list export: a meta section (Date,Name,Tags,URL,Description), a blank line, then the entries. The
+    "Letterboxd list export v7" line above the meta section may be missing."""
     rows = csv_rows(text)
-    if not rows or not rows[0] or not rows[0][0].lstrip("\ufeff").startswith(LIST_MARKER):
-        plan.skipped.append((name, "it is not a Letterboxd list export."))
+    marked = bool(rows and rows[0] and rows[0][0].lstrip("\ufeff").startswith(LIST_MARKER))
+    meta_at = 1 if marked else 0
+    if len(rows) <= meta_at or not is_list_meta_header(rows[meta_at]):
+        plan.skipped.append((name, "it is not a Letterboxd list export (no Date,Name,Tags,URL,Description header)."))
         return None
     start = next((i for i, r in enumerate(rows) if r and r[0].strip() == "Position"), None)
-    meta_header = [c.strip() for c in rows[1]] if len(rows) > 1 else []
-    meta_values = rows[2] if len(rows) > 2 else []
+    meta_header = [c.strip().lstrip("\ufeff") for c in rows[meta_at]]
+    meta_values = rows[meta_at + 1] if len(rows) > meta_at + 1 else []
     meta = dict(zip(meta_header, meta_values))
     title = " ".join((meta.get("Name") or "").split())
     if start is None or not title:

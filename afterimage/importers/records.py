@@ -6,7 +6,9 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from afterimage.catalog import CatalogError, ItemFields, find_duplicate, item_fields, save_item, validate_item_fields
+from afterimage.catalog import (
+    CatalogError, ItemFields, find_duplicate, item_fields, save_item, validate_item_fields, year_label,
+)
 from afterimage.extensions import db
 from afterimage.importers.report import FieldNote, ImportReport
 from afterimage.models import CuratedList, Item, ListEntry
@@ -117,7 +119,7 @@ def merge_imported_item(record: ImportedItem, report: ImportReport) -> Item | No
     snapshot = dict(item.import_snapshot or {})
     current = item_fields(item)
     updated = replace(current, creators=list(current.creators), tags=list(current.tags))
-    label = f"{item.title}" + (f" ({item.year})" if item.year else "")
+    label = f"{item.title}" + (f" ({year_label(item.year)})" if item.year else "")
     changed: list[str] = []
     for name in sorted(record.provided):
         new, cur = imported[name], comparable(current, name)

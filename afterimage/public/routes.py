@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from afterimage import query_args
@@ -11,11 +12,14 @@ from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
-from afterimage.catalog import is_http_url
+from afterimage.catalog import (
+    is_http_url, is_published, published_items, readers_may_see, up_next_items, year_label,
+)
 from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
 from afterimage.search import search_items, search_people
 from afterimage.security import is_cross_site_request
+from afterimage.studio.auth import current_author
 from afterimage.slugs import find_by_slug
 
 bp = Blueprint("public", __name__)
@@ -32,6 +36,8 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 bp.add_app_template_global(item_json_ld)
+# Every page writes years the same way: {{ item.year|year_label }} gives "1959" or "c. 700 BC".
+bp.add_app_template_filter(year_label)
 
 
 @bp.app_template_filter()
@@ -45,6 +51,7 @@ OWN_ARGS = {
     "public.items": ("kind", "tag", "sort"),
     "public.search": ("q", "kind"),
     "public.tag": (),
+    "studio.items": ("q", "status"),
 }
 
 
@@ -60,9 +67,24 @@ def page_arg() -> int:
     return query_args.page_arg(status=404)
 
 
-def is_public(row: Item | Tag | CuratedList) -> bool:
-    """Whether readers may see a row: a draft list is not theirs to see, by its current slug or an old one."""
-    return not isinstance(row, CuratedList) or row.published
+@bp.app_template_global()
+def public_entries(curated: CuratedList) -> list[ListEntry]:
+    """A list's entries readers may see, in her order: the items she has not watched or read yet are left out."""
+    return [e for e in curated.entries if is_published(e.item)]
+
+
+def published_lists() -> list[CuratedList]:
+    """Her published lists, most recently updated first, with their entries' items loaded at once (each shows
+    how many of its entries readers see)."""
+    return list(db.session.scalars(
+        sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
+        .options(so.selectinload(CuratedList.entries).selectinload(ListEntry.item))
+    ))
+
+
+def public_items() -> sa.Select:
+    """Items readers may see, with what their cards show."""
+    return with_tags_and_credits(sa.select(Item).where(published_items()))
 
 
 def get_or_redirect(model, slug: str, endpoint: str, keep: tuple[str, ...] = ()):
@@ -70,7 +92,7 @@ def get_or_redirect(model, slug: str, endpoint: str, keep: tuple[str, ...] = ())
     keeping the page's own query parameters (`keep`)."""
     row, moved = find_by_slug(model, slug)
     # Checked before redirecting: the Location of an old slug would tell a draft's new name.
-    if row is None or not is_public(row):
+    if row is None or not readers_may_see(row):
         abort(404)
     if moved:
         abort(redirect(url_for(endpoint, slug=row.slug, **query_args.own_args(keep)), 301))
@@ -88,19 +110,19 @@ def recommendations_by_kind(items: list[Item], limit: int) -> dict[str, list]:
 def home():
     """Recent additions, the lists, the tags and a search box."""
     recent = db.session.scalars(
-        with_tags_and_credits(sa.select(Item).order_by(Item.created_at.desc(), Item.id.desc()).limit(12))
+        public_items().order_by(Item.created_at.desc(), Item.id.desc()).limit(12)
     ).all()
-    lists = db.session.scalars(
-        sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
-    ).all()
-    return render_template("public/home.html", recent=recent, lists=lists, tags=tags_with_counts())
+    return render_template("public/home.html", recent=recent, lists=published_lists(), tags=tags_with_counts())
 
 
 def tags_with_counts() -> list[tuple[Tag, int]]:
-    """Every tag with how many items carry it, by name."""
-    count = sa.func.count(item_tags.c.item_id)
+    """Every tag with how many public items carry it, by name; a tag on private items only is left out."""
+    count = sa.func.count(Item.id)
     return db.session.execute(
-        sa.select(Tag, count).outerjoin(item_tags).group_by(Tag.id).order_by(Tag.name_key)
+        sa.select(Tag, count).outerjoin(item_tags, item_tags.c.tag_id == Tag.id)
+        .outerjoin(Item, sa.and_(Item.id == item_tags.c.item_id, published_items()))
+        .group_by(Tag.id).having(sa.or_(count > 0, sa.func.count(item_tags.c.item_id) == 0))
+        .order_by(Tag.name_key)
     ).all()
 
 
@@ -112,7 +134,7 @@ def items():
     sort = request.args.get("sort", "title")
     if kind not in (None, *KINDS) or sort not in SORTS:
         abort(400, "Unknown kind or sort order.")
-    query = with_tags_and_credits(sa.select(Item))
+    query = public_items()
     tag = None
     if kind:
         query = query.where(Item.kind == kind)
@@ -143,11 +165,16 @@ def item(slug: str):
 
 @bp.route("/covers/<slug>.svg")
 def cover(slug: str):
-    """The generated placeholder cover of an item."""
-    item = get_or_redirect(Item, slug, "public.cover")
+    """The generated placeholder cover of an item (of a private one only for her, as the studio shows it)."""
+    found, _ = find_by_slug(Item, slug)
+    if found is not None and found.slug == slug and not is_published(found) and current_author() is not None:
+        item = found
+    else:
+        item = get_or_redirect(Item, slug, "public.cover")
     response = Response(placeholder_svg(item), mimetype="image/svg+xml")
     # Revalidate every time: an edited title must show on the next view, and a 304 costs almost nothing.
-    response.cache_control.public = True
+    # A private item's cover is hers alone: no shared cache keeps it.
+    response.cache_control.public = is_published(item)
     response.cache_control.no_cache = True
     response.add_etag()
     return response.make_conditional(request)
@@ -173,11 +200,11 @@ def tags():
 def tag(slug: str):
     """A tag's items, and more like them."""
     tag = get_or_redirect(Tag, slug, "public.tag", keep=OWN_ARGS["public.tag"] + ("page",))
-    query = with_tags_and_credits(sa.select(Item).where(Item.tags.contains(tag)))
+    query = public_items().where(Item.tags.contains(tag))
     page = db.paginate(
         query.order_by(Item.year, Item.title_key), page=page_arg(), per_page=current_app.config["ITEMS_PER_PAGE"]
     )
-    members = db.session.scalars(sa.select(Item).where(Item.tags.contains(tag))).all()
+    members = db.session.scalars(sa.select(Item).where(Item.tags.contains(tag), published_items())).all()
     recommendations = recommendations_by_kind(list(members), current_app.config["RECOMMENDATIONS_PER_KIND"])
     return render_template("public/tag.html", tag=tag, page=page, recommendations=recommendations)
 
@@ -185,18 +212,29 @@ def tag(slug: str):
 @bp.route("/lists")
 def lists():
     """The author's published lists."""
-    lists = db.session.scalars(
-        sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.updated_at.desc())
-    ).all()
-    return render_template("public/lists.html", lists=lists)
+    return render_template("public/lists.html", lists=published_lists())
 
 
 @bp.route("/lists/<slug>")
 def curated_list(slug: str):
     """A list in the author's order with her notes, and more like it."""
     curated = get_or_redirect(CuratedList, slug, "public.curated_list")
-    recommendations = recommendations_by_kind(curated.items, current_app.config["RECOMMENDATIONS_PER_KIND"])
-    return render_template("public/list.html", curated=curated, recommendations=recommendations)
+    entries = public_entries(curated)
+    recommendations = recommendations_by_kind([e.item for e in entries], current_app.config["RECOMMENDATIONS_PER_KIND"])
+    return render_template("public/list.html", curated=curated, entries=entries, recommendations=recommendations)
+
+
+@bp.route("/up-next")
+def up_next():
+    """What she wants to watch and read next, if she chose to publish it (SHOW_UP_NEXT): titles only, since
+    those items have no page of their own."""
+    if not current_app.config["SHOW_UP_NEXT"]:
+        abort(404)
+    wanted = db.session.scalars(
+        with_tags_and_credits(sa.select(Item).where(up_next_items())).order_by(Item.created_at.desc(), Item.id.desc())
+    ).all()
+    by_kind = {kind: [i for i in wanted if i.kind == kind] for kind in KINDS}
+    return render_template("public/up_next.html", by_kind=by_kind)
 
 
 @bp.route("/search")
@@ -207,7 +245,7 @@ def search():
     if kind not in (None, *KINDS):
         abort(400, "Unknown kind.")
     page = db.paginate(
-        with_tags_and_credits(search_items(q, kind)), page=page_arg(),
+        with_tags_and_credits(search_items(q, kind).where(published_items())), page=page_arg(),
         per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False,
     )
     people = search_people(q) if page.page == 1 else []
@@ -224,7 +262,7 @@ def liked_slugs() -> list[str]:
 def liked():
     """Recommendations for the set of items a reader liked (?items=a,b overrides the cookie, for sharing)."""
     slugs = [s for s in request.args.get("items", "").split(",") if s][:MAX_LIKED] or liked_slugs()
-    chosen = db.session.scalars(with_tags_and_credits(sa.select(Item).where(Item.slug.in_(slugs)))).all()
+    chosen = db.session.scalars(public_items().where(Item.slug.in_(slugs))).all()
     by_slug = {i.slug: i for i in chosen}
     chosen = [by_slug[s] for s in slugs if s in by_slug]
     recommendations = recommendations_by_kind(chosen, 10) if chosen else {k: [] for k in KINDS}
@@ -242,7 +280,7 @@ def toggle_liked(slug: str):
     """
     if is_cross_site_request():
         abort(403, "Liking is only possible from this site's own pages.")
-    item = db.session.scalar(sa.select(Item).where(Item.slug == slug)) or abort(404)
+    item = db.session.scalar(sa.select(Item).where(Item.slug == slug, published_items())) or abort(404)
     slugs = liked_slugs()
     slugs = [s for s in slugs if s != item.slug] if item.slug in slugs else (slugs + [item.slug])[-MAX_LIKED:]
     # Only ever go back to one of our own pages.

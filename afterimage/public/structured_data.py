@@ -17,7 +17,8 @@ def item_json_ld(item: Item, url: str, image: str) -> dict[str, Any]:
         "url": url,
         "image": image,
         "description": item.description or None,
-        "dateCreated" if is_film else "datePublished": str(item.year) if item.year else None,
+        "dateCreated" if is_film else "datePublished": # schema.org dates are ISO 8601, whose years before 1 AD are off by one from BC years: left out.
+        str(item.year) if item.year and item.year > 0 else None,
         "director" if is_film else "author": [{"@type": "Person", "name": c.name} for c in item.makers] or None,
         "countryOfOrigin": item.country,
         "inLanguage": item.language,

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from afterimage.catalog import published_items
 from afterimage.extensions import db
 from afterimage.models import Item, with_tags_and_credits
 from afterimage.recommendations.models import Neighbour, RecOverride
@@ -56,7 +57,7 @@ def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool
         with_tags_and_credits(
             sa.select(Neighbour, Item)
             .join(Item, Item.id == Neighbour.neighbour_id)
-            .where(Neighbour.item_id == item.id, Neighbour.kind.in_(kinds), Neighbour.rank < depth)
+            .where(Neighbour.item_id == item.id, Neighbour.kind.in_(kinds), Neighbour.rank < depth, published_items())
             .order_by(Neighbour.kind, Neighbour.rank)
         )
     ).all()
@@ -66,7 +67,7 @@ def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool
     extra = {
         other.id: other
         for other in db.session.scalars(
-            with_tags_and_credits(sa.select(Item).where(Item.id.in_(missing), Item.kind.in_(kinds)))
+            with_tags_and_credits(sa.select(Item).where(Item.id.in_(missing), Item.kind.in_(kinds), published_items()))
         )
     } if missing else {}
     ranked: dict[str, list[Recommendation]] = {}
@@ -119,7 +120,7 @@ def recommend_for_items(items: list[Item], kind: str, limit: int = 10) -> list[R
     found = {
         i.id: i
         for i in db.session.scalars(
-            with_tags_and_credits(sa.select(Item).where(Item.id.in_([p[0] for p in pairs])))
+            with_tags_and_credits(sa.select(Item).where(Item.id.in_([p[0] for p in pairs]), published_items()))
         )
     }
     return [

@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 
+from afterimage.catalog import published_items
 from afterimage.extensions import db
 from afterimage.models import KINDS, Creator, Credit, Item, Tag, item_tags
 from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange
@@ -69,7 +70,8 @@ def new_recommender() -> TfidfRecommender:
 
 
 def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
-    """Engine documents for the given items, or for the whole catalog.
+    """Engine documents for the given items, or for the whole catalog: public items only, so that what she
+    has not watched or read is never recommended nor takes a recommendation's place.
 
     Plain rows, not ORM objects: a refit reads every item, and building 10,000 objects with their
     credits and tags cost more than the fit itself.
@@ -93,7 +95,7 @@ def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
         tags.setdefault(item_id, []).append(name)
     rows = db.session.execute(only(
         sa.select(Item.id, Item.kind, Item.title, Item.original_title, Item.description, Item.note, Item.year)
-        .order_by(Item.id), Item.id,
+        .where(published_items()).order_by(Item.id), Item.id,
     ))
     return [
         ItemDoc(id=item_id, kind=kind, title=title, original_title=original_title or "",
@@ -116,7 +118,7 @@ def _current_model() -> TfidfRecommender | None:
     cache = _cached()
     if row is None:
         # No model at all: build one if there is anything to recommend, rather than serve nothing.
-        has_items = db.session.scalar(sa.select(Item.id).limit(1)) is not None
+        has_items = db.session.scalar(sa.select(Item.id).where(published_items()).limit(1)) is not None
         return _rebuild_and_store() if has_items else None
     token, blob_token = row
     if cache["token"] == token:
@@ -356,16 +358,19 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     model = model.copy_for_update()
     _invalidate_cache()
     affected: set[int] = set()
-    for item_id in removed:
+    docs = item_docs(changed - removed)
+    # An item moved off the watched/read shelf leaves the model like a deleted one; its own rows go too.
+    unpublished = (changed - removed) - {doc.id for doc in docs}
+    for item_id in removed | unpublished:
         affected |= model.remove(item_id)
-    for doc in item_docs(changed - removed):
+    for doc in docs:
         affected |= model.fold_in(doc)
     # Rows deleted or added around the ORM (a bulk DELETE, raw SQL) never reached the model: refit now
     # rather than write neighbours for items that are gone.
-    if db.session.scalar(sa.select(sa.func.count(Item.id))) != len(model.ids_):
+    if db.session.scalar(sa.select(sa.func.count(Item.id)).where(published_items())) != len(model.ids_):
         rebuild()
         return
-    write_neighbour_rows(model, affected - removed, edited=changed)
+    write_neighbour_rows(model, (affected - removed) | unpublished, edited=changed)
     log_changes(model, changed, removed)
     if model.needs_rebuild():
         # Too many unknown words folded in: refit, but after this commit and off the request, so the

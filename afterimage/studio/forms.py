@@ -10,8 +10,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from afterimage.catalog import ItemFields
-from afterimage.models import ROLES
+from afterimage.catalog import STATUS_LABELS, ItemFields
+from afterimage.models import ROLES, STATUSES
 
 FAMILIES = [
     SelectChoice(value, label) for value, label in (
@@ -20,11 +20,6 @@ FAMILIES = [
         ("form", "Form"), ("other", "Other"),
     )
 ]
-# Status labels in each kind's own words: she watched a film, she read a book.
-STATUS_LABELS = {
-    "film": {"seen": "Watched", "want": "Watchlist"},
-    "book": {"seen": "Read", "want": "To read"},
-}
 RATINGS = [n / 2 for n in range(1, 11)]
 CREATOR_LINE = re.compile(r"^(?P<name>.+?)\s*(?:\((?P<role>[^()]*)\))?$")
 MIN_PASSWORD = 8
@@ -103,7 +98,7 @@ def status_choices(kind: str) -> list[SelectChoice]:
         SelectChoice(value, labels[value], render_kw={
             "data-film-label": STATUS_LABELS["film"][value], "data-book-label": STATUS_LABELS["book"][value],
         })
-        for value in ("seen", "want")
+        for value in STATUSES
     ]
 
 
@@ -148,7 +143,8 @@ class ItemForm(FlaskForm):
                                  description="In the original language and script, if different.")
     year = StringField("Year", filters=[strip_filter],
                        validators=[optional_number(int, "Enter the year as a number, like 1959.")],
-                       description="Release or first publication year.")
+                       description="Release or first publication year; for a book before the common era, "
+                                   "a minus sign: -700 for 700 BC.")
     creators = TextAreaField(
         "Creators",
         description="One per line, as Name (role). Roles: " + ", ".join(ROLES)

@@ -12,13 +12,13 @@ from werkzeug.security import check_password_hash
 from wtforms import SelectChoice
 
 from afterimage import recommendations
-from afterimage.catalog import find_duplicate, item_fields, save_item, validate_item_fields
+from afterimage.catalog import find_duplicate, is_published, item_fields, save_item, status_label, validate_item_fields
 from afterimage.cover_images import MAX_COVER_BYTES, CoverRefused, ProcessedCover, attach_cover, process_cover, remove_cover
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, apply_import, detect, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.items_csv import items_csv
-from afterimage.models import KINDS, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags, utcnow
+from afterimage.models import KINDS, STATUSES, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags, utcnow
 from afterimage.next_url import next_or
 from afterimage.query_args import whole_number
 from afterimage.search import search_items
@@ -35,6 +35,8 @@ from afterimage.studio.forms import (
 from recs.text import fold_accents
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
+bp.add_app_template_global(status_label)
+bp.add_app_template_global(is_published)
 OPEN_ENDPOINTS = {"studio.sign_in"}
 ITEMS_PER_PAGE = 50
 
@@ -160,6 +162,7 @@ def dashboard():
     counts = {
         "films": count_rows(Item, Item.kind == "film", Item.status == "seen"),
         "books": count_rows(Item, Item.kind == "book", Item.status == "seen"),
+        "current": count_rows(Item, Item.status == "current"),
         "want": count_rows(Item, Item.status == "want"),
         "tags": count_rows(Tag),
         "lists": count_rows(CuratedList, CuratedList.published),
@@ -175,11 +178,16 @@ def dashboard():
 
 @bp.route("/items")
 def items():
-    """Every item, newest edits first, searchable."""
+    """Every item, newest edits first, searchable and filtered by shelf (?status=seen|current|want)."""
     q = request.args.get("q", "").strip()
+    status = request.args.get("status") or None
+    if status not in (None, *STATUSES):
+        abort(400, f"Unknown status: use one of {', '.join(STATUSES)}.")
     query = search_items(q) if q else sa.select(Item).order_by(Item.updated_at.desc(), Item.id.desc())
+    if status:
+        query = query.where(Item.status == status)
     page = db.paginate(query, per_page=ITEMS_PER_PAGE, error_out=False)
-    return render_template("studio/items.html", page=page, q=q)
+    return render_template("studio/items.html", page=page, q=q, status=status, statuses=STATUSES)
 
 
 def tag_names() -> list[str]:

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from afterimage.api.params import MAX_LIMIT
 from afterimage.api.subjects import find_subject, kept_query_args, recommendations_for
+from afterimage.catalog import published_items
 from afterimage.extensions import db
 from afterimage.models import Item
 from afterimage.widget.assets import csp_hash, embed_script, resize_listener, resize_script, widget_css
@@ -78,7 +79,7 @@ def tag_widget(slug: str):
 @bp.get("/widget/")
 def help_page():
     """How to embed the widget, with every option and what a bad value does."""
-    example = db.session.scalar(sa.select(Item.slug).order_by(Item.created_at).limit(1)) or "some-film-1959"
+    example = db.session.scalar(sa.select(Item.slug).where(published_items()).order_by(Item.created_at).limit(1)) or "some-film-1959"
     return render_template(
         "widget/help.html", example_slug=example, max_limit=MAX_LIMIT,
         example_widget=url_for("widget.item_widget", slug=example, _external=True),

@@ -86,5 +86,6 @@ def test_clicking_a_half_star_picks_it_and_the_status_follows_the_kind(live):
 
     problems = in_browser(live, "/studio/items/new", click_and_switch)
     assert seen["clicked"] == "2.5" and seen["focused"] == "slider"
-    assert seen["film"] == ["Watched", "Watchlist"] and seen["book"] == ["Read", "To read"]
+    assert seen["film"] == ["Watched", "Watching", "Want to watch"]
+    assert seen["book"] == ["Read", "Reading", "Want to read"]
     assert problems == []
