@@ -48,6 +48,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         STRICT_TRANSPORT_SECURITY=None,
         STRICT_TRANSPORT_SECURITY_MAX_AGE=365 * 24 * 3600,
         WTF_CSRF_TIME_LIMIT=None,
+        # Whose catalog this is: the author of the feeds and of oEmbed answers.
+        SITE_AUTHOR="Afterimage",
+        # The site's address as readers know it (https://films.example); feed entry ids are made from it.
+        PUBLIC_URL=None,
         # Sites that may frame the widget; "*" lets any blog embed it.
         WIDGET_FRAME_ANCESTORS="*",
         # How long browsers and the caching proxy may keep an anonymous page (http_cache.py), and how
