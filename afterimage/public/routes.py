@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from afterimage import query_args
 from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
+from afterimage.languages import title_language
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
 from afterimage.catalog import is_http_url
@@ -32,6 +33,7 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 bp.add_app_template_global(item_json_ld)
+bp.add_app_template_global(title_language)
 
 
 @bp.app_template_filter()
