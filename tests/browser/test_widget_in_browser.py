@@ -218,3 +218,15 @@ def test_card_titles_wrap_between_words_and_stop_at_two_lines(watched, host):
                     "e => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))"
                 )
                 assert 1 <= lines <= 2
+
+
+LOOK = ("display", "font-size", "font-weight", "font-style", "line-height", "color", "-webkit-line-clamp",
+        "text-decoration-line", "overflow-wrap", "hyphens")
+
+
+def test_the_script_widget_and_the_iframe_look_the_same(watched, host):
+    # Both in the auto theme with the default accent: the iframe and the tag's script widget.
+    page = open_blog(watched, host)
+    frame, script = page.frame_locator("#frame"), page.locator(TAG_WIDGET)
+    for selector in (".aw", ".eyebrow", ".title a", ".sub", "h2", ".t", ".m", ".why", ".foot", ".foot a"):
+        assert style_of(frame.locator(selector).first, *LOOK) == style_of(script.locator(selector).first, *LOOK), selector
