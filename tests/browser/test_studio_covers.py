@@ -23,6 +23,14 @@ def poster_png() -> bytes:
     return out.getvalue()
 
 
+def natural_width(page, selector: str) -> int:
+    """The decoded width of an image, once it has loaded (covers load lazily, after the page's own load event)."""
+    return page.locator(selector).evaluate(
+        "img => img.complete ? img.naturalWidth : new Promise(done => {"
+        " img.addEventListener('load', () => done(img.naturalWidth)); img.addEventListener('error', () => done(0)); })"
+    )
+
+
 def test_an_uploaded_cover_shows_on_the_page_the_card_and_the_widget(demo_app, live):
     with demo_app.app_context():
         item_id = db.session.scalar(sa.select(Item.id).where(Item.slug == HIROSHIMA))
@@ -35,14 +43,14 @@ def test_an_uploaded_cover_shows_on_the_page_the_card_and_the_widget(demo_app, l
         seen["studio"] = page.get_attribute("img.cover-now", "src")
         page.goto(live + f"/items/{HIROSHIMA}")
         seen["page"] = page.get_attribute(".item-cover img", "src")
-        seen["loaded"] = page.evaluate("document.querySelector('.item-cover img').naturalWidth")
+        seen["loaded"] = natural_width(page, ".item-cover img")
         seen["og"] = page.get_attribute("meta[property='og:image']", "content")
         page.screenshot(path=screenshot_path("item-uploaded-cover.png"))
         page.goto(live + "/search?q=hiroshima")
         seen["card"] = page.get_attribute(f".card a[href='/items/{HIROSHIMA}'] img", "src")
         page.goto(live + f"/widget/items/{HIROSHIMA}")
         seen["widget"] = page.get_attribute(".head img", "src")
-        seen["widget_loaded"] = page.evaluate("document.querySelector('.head img').naturalWidth")
+        seen["widget_loaded"] = natural_width(page, ".head img")
 
     problems = in_browser(live, f"/studio/items/{item_id}", upload)
     with demo_app.app_context():
