@@ -44,7 +44,6 @@ class Entry:
     facts: str = ""
     list_note: str = ""
     cover: str = ""
-    items: list[Item] = field(default_factory=list)
 
 
 def public_host() -> str | None:
@@ -123,12 +122,12 @@ def list_entry(curated: CuratedList) -> Entry:
     titles = ", ".join(i.title for i in curated.items)
     count = len(curated.entries)
     summary = f"{curated.introduction} {count} {'item' if count == 1 else 'items'}: {titles}." if count else curated.introduction
-    items = curated.items
+    first = curated.items[0] if curated.entries else None
     return Entry(
         id=entry_id("lists", curated.id, curated.created_at), title=curated.title,
         url=url_for("public.curated_list", slug=curated.slug, _external=True),
         published=iso_utc(curated.created_at), updated=iso_utc(curated.updated_at or curated.created_at),
-        summary=shorten(summary), items=items, cover=cover_src(items[0], "page", external=True) if items else "",
+        summary=shorten(summary), cover=cover_src(first, "page", external=True) if first else "",
     )
 
 

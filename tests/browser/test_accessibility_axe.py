@@ -10,7 +10,10 @@ from tests.browser.conftest import HIROSHIMA
 from tests.browser.test_phone_widths import PUBLIC_PAGES
 from tests.ci import missing_requirement
 
-WIDGET_PAGES = [f"/widget/items/{HIROSHIMA}?theme=dark", "/widget/lists/8-korean-books-written-by-women-every-reader-should-read-once?compact=1"]
+WIDGET_PAGES = [
+    f"/widget/items/{HIROSHIMA}?theme=dark",
+    "/widget/lists/8-korean-books-written-by-women-every-reader-should-read-once?compact=1",
+]
 
 
 def axe_source() -> str:
@@ -18,7 +21,9 @@ def axe_source() -> str:
     try:
         return str(resources.files("axe_playwright_python") / "axe.min.js")
     except ModuleNotFoundError:
-        missing_requirement("The accessibility tests need axe-core: pip install axe-playwright-python (in the test extras)")
+        missing_requirement(
+            "The accessibility tests need axe-core: pip install axe-playwright-python (in the test extras)"
+        )
 
 
 def violations(page, url: str) -> list[str]:

@@ -19,7 +19,7 @@ def test_a_feed_opened_in_the_browser_is_a_page_that_says_to_copy_its_address(wa
       return {
         heading: visible(document.getElementsByTagName('title')[0]),
         titles: entries.filter(e => visible(e.getElementsByTagName('title')[0])).length,
-        raw: entries.filter(e => visible(e.getElementsByTagName('content')[0]) || visible(e.getElementsByTagName('id')[0])).length,
+        raw: entries.filter(e => ['content', 'id'].some(n => visible(e.getElementsByTagName(n)[0]))).length,
         entries: entries.length,
         wide: document.documentElement.scrollWidth > innerWidth,
       };

@@ -9,7 +9,8 @@ PHONES = [390, 360]
 PUBLIC_PAGES = [
     "/", "/items", "/items?kind=book", f"/items/{HIROSHIMA}", "/tags", "/tags/korean-cinema", "/lists",
     "/lists/8-korean-books-written-by-women-every-reader-should-read-once", "/search?q=duras", "/search?q=zzzz",
-    "/liked", "/people/alain-resnais", "/no-such-page", "/widget/", f"/widget/items/{HIROSHIMA}", "/widget/tags/war?compact=1",
+    "/liked", "/people/alain-resnais", "/no-such-page", "/widget/", f"/widget/items/{HIROSHIMA}",
+    "/widget/tags/war?compact=1",
 ]
 OVERFLOW = "() => ({scroll: document.documentElement.scrollWidth, inner: innerWidth})"
 

@@ -229,4 +229,5 @@ def test_the_script_widget_and_the_iframe_look_the_same(watched, host):
     page = open_blog(watched, host)
     frame, script = page.frame_locator("#frame"), page.locator(TAG_WIDGET)
     for selector in (".aw", ".eyebrow", ".title a", ".sub", "h2", ".t", ".m", ".why", ".foot", ".foot a"):
-        assert style_of(frame.locator(selector).first, *LOOK) == style_of(script.locator(selector).first, *LOOK), selector
+        in_frame, in_script = frame.locator(selector).first, script.locator(selector).first
+        assert style_of(in_frame, *LOOK) == style_of(in_script, *LOOK), selector
