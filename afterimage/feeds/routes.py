@@ -51,6 +51,13 @@ def public_host() -> str | None:
     return urlsplit(current_app.config.get("PUBLIC_URL") or "").hostname
 
 
+def site_id() -> uuid.UUID:
+    """The installation's id (instance/site_id), read once per process rather than once per entry."""
+    if "afterimage.site_id" not in current_app.extensions:
+        current_app.extensions["afterimage.site_id"] = instance_site_id(current_app)
+    return current_app.extensions["afterimage.site_id"]
+
+
 def entry_id(kind: str, row_id: int | str, created: datetime | None = None) -> str:
     """A permanent id for a feed or entry, the same whatever Host header the request came with.
 
@@ -62,7 +69,7 @@ def entry_id(kind: str, row_id: int | str, created: datetime | None = None) -> s
     if host:
         day = (created or datetime(2024, 1, 1)).strftime("%Y-%m-%d")
         return f"tag:{host},{day}:{kind}/{row_id}"
-    return f"urn:uuid:{uuid.uuid5(instance_site_id(current_app), f'{kind}/{row_id}')}"
+    return f"urn:uuid:{uuid.uuid5(site_id(), f'{kind}/{row_id}')}"
 
 
 def feed_self_url() -> str:
