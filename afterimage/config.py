@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import uuid
 from pathlib import Path
+from typing import Callable
 
 from flask import Flask
 
@@ -19,19 +21,29 @@ def database_url(app: Flask) -> str:
     return url
 
 
-def instance_secret_key(app: Flask) -> str:
-    """A random key made once and kept in instance/, so sessions survive restarts without a key in the source."""
-    path = Path(app.instance_path) / "secret_key"
+def instance_value(app: Flask, name: str, make: Callable[[], str]) -> str:
+    """The value kept in instance/<name>, made by `make` the first time it is asked for."""
+    path = Path(app.instance_path) / name
     try:
         # Created readable by its owner only from the first byte (no window in which others can read it), and
-        # never over a key another process wrote first.
+        # never over a value another process wrote first.
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         pass
     else:
         with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_hex(32))
+            file.write(make())
     return path.read_text().strip()
+
+
+def instance_secret_key(app: Flask) -> str:
+    """A random key made once and kept in instance/, so sessions survive restarts without a key in the source."""
+    return instance_value(app, "secret_key", lambda: secrets.token_hex(32))
+
+
+def instance_site_id(app: Flask) -> uuid.UUID:
+    """This installation's id, made once and kept in instance/site_id: feed entry ids are derived from it."""
+    return uuid.UUID(instance_value(app, "site_id", lambda: str(uuid.uuid4())))
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:
@@ -48,6 +60,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         STRICT_TRANSPORT_SECURITY=None,
         STRICT_TRANSPORT_SECURITY_MAX_AGE=365 * 24 * 3600,
         WTF_CSRF_TIME_LIMIT=None,
+        # Whose catalog this is: the author of the feeds and of oEmbed answers.
+        SITE_AUTHOR="Afterimage",
+        # The site's address as readers know it (https://films.example); feed entry ids are made from it.
+        PUBLIC_URL=None,
         # Sites that may frame the widget; "*" lets any blog embed it.
         WIDGET_FRAME_ANCESTORS="*",
         # How long browsers and the caching proxy may keep an anonymous page (http_cache.py), and how

@@ -9,13 +9,13 @@ import sqlalchemy as sa
 
 from afterimage.catalog import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import Item, Tag
+from afterimage.models import CuratedList, Item, Tag
 from afterimage.slugs import change_slug
 
 
-def parse(client, url: str):
+def parse(client, url: str, **kwargs):
     """Fetch and parse a feed, asserting it is well-formed Atom."""
-    response = client.get(url)
+    response = client.get(url, **kwargs)
     assert response.status_code == 200
     assert response.mimetype == "application/atom+xml"
     feed = feedparser.parse(response.data)
@@ -31,7 +31,7 @@ def test_feeds_are_valid_atom_with_ids_dates_authors_and_summaries(demo_client, 
     assert any(link.rel == "self" and link.href == f"http://localhost{url}" for link in feed.feed.links)
     assert feed.entries
     for entry in feed.entries:
-        assert entry.id.startswith("tag:localhost,")
+        assert entry.id.startswith("urn:uuid:"), "without AFTERIMAGE_PUBLIC_URL, ids come from the site id"
         assert entry.title and entry.summary and entry.updated and entry.published
         assert entry.link.startswith("http://localhost/")
 
@@ -118,3 +118,94 @@ def test_feeds_revalidate_with_304(demo_client):
     first = demo_client.get("/feeds/lists.atom")
     again = demo_client.get("/feeds/lists.atom", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+KOREAN_LIST = "8-korean-books-written-by-women-every-reader-should-read-once"
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def every_feed(app) -> list[str]:
+    """The address of every feed of the site: items, lists, each published list and each tag."""
+    with app.app_context():
+        lists = db.session.scalars(sa.select(CuratedList.slug).where(CuratedList.published)).all()
+        tags = db.session.scalars(sa.select(Tag.slug)).all()
+    return (["/feeds/items.atom", "/feeds/lists.atom"] + [f"/feeds/lists/{s}.atom" for s in lists]
+            + [f"/feeds/tags/{s}.atom" for s in tags])
+
+
+def ids_of(feed) -> list[str]:
+    """The feed's id followed by its entries' ids."""
+    return [feed.feed.id] + [e.id for e in feed.entries]
+
+
+def test_every_feed_parses_with_the_same_ids_whatever_the_host(demo_app, demo_client):
+    feeds = every_feed(demo_app)
+    assert len(feeds) > 10
+    for url in feeds:
+        here = parse(demo_client, url)
+        elsewhere = parse(demo_client, url, base_url="https://www.films.example")
+        assert ids_of(here) == ids_of(elsewhere), url
+        assert len(set(ids_of(here))) == len(ids_of(here)), f"{url}: ids are unique"
+
+
+def test_with_a_public_url_ids_are_tag_uris_on_its_domain_and_links_point_there(demo_app, demo_client):
+    demo_app.config["PUBLIC_URL"] = "https://films.example"
+    feed = parse(demo_client, "/feeds/items.atom", base_url="http://127.0.0.1:8000")
+    assert all(re.fullmatch(r"tag:films\.example,\d{4}-\d\d-\d\d:items/\d+", e.id) for e in feed.entries)
+    assert any(link.rel == "self" and link.href == "https://films.example/feeds/items.atom" for link in feed.feed.links)
+    assert ids_of(parse(demo_client, "/feeds/items.atom", base_url="http://localhost")) == ids_of(feed)
+
+
+def test_an_item_entry_carries_the_cover_her_rating_and_her_note(demo_client):
+    feed = parse(demo_client, "/feeds/tags/french-new-wave.atom")
+    entry = next(e for e in feed.entries if e.link == "http://localhost/items/hiroshima-mon-amour-1959")
+    cover = "http://localhost/covers/hiroshima-mon-amour-1959.svg"
+    assert entry.media_thumbnail[0]["url"] == cover
+    html = entry.content[0].value
+    assert entry.content[0].type == "text/html"
+    img = re.search(r"<img [^>]*>", html).group(0)
+    assert f'src="{cover}"' in img and 'alt="Cover of Hiroshima mon amour"' in img
+    assert "Rating: ★★★★★ (5 out of 5)" in html
+    assert "<strong>Note:</strong> The film that started this blog." in html
+    assert "Duras's dialogue" in html, "the whole description, unescaped once"
+
+
+def test_a_want_item_shows_no_rating(demo_app, demo_client):
+    with demo_app.app_context():
+        save_item(ItemFields(kind="film", title="Not Yet Seen", year=2020, status="want", rating=None))
+        db.session.commit()
+    entry = parse(demo_client, "/feeds/items.atom").entries[0]
+    assert entry.title == "Not Yet Seen (2020)" and "Rating" not in entry.content[0].value
+
+
+def test_a_list_feed_holds_its_items_in_order_with_her_notes_for_them(demo_app, demo_client):
+    feed = parse(demo_client, f"/feeds/lists/{KOREAN_LIST}.atom")
+    with demo_app.app_context():
+        curated = db.session.scalar(sa.select(CuratedList).where(CuratedList.slug == KOREAN_LIST))
+        expected = [(f"http://localhost/items/{e.item.slug}", e.note) for e in curated.entries]
+    assert [e.link for e in feed.entries] == [link for link, _ in expected]
+    first_note = expected[0][1]
+    assert first_note and f"<blockquote><p>{first_note}</p></blockquote>" in feed.entries[0].content[0].value
+    list_page = demo_client.get(f"/lists/{KOREAN_LIST}").get_data(as_text=True)
+    assert f'href="/feeds/lists/{KOREAN_LIST}.atom"' in list_page
+
+
+def test_a_draft_list_has_no_feed(demo_app, demo_client):
+    with demo_app.app_context():
+        curated = db.session.scalar(sa.select(CuratedList).where(CuratedList.slug == KOREAN_LIST))
+        curated.published = False
+        db.session.commit()
+    assert demo_client.get(f"/feeds/lists/{KOREAN_LIST}.atom").status_code == 404
+
+
+def test_a_browser_gets_xml_with_a_stylesheet_that_says_what_a_feed_is_for(demo_client):
+    response = demo_client.get("/feeds/items.atom", headers={"Accept": BROWSER_ACCEPT})
+    assert response.mimetype == "application/xml", "browsers style XML, not application/atom+xml"
+    assert "Accept" in response.headers["Vary"]
+    assert not feedparser.parse(response.data).bozo
+    match = re.search(r'<\?xml-stylesheet type="text/css" href="([^"]+)"\?>', response.get_data(as_text=True))
+    with demo_client.get(match.group(1)) as sheet:
+        assert sheet.status_code == 200 and sheet.mimetype == "text/css"
+        assert "copy this address into your feed reader" in sheet.get_data(as_text=True)
+    reader = demo_client.get("/feeds/items.atom", headers={"Accept": "application/atom+xml, */*;q=0.1"})
+    assert reader.mimetype == "application/atom+xml"

@@ -87,5 +87,24 @@ def test_the_embed_html_escapes_titles(demo_app, demo_client):
         slug = save_item(ItemFields(kind="book", title='"><script>alert(1)</script>', year=2001)).slug
         db.session.commit()
     answer = oembed(demo_client, f"http://localhost/items/{slug}").get_json()
-    assert "<script>" not in answer["html"]
-    assert "&lt;script&gt;" in answer["html"] and "&#34;&gt;" in answer["html"]
+    iframe = answer["html"][:answer["html"].index("</iframe>")]
+    assert "<script>" not in iframe and answer["html"].count("<script>") == 1, "only the resize listener is a script"
+    assert "&lt;script&gt;" in iframe and "&#34;&gt;" in iframe
+
+
+def test_answers_name_the_catalogs_author(demo_app, demo_client):
+    demo_app.config["SITE_AUTHOR"] = "Mina Park"
+    answer = oembed(demo_client, f"http://localhost/items/{HIROSHIMA}").get_json()
+    assert answer["author_name"] == "Mina Park"
+    assert answer["author_url"] == "http://localhost/"
+
+
+def test_the_embed_html_fits_the_iframe_to_the_height_the_widget_reports(demo_client):
+    html = oembed(demo_client, f"http://localhost/lists/{KOREAN_LIST}").get_json()["html"]
+    iframe_end = html.index("</iframe>")
+    listener = html[iframe_end:]
+    assert listener.count("<script>") == 1 and listener.endswith("</script>")
+    assert 'e.origin!=="http://localhost"' in listener, "only messages from this site resize the frame"
+    assert '"afterimage:resize"' in listener and "f.style.height=e.data.height" in listener
+    widget = demo_client.get(f"/widget/lists/{KOREAN_LIST}").get_data(as_text=True)
+    assert 'parent.postMessage({type:"afterimage:resize"' in widget, "the widget page reports its height"

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from afterimage import query_args
 from afterimage.covers import placeholder_svg
 from afterimage.extensions import csrf, db
+from afterimage.languages import title_language
 from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
 from afterimage.recommendations import recommend_by_kind, recommend_for_items
 from afterimage.catalog import (
@@ -38,6 +39,7 @@ ONE_YEAR = 365 * 24 * 3600
 bp.add_app_template_global(item_json_ld)
 # Every page writes years the same way: {{ item.year|year_label }} gives "1959" or "c. 700 BC".
 bp.add_app_template_filter(year_label)
+bp.add_app_template_global(title_language)
 
 
 @bp.app_template_filter()

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from afterimage.api.serializers import cover_url
 from afterimage.api.subjects import Subject, find_subject
 from afterimage.query_args import whole_number_arg
+from afterimage.widget.assets import resize_listener
 from afterimage.widget.options import DEFAULT_WIDTH, FIXED_HEIGHT
 
 PAGE_TYPES = {"public.item": "items", "public.curated_list": "lists", "public.tag": "tags"}
@@ -43,12 +44,16 @@ def subject_of_page(url: str) -> Subject:
 
 
 def iframe_html(subject: Subject, width: int, height: int) -> str:
-    """The embed code: the widget iframe at the given size, shrinking with a narrow column."""
+    """The embed code: the widget iframe at the given size, then the listener that fits it to its content.
+
+    Consumers that strip scripts keep the iframe at its fixed height, which scrolls; the others let the
+    widget report its height by postMessage, as the iframe snippet of the /widget/ page does.
+    """
     src = subject.widget_url()
     return (
         f'<iframe src="{escape(src)}" width="{width}" height="{height}" '
         f'title="{escape("If you liked " + subject.title)} (Afterimage)" loading="lazy" frameborder="0" '
-        'data-afterimage></iframe>'
+        'data-afterimage></iframe>' + resize_listener(request.host_url.rstrip("/"))
     )
 
 
@@ -75,6 +80,8 @@ def oembed_answer() -> Response:
         "title": subject.title,
         "provider_name": PROVIDER_NAME,
         "provider_url": url_for("public.home", _external=True),
+        "author_name": current_app.config["SITE_AUTHOR"],
+        "author_url": url_for("public.home", _external=True),
         "cache_age": current_app.config["CACHE_MAX_AGE"],
         "html": iframe_html(subject, width, height),
         "width": width,

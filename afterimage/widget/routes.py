@@ -14,7 +14,7 @@ from afterimage.extensions import db
 from afterimage.models import Item
 from afterimage.widget.assets import csp_hash, embed_script, resize_listener, resize_script, widget_css
 from afterimage.widget.oembed import oembed_answer
-from afterimage.widget.options import frame_height, widget_options
+from afterimage.widget.options import DEFAULT_ACCENT, frame_height, widget_options
 
 bp = Blueprint("widget", __name__)
 bp.add_app_template_global(resize_listener)
@@ -47,8 +47,10 @@ def render_widget(type_: str, slug: str) -> Response:
     if moved:
         return redirect(subject.widget_url(**kept_query_args()), 301)
     recs = recommendations_for(subject.members, options.kinds, options.limit)
-    # The accent passed strict validation (hex only), so it is safe inside the stylesheet.
-    style = "body{margin:0}" + widget_css() + f".aw{{--accent:{options.accent}}}"
+    # The accent passed strict validation (hex only), so it is safe inside the stylesheet. The default is
+    # left to the stylesheet, which lightens it on a dark background.
+    accent = f".aw{{--accent:{options.accent}}}" if options.accent != DEFAULT_ACCENT else ""
+    style = "body{margin:0}" + widget_css() + accent
     script = resize_script()
     response = Response(render_template(
         "widget/widget.html", subject=subject, options=options, style=style, script=script,

@@ -21,9 +21,9 @@
     a.rel = "noopener";
     return a;
   }
-  function img(src) {
+  function img(src, alt) {
     var i = el("img");
-    i.alt = ""; i.width = 200; i.height = 300; i.loading = "lazy";
+    i.alt = alt || ""; i.width = 200; i.height = 300; i.loading = "lazy";
     if (/^https?:\/\//i.test(src)) i.src = src;
     return i;
   }
@@ -40,8 +40,8 @@
     a.appendChild(cv);
     a.appendChild(el("span", "t", it.title));
     a.appendChild(el("span", "m", line(it.year, makers(it))));
-    // After the title, so screen readers say what it is before why; shown over the cover on hover or focus.
-    if (rec.reasons.length) a.appendChild(el("span", "why", rec.reasons.join("; ")));
+    // After the title, so screen readers say what it is before why; the strongest reason, always shown.
+    if (rec.reasons.length) a.appendChild(el("span", "why", rec.reasons[0]));
     li.appendChild(a);
     return li;
   }
@@ -56,7 +56,7 @@
     var s = data.item || data.list || data.tag, type = data.item ? s.kind : data.list ? "list" : "tag";
     var head = el("div", "head"), d = el("div"), t = el("span", "title"), recs = data.recommendations;
     box.textContent = "";
-    if (data.item && !o.compact) head.appendChild(link(s.url, base)).appendChild(img(s.cover_url));
+    if (data.item && !o.compact) head.appendChild(link(s.url, base)).appendChild(img(s.cover_url, s.title));
     d.appendChild(el("span", "eyebrow", "If you liked this " + type));
     t.appendChild(link(s.url, base, s.title || s.name));
     d.appendChild(t);

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from tests.ci import missing_requirement
 from tests.conftest import MARKUP_TITLE, add_film_titled_with_markup
+from tests.test_studio_fixtures import PASSWORD, add_author
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -220,3 +221,47 @@ def artifacts() -> Path:
     """test-artifacts/ at the repository root (gitignored), for screenshots."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@dataclass
+class AuthorSite:
+    """The demo catalog with an author on a live server, and the ids of a few rows for the studio's pages."""
+
+    url: str
+    item_id: int
+    tag_id: int
+    list_id: int
+
+    def studio_pages(self) -> list[str]:
+        """Every page of the studio a signed-in author can open with GET."""
+        return [
+            "/studio/", "/studio/items", "/studio/items?q=hiroshima", "/studio/items/new",
+            f"/studio/items/{self.item_id}", f"/studio/items/{self.item_id}/delete", "/studio/tags",
+            f"/studio/tags/{self.tag_id}", f"/studio/tags/{self.tag_id}/delete", "/studio/lists", "/studio/lists/new",
+            f"/studio/lists/{self.list_id}", f"/studio/lists/{self.list_id}/delete", "/studio/import",
+            "/studio/password",
+        ]
+
+    def sign_in(self, page) -> None:
+        """Sign the author in on this browser page."""
+        page.goto(self.url + "/studio/sign-in")
+        page.fill("#name", "Mina")
+        page.fill("#password", PASSWORD)
+        page.click("form.studio-form button[type=submit]")
+        page.wait_for_url(self.url + "/studio/")
+
+
+@pytest.fixture
+def author_site(demo_app):
+    """The demo catalog with an author, on a live server."""
+    import sqlalchemy as sa
+
+    from afterimage.extensions import db
+    from afterimage.models import CuratedList, Item, Tag
+
+    add_author(demo_app)
+    with demo_app.app_context():
+        first = {m: db.session.scalar(sa.select(m.id).order_by(m.id).limit(1)) for m in (Item, Tag, CuratedList)}
+    server = LiveServer(demo_app)
+    yield AuthorSite(server.url, first[Item], first[Tag], first[CuratedList])
+    server.stop()

@@ -176,3 +176,58 @@ def test_the_embed_panel_updates_code_and_preview_as_options_change(browser, sit
     assert page.evaluate("navigator.clipboard.readText()") == script_code
     assert errors == []
     context.close()
+
+
+def test_every_card_shows_its_reason_without_hover(watched, site, host):
+    page = open_blog(watched, host)
+    page.mouse.move(0, 0)
+    expected = [r["reasons"][0] for r in api(site, f"items/{HIROSHIMA}/recommendations")["recommendations"]]
+    for reasons in (page.frame_locator("#frame").locator(".why"), page.locator(f"{SCRIPT_WIDGET} .why")):
+        assert reasons.count() >= 3
+        for i in range(reasons.count()):
+            box = reasons.nth(i).evaluate(
+                "e => ({opacity: getComputedStyle(e).opacity, height: e.getBoundingClientRect().height,"
+                " visibility: getComputedStyle(e).visibility})"
+            )
+            assert box == {"opacity": "1", "height": box["height"], "visibility": "visible"} and box["height"] > 0
+    assert page.frame_locator("#frame").locator(".why").all_text_contents() == expected
+
+
+# Words (between spaces and hyphens) of card titles that are split across lines although they would fit
+# on one: a title wraps between words, and breaks inside a word only when the word is wider than the card.
+WORDS_SPLIT_ACROSS_LINES = """titles => titles.flatMap(t => {
+  const text = t.firstChild, split = [], range = document.createRange(), width = t.getBoundingClientRect().width;
+  for (const m of text.data.matchAll(/[^\\s-]+-?/g)) {
+    range.setStart(text, m.index); range.setEnd(text, m.index + m[0].length);
+    const rects = [...range.getClientRects()];
+    const tops = new Set(rects.map(r => Math.round(r.top)));
+    if (tops.size > 1 && rects.reduce((sum, r) => sum + r.width, 0) <= width) split.push(m[0]);
+  }
+  return split;
+})"""
+
+
+def test_card_titles_wrap_between_words_and_stop_at_two_lines(watched, host):
+    page = open_blog(watched, host)
+    for width in (1000, 390, 360):
+        page.set_viewport_size({"width": width, "height": 1400})
+        for titles in (page.frame_locator("#frame").locator(".t"), page.locator(f"{SCRIPT_WIDGET} .t")):
+            assert titles.evaluate_all(WORDS_SPLIT_ACROSS_LINES) == [], width
+            for i in range(titles.count()):
+                lines = titles.nth(i).evaluate(
+                    "e => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))"
+                )
+                assert 1 <= lines <= 2
+
+
+LOOK = ("display", "font-size", "font-weight", "font-style", "line-height", "color", "-webkit-line-clamp",
+        "text-decoration-line", "overflow-wrap", "hyphens")
+
+
+def test_the_script_widget_and_the_iframe_look_the_same(watched, host):
+    # Both in the auto theme with the default accent: the iframe and the tag's script widget.
+    page = open_blog(watched, host)
+    frame, script = page.frame_locator("#frame"), page.locator(TAG_WIDGET)
+    for selector in (".aw", ".eyebrow", ".title a", ".sub", "h2", ".t", ".m", ".why", ".foot", ".foot a"):
+        in_frame, in_script = frame.locator(selector).first, script.locator(selector).first
+        assert style_of(in_frame, *LOOK) == style_of(in_script, *LOOK), selector
