@@ -1,0 +1,38 @@
+"""Link-preview cards served as PNG at /og/<kind>/<slug>.png?v=<digest>, the address pages give og:image."""
+from __future__ import annotations
+
+from flask import Response, abort, request
+
+from afterimage.models import CuratedList, Item, Tag
+from afterimage.people import find_person
+from afterimage.preview_cards import card_for, card_png, preview_card_url
+from afterimage.public.routes import bp, is_public
+from afterimage.slugs import find_by_slug
+
+ONE_YEAR = 31_536_000
+MODELS = {"item": Item, "list": CuratedList, "tag": Tag}
+
+bp.add_app_template_global(preview_card_url)
+
+
+@bp.route("/og/<any(item, list, tag, person):kind>/<slug>.png")
+def preview_card(kind: str, slug: str):
+    """The card of a page; kept a year at its current ?v= digest, revalidated at any other address."""
+    if kind == "person":
+        row = find_person(slug)
+    else:
+        row, _ = find_by_slug(MODELS[kind], slug)
+        if row is not None and not is_public(row):
+            row = None
+    if row is None:
+        abort(404)
+    card = card_for(row)
+    response = Response(card_png(card), mimetype="image/png")
+    response.set_etag(card.digest)
+    if request.args.get("v") == card.digest and slug == row.slug:
+        response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+    else:
+        # An old address (a renamed page, an edited title) shows the current card but may not keep it.
+        response.cache_control.public = True
+        response.cache_control.no_cache = True
+    return response.make_conditional(request)
