@@ -21,12 +21,15 @@ import sqlalchemy as sa
 from flask import url_for
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from afterimage.catalog import is_http_url
+from afterimage.cover_images import cover_src
 from afterimage.covers import DEFAULT_FAMILY, FAMILY_COLOURS, family_of
 from afterimage.extensions import db
 from afterimage.models import CoverImage, Creator, CuratedList, Item, Tag
 from afterimage.people import works_by_role
 
 SIZE = (1200, 630)
+POSTER_SIZE = (400, 600)
 MARGIN = 70
 MAX_POSTERS = 3
 # Bump when the drawing changes: the digest (and so every card's URL) changes with it.
@@ -55,6 +58,11 @@ class Poster:
     ink: str
     cover_digest: str | None = None
 
+    @property
+    def digest(self) -> str:
+        """A short hash of what the poster shows (see content_digest)."""
+        return content_digest(self)
+
 
 @dataclass(frozen=True)
 class PreviewCard:
@@ -70,9 +78,14 @@ class PreviewCard:
 
     @property
     def digest(self) -> str:
-        """A short hash of the card's content, the fonts it is set in and the drawing's version."""
-        content = json.dumps([RENDER_VERSION, font_files(), asdict(self)], sort_keys=True, ensure_ascii=False)
-        return hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
+        """A short hash of what the card shows (see content_digest)."""
+        return content_digest(self)
+
+
+def content_digest(drawing: Poster | PreviewCard) -> str:
+    """A short hash of a drawing's content, the fonts it is set in and the drawing code's version."""
+    content = json.dumps([RENDER_VERSION, font_files(), asdict(drawing)], sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
 
 
 # --- What each page's card shows ---------------------------------------------------------------------------
@@ -139,6 +152,14 @@ def preview_card_url(row: Item | CuratedList | Tag | Creator, external: bool = T
     return url_for(
         "public.preview_card", kind=PAGE_KINDS[type(row)], slug=row.slug, v=card_for(row).digest, _external=external
     )
+
+
+def raster_cover_url(item: Item) -> str:
+    """An absolute address of the item's cover as a JPEG or PNG, for places that show no SVG (a pasted blog
+    post, mail): her upload, her pasted http(s) URL, else the placeholder poster drawn as PNG."""
+    if item.cover_digest or (item.cover_url and is_http_url(item.cover_url)):
+        return cover_src(item, "page", external=True)
+    return url_for("public.preview_card", kind="poster", slug=item.slug, v=poster_of(item).digest, _external=True)
 
 
 # --- Fonts ---------------------------------------------------------------------------------------------------
@@ -340,4 +361,12 @@ def card_png(card: PreviewCard) -> bytes:
     out = io.BytesIO()
     # Not optimize=True: it takes six times as long for 4 % fewer bytes.
     render_card(card).save(out, "PNG")
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=256)
+def poster_png(poster: Poster) -> bytes:
+    """A drawn poster as PNG bytes, kept in memory by content like the cards."""
+    out = io.BytesIO()
+    draw_poster(poster, POSTER_SIZE).save(out, "PNG")
     return out.getvalue()

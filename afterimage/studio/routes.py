@@ -662,3 +662,5 @@ def export_csv():
     return download(items_csv().encode("utf-8-sig"), "text/csv", f"afterimage-items-{stamp}.csv")
 
 
+# Views in modules of their own register on this blueprint as they are imported.
+from afterimage.studio import paste_views  # noqa: E402,F401
