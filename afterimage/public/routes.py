@@ -14,7 +14,7 @@ from afterimage.recommendations import recommend_by_kind, recommend_for_items
 from afterimage.catalog import is_http_url
 from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
-from afterimage.search import search_items, search_people
+from afterimage.search import search_catalog, search_people, snippets
 from afterimage.security import is_cross_site_request
 from afterimage.slugs import find_by_slug
 
@@ -201,17 +201,21 @@ def curated_list(slug: str):
 
 @bp.route("/search")
 def search():
-    """Search titles, original titles, creators, tags and descriptions, ignoring accents and case."""
+    """Search titles, original titles, creators, tags and descriptions, ignoring accents and case, best first,
+    each result with the words it matched marked."""
     q = request.args.get("q", "").strip()
     kind = request.args.get("kind") or None
     if kind not in (None, *KINDS):
         abort(400, "Unknown kind.")
+    results = search_catalog(q, kind)
     page = db.paginate(
-        with_tags_and_credits(search_items(q, kind)), page=page_arg(),
+        with_tags_and_credits(results.query), page=page_arg(),
         per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False,
     )
     people = search_people(q) if page.page == 1 else []
-    return render_template("public/search.html", q=q, kind=kind, page=page, people=people)
+    return render_template("public/search.html", q=q, kind=kind, page=page, people=people,
+                           close_matches=results.close_matches,
+                           snippets=snippets(page.items, q, results.close_matches))
 
 
 def liked_slugs() -> list[str]:
