@@ -122,6 +122,31 @@ def narrowing_filter(terms: Sequence[str], dialect: str) -> sa.ColumnElement[boo
     return Item.id.in_(matching)
 
 
+def bm25_ranking(terms: Sequence[str], dialect: str) -> sa.Subquery | None:
+    """Each item the index finds for every term with its FTS5 bm25 score (lower is more relevant); None
+    where there is no index to ask (PostgreSQL, or no term long enough)."""
+    long_terms = [t for t in terms if indexable(t)]
+    if dialect != "sqlite" or not long_terms:
+        return None
+    expression = " AND ".join(fts_phrase(t) for t in dict.fromkeys(long_terms))
+    return (
+        sa.select(_fts.c.rowid.label("item_id"), sa.func.bm25(sa.literal_column(FTS_TABLE)).label("rank"))
+        .where(_fts.c[FTS_TABLE].op("MATCH")(expression))
+        .subquery("fts_rank")
+    )
+
+
+def sharing_trigrams(terms: Sequence[str], limit: int) -> sa.Select:
+    """The ids of the items sharing most three-letter pieces with the terms, best first: candidates for a
+    misspelt query ("hiroshma" shares hir, iro, ros, osh with "hiroshima"). SQLite only."""
+    pieces = {t[i:i + 3] for t in terms if indexable(t) for i in range(len(t) - 2)}
+    expression = " OR ".join(fts_phrase(p) for p in sorted(pieces))
+    return (
+        sa.select(_fts.c.rowid).where(_fts.c[FTS_TABLE].op("MATCH")(expression))
+        .order_by(sa.func.bm25(sa.literal_column(FTS_TABLE))).limit(limit)
+    )
+
+
 def _after_create(target: sa.Table, connection: sa.Connection, **kw: object) -> None:
     create_search_index(connection)
 

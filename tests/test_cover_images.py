@@ -101,7 +101,7 @@ def test_an_uploaded_cover_is_stored_in_three_sizes_and_served_for_a_year(app, a
             assert (image.format, image.size) == ("JPEG", (width, height))
     page = author_client.get(f"/items/{slug}").get_data(as_text=True)
     assert f'src="/covers/uploaded/{digest}-page.jpg"' in page
-    assert f'<meta property="og:image" content="http://localhost/covers/uploaded/{digest}-preview.jpg">' in page
+    assert f'<meta property="og:image" content="http://localhost/og/item/{slug}.png?v=' in page
     assert f'/covers/uploaded/{digest}-card.jpg' in author_client.get("/items").get_data(as_text=True)
     assert f'/covers/uploaded/{digest}-card.jpg' in author_client.get(f"/widget/items/{slug}").get_data(as_text=True)
     api = author_client.get(f"/api/v1/items/{slug}").get_json()

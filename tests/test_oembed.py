@@ -29,8 +29,9 @@ def test_item_list_and_tag_pages_embed_as_rich_widget_iframes(demo_client, page,
     assert answer["provider_name"] == "Afterimage" and answer["provider_url"] == "http://localhost/"
     assert f'<iframe src="http://localhost{widget}" width="560" height="660"' in answer["html"]
     assert (answer["width"], answer["height"]) == (560, 660)
-    assert answer["thumbnail_url"].startswith("http://localhost/covers/")
-    assert (answer["thumbnail_width"], answer["thumbnail_height"]) == (200, 300)
+    # The page's link-preview card: a PNG, which consumers show (they do not show SVG).
+    assert answer["thumbnail_url"].startswith(f"http://localhost/og/{page.split('/')[1][:-1]}/")
+    assert (answer["thumbnail_width"], answer["thumbnail_height"]) == (1200, 630)
 
 
 def test_the_discovery_link_on_an_item_page_leads_to_a_working_answer(demo_client):
@@ -44,7 +45,7 @@ def test_maxwidth_and_maxheight_are_respected(demo_client):
     answer = oembed(demo_client, f"http://localhost/items/{HIROSHIMA}", "&maxwidth=320&maxheight=240").get_json()
     assert answer["width"] <= 320 and answer["height"] <= 240
     assert 'width="320" height="240"' in answer["html"]
-    assert "thumbnail_url" not in answer, "a 200×300 thumbnail does not fit in 320×240"
+    assert "thumbnail_url" not in answer, "a 1200×630 thumbnail does not fit in 320×240"
 
 
 def test_a_larger_maximum_keeps_the_natural_size(demo_client):

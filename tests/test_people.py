@@ -114,7 +114,7 @@ def test_a_person_page_has_open_graph_tags_and_person_json_ld(demo_client):
     assert '<meta property="og:type" content="profile">' in html
     assert '<meta property="og:title" content="Han Kang">' in html
     assert '<meta property="og:url" content="http://localhost/people/han-kang">' in html
-    assert re.search(r'<meta property="og:image" content="http://localhost/covers/[^"]+">', html)
+    assert re.search(r'<meta property="og:image" content="http://localhost/og/person/han-kang\.png\?v=[0-9a-f]{16}">', html)
     data = json_ld(html)
     assert data["@context"] == "https://schema.org"
     assert data["@type"] == "Person"

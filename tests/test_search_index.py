@@ -123,10 +123,11 @@ def test_short_and_long_terms_together_need_both(catalog_app):
         assert titles("ka calasso") == ["Ka"]
 
 
-def test_title_matches_come_first_then_by_title(catalog_app):
+def test_title_matches_come_first_best_first(catalog_app):
     with catalog_app.app_context():
         found = titles("river")
-        assert found == ["He said \"AND\" NEAR(the river)* -x", "River of No Return", "Under the Bridge"]
+        # A title starting with the word, then one holding it, then a description.
+        assert found == ["River of No Return", "He said \"AND\" NEAR(the river)* -x", "Under the Bridge"]
         assert found == scanned_titles("river")
         assert titles("river", "film") == ["River of No Return", "Under the Bridge"] == scanned_titles("river", "film")
 

@@ -5,9 +5,9 @@ from typing import Any
 
 from flask import abort, render_template, url_for
 
-from afterimage.cover_images import cover_src
 from afterimage.models import Creator, Item
 from afterimage.people import RoleWorks, find_person, is_public, works_by_role
+from afterimage.preview_cards import preview_card_url
 from afterimage.public.routes import bp
 
 
@@ -52,9 +52,8 @@ def person(slug: str):
         abort(404)
     works = works_by_role(person)
     url = url_for("public.person", slug=person.slug, _external=True)
-    first = works[0].items[0]
     return render_template(
         "public/person.html", person=person, works=works, summary=person_summary(works),
-        page_url_abs=url, image_abs=cover_src(first, "preview", external=True),
+        page_url_abs=url, image_abs=preview_card_url(person),
         json_ld=person_json_ld(person, url, works),
     )

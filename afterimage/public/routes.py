@@ -18,7 +18,7 @@ from afterimage.catalog import (
 )
 from afterimage.next_url import next_or
 from afterimage.public.structured_data import item_json_ld
-from afterimage.search import search_items, search_people
+from afterimage.search import search_catalog, search_people, snippets
 from afterimage.security import is_cross_site_request
 from afterimage.studio.auth import current_author
 from afterimage.slugs import find_by_slug
@@ -241,17 +241,21 @@ def up_next():
 
 @bp.route("/search")
 def search():
-    """Search titles, original titles, creators, tags and descriptions, ignoring accents and case."""
+    """Search titles, original titles, creators, tags and descriptions, ignoring accents and case, best first,
+    each result with the words it matched marked."""
     q = request.args.get("q", "").strip()
     kind = request.args.get("kind") or None
     if kind not in (None, *KINDS):
         abort(400, "Unknown kind.")
+    results = search_catalog(q, kind)
     page = db.paginate(
-        with_tags_and_credits(search_items(q, kind).where(published_items())), page=page_arg(),
+        with_tags_and_credits(results.query.where(published_items())), page=page_arg(),
         per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False,
     )
     people = search_people(q) if page.page == 1 else []
-    return render_template("public/search.html", q=q, kind=kind, page=page, people=people)
+    return render_template("public/search.html", q=q, kind=kind, page=page, people=people,
+                           close_matches=results.close_matches,
+                           snippets=snippets(page.items, q, results.close_matches))
 
 
 def liked_slugs() -> list[str]:
@@ -294,4 +298,4 @@ def toggle_liked(slug: str):
     return response
 
 # Views in modules of their own register on this blueprint as they are imported.
-from afterimage.public import people, uploaded_covers  # noqa: E402,F401
+from afterimage.public import people, preview_cards, uploaded_covers  # noqa: E402,F401

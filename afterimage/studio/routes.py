@@ -21,7 +21,7 @@ from afterimage.importers.items_csv import items_csv
 from afterimage.models import KINDS, STATUSES, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags, utcnow
 from afterimage.next_url import next_or
 from afterimage.query_args import whole_number
-from afterimage.search import search_items
+from afterimage.search import search_catalog, search_items
 from afterimage.slugs import change_slug, slugify, unique_slug
 from afterimage.studio import models  # noqa: F401  (registers the studio tables for db.create_all)
 from afterimage.studio.auth import (
@@ -501,7 +501,7 @@ def list_edit(list_id: int):
             commit(f"Saved the list {curated.title}" + (" (published)." if curated.published else " (draft)."))
             return redirect(url_for("studio.list_edit", list_id=curated.id), 303)
     q = request.args.get("q", "").strip()
-    results = db.session.scalars(search_items(q).limit(20)).all() if q else []
+    results = db.session.scalars(search_catalog(q).query.limit(20)).all() if q else []
     on_list = {e.item_id for e in curated.entries}
     return render_template("studio/list_form.html", curated=curated, form=form, q=q, results=results,
                            on_list=on_list)
@@ -670,3 +670,5 @@ def export_csv():
     return download(items_csv().encode("utf-8-sig"), "text/csv", f"afterimage-items-{stamp}.csv")
 
 
+# Views in modules of their own register on this blueprint as they are imported.
+from afterimage.studio import paste_views  # noqa: E402,F401

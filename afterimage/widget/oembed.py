@@ -7,15 +7,14 @@ from flask import Response, abort, current_app, jsonify, request, url_for
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from afterimage.api.serializers import cover_url
 from afterimage.api.subjects import Subject, find_subject
+from afterimage.preview_cards import SIZE as THUMBNAIL_SIZE, preview_card_url
 from afterimage.query_args import whole_number_arg
 from afterimage.widget.assets import resize_listener
 from afterimage.widget.options import DEFAULT_WIDTH, FIXED_HEIGHT
 
 PAGE_TYPES = {"public.item": "items", "public.curated_list": "lists", "public.tag": "tags"}
 PROVIDER_NAME = "Afterimage"
-THUMBNAIL_SIZE = (200, 300)
 MAX_SIZE = 10_000
 
 
@@ -91,5 +90,5 @@ def oembed_answer() -> Response:
     thumb_width, thumb_height = THUMBNAIL_SIZE
     # A thumbnail is optional; leave it out rather than break the consumer's size limits.
     if item is not None and thumb_width <= maxwidth and thumb_height <= maxheight:
-        answer.update(thumbnail_url=cover_url(item), thumbnail_width=thumb_width, thumbnail_height=thumb_height)
+        answer.update(thumbnail_url=preview_card_url(subject.row), thumbnail_width=thumb_width, thumbnail_height=thumb_height)
     return jsonify(answer)

@@ -58,6 +58,6 @@ def test_an_uploaded_cover_shows_on_the_page_the_card_and_the_widget(demo_app, l
     assert digest
     assert seen["studio"] == seen["card"] == f"/covers/uploaded/{digest}-card.jpg"
     assert seen["page"] == f"/covers/uploaded/{digest}-page.jpg" and seen["loaded"] == 400
-    assert seen["og"] == f"{live}/covers/uploaded/{digest}-preview.jpg"
+    assert seen["og"].startswith(f"{live}/og/item/{HIROSHIMA}.png?v=")  # her cover on the link-preview card
     assert seen["widget"] == f"/covers/uploaded/{digest}-card.jpg" and seen["widget_loaded"] == 300
     assert problems == []
