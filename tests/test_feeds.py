@@ -170,12 +170,12 @@ def test_an_item_entry_carries_the_cover_her_rating_and_her_note(demo_client):
     assert "Duras's dialogue" in html, "the whole description, unescaped once"
 
 
-def test_a_want_item_shows_no_rating(demo_app, demo_client):
+def test_an_unrated_item_shows_no_rating(demo_app, demo_client):
     with demo_app.app_context():
-        save_item(ItemFields(kind="film", title="Not Yet Seen", year=2020, status="want", rating=None))
+        save_item(ItemFields(kind="film", title="Seen, Not Rated", year=2020, status="seen", rating=None))
         db.session.commit()
     entry = parse(demo_client, "/feeds/items.atom").entries[0]
-    assert entry.title == "Not Yet Seen (2020)" and "Rating" not in entry.content[0].value
+    assert entry.title == "Seen, Not Rated (2020)" and "Rating" not in entry.content[0].value
 
 
 def test_a_list_feed_holds_its_items_in_order_with_her_notes_for_them(demo_app, demo_client):

@@ -7,7 +7,8 @@ from flask import Response, abort, request
 from afterimage.models import CuratedList, Item, Tag
 from afterimage.people import find_person
 from afterimage.preview_cards import card_for, card_png, poster_of, poster_png, preview_card_url, raster_cover_url
-from afterimage.public.routes import bp, is_public
+from afterimage.catalog import readers_may_see
+from afterimage.public.routes import bp
 from afterimage.slugs import find_by_slug
 
 ONE_YEAR = 31_536_000
@@ -25,7 +26,7 @@ def preview_card(kind: str, slug: str):
         row = find_person(slug)
     else:
         row, _ = find_by_slug(MODELS[kind], slug)
-        if row is not None and not is_public(row):
+        if row is not None and not readers_may_see(row):
             row = None
     if row is None:
         abort(404)
