@@ -114,11 +114,12 @@ def test_upgrading_a_populated_catalog_keeps_every_row_of_every_table(bare_app):
     from flask_migrate import downgrade, upgrade
 
     def counts() -> dict[str, int]:
-        db.session.remove()
-        return {
+        found = {
             t: db.session.scalar(sa.text(f"SELECT count(*) FROM {t}"))
             for t in ("items", "creators", "credits", "item_tags", "tags", "lists", "list_entries")
         }
+        db.session.remove()  # an open read would hold PostgreSQL's locks against the migration's DDL
+        return found
 
     runner = bare_app.test_cli_runner()
     assert runner.invoke(args=["init-db"]).exit_code == 0
