@@ -236,6 +236,8 @@ def real_path(app, rule) -> str | None:
             "list_id": entry.list_id, "entry_id": entry.id,
             # An uploaded cover the demo does not have: the route must still answer cleanly.
             "digest": "0" * 64, "size": "page",
+            # A link-preview card's page kind: its slug is then an item's.
+            "kind": "item",
         }
     path = rule.rule
     for name in rule.arguments:
