@@ -207,6 +207,15 @@ def test_a_tag_block_shows_only_published_items_by_year_or_by_her_rating(demo_ap
     assert re.search(r"<h3 [^>]*>1\. <a", by_rating["html"])  # a ranking is numbered
     page = demo_author_client.get(f"/studio/tags/{tag_id}").get_data(as_text=True)
     assert '<select id="paste-order" name="order">' in page and "By my rating, best first" in page
+    # She can also take the tag's items to the set page, to choose some and put them in her own order.
+    pick = re.search(r'<p class="paste-pick"><a href="([^"]+)">', page)[1].replace("&amp;", "&")
+    picked = demo_author_client.get(pick).get_data(as_text=True)
+    boxes = re.search(r'<textarea id="picked-items"[^>]*>(.*?)</textarea>', picked, re.S)[1].split()
+    assert boxes == [slug for slug, _ in shown][:20] and hidden_slug not in picked
+    # A block holds 20 (the demo's war tag has more): the rest are named, not dropped in silence.
+    left_out = len(shown) - 20
+    assert left_out > 0 and f"these {left_out} came after them and are left out" in picked and shown[-1][0] in picked
+    assert 'id="picked-title" type="text" name="title" value="war"' in picked.lower()
 
 
 @pytest.fixture
@@ -226,7 +235,8 @@ def picked_films(app) -> list[str]:
 def test_a_picked_set_pastes_in_her_order_from_slugs_addresses_and_a_liked_link(app, author_client, picked_films):
     rec, stalker, private = picked_films
     given = f"http://localhost/items/{stalker}\nhttp://localhost/liked?items={rec},{private}\n{stalker}"
-    codes = author_client.get("/studio/paste/code", query_string={"items": given, "title": "Two [great] films"}).get_json()
+    asked = {"items": given, "title": "Two [great] films"}
+    codes = author_client.get("/studio/paste/code", query_string=asked).get_json()
     html, markdown = codes["html"], codes["markdown"]
     tags = elements(html)
     assert not {tag for tag, _ in tags} & {"script", "iframe", "object", "embed", "form", "style"}

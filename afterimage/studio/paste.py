@@ -4,8 +4,9 @@ script, no iframe) or Markdown.
 Blog hosts and plans that forbid embeds still take plain HTML or Markdown, so the block is made of nothing but
 headings, paragraphs, links and images, every address absolute: covers (as JPEG or PNG, since some hosts
 refuse SVG), and links back to each item's page. Only published items appear: a block is public the moment
-she pastes it, so her watchlist and what she is in the middle of never leak through it. The HTML is rendered by templates/paste/block.html with
-Jinja's escaping; the Markdown here, escaping every character a title or note could turn into markup.
+she pastes it, so her watchlist and what she is in the middle of never leak through it. The HTML is rendered
+by templates/paste/block.html with Jinja's escaping; the Markdown here, escaping every character a title or
+note could turn into markup.
 """
 from __future__ import annotations
 
@@ -102,6 +103,7 @@ class PickedItems:
     introduction: str
     items: list[Item]
     not_found: list[str] = field(default_factory=list)  # what she pasted that names no published item
+    over_limit: list[str] = field(default_factory=list)  # what came after the first MAX_PICKED_ITEMS
 
     @property
     def slugs(self) -> str:
@@ -139,14 +141,18 @@ def items_block(title: str, url: str | None, introduction: str, items: list[Item
     return PasteBlock(title, url, introduction, entries, numbered=numbered)
 
 
-def tag_block(tag: Tag, order: str = "year") -> PasteBlock:
-    """A tag's published items by year (the tag page's order) or by her rating, with her notes."""
-    items = db.session.scalars(
+def tag_items(tag: Tag, order: str = "year") -> list[Item]:
+    """A tag's published items in one of TAG_ORDERS, as many as a block shows."""
+    return list(db.session.scalars(
         sa.select(Item).where(Item.tags.contains(tag), published_items())
         .order_by(*TAG_ORDERS.get(order, TAG_ORDERS["year"])[1]).limit(MAX_TAG_ITEMS)
-    ).all()
+    ))
+
+
+def tag_block(tag: Tag, order: str = "year") -> PasteBlock:
+    """A tag's published items by year (the tag page's order), by her rating or by title, with her notes."""
     url = url_for("public.tag", slug=tag.slug, _external=True)
-    return items_block(tag.name, url, tag.description, list(items), numbered=order == "rating")
+    return items_block(tag.name, url, tag.description, tag_items(tag, order), numbered=order == "rating")
 
 
 def picked_slugs(values: list[str]) -> list[str]:
@@ -170,14 +176,17 @@ def picked_items(args: MultiDict) -> PickedItems:
     items only, found by current or old slug; anything else is named in `not_found`."""
     items: list[Item] = []
     not_found: list[str] = []
-    for slug in picked_slugs(args.getlist("items"))[:MAX_PICKED_ITEMS]:
+    over_limit: list[str] = []
+    for slug in picked_slugs(args.getlist("items")):
         item, _ = find_by_slug(Item, slug)
         if item is None or not is_published(item):
             not_found.append(slug)
+        elif len(items) == MAX_PICKED_ITEMS:
+            over_limit.append(slug)
         elif item not in items:  # an old slug and the current one name the same item
             items.append(item)
     title = " ".join(args.get("title", "").split()) or "My picks"
-    return PickedItems(title, args.get("introduction", "").strip(), items, not_found)
+    return PickedItems(title, args.get("introduction", "").strip(), items, not_found, over_limit)
 
 
 def picked_block(picked: PickedItems) -> PasteBlock:

@@ -11,6 +11,7 @@ from afterimage.extensions import db
 from afterimage.models import CuratedList, Tag
 from afterimage.studio.paste import (
     MAX_PICKED_ITEMS, TAG_ORDERS, PasteOptions, PickedItems, block_for, paste_codes, paste_html, picked_items,
+    tag_items,
 )
 from afterimage.studio.routes import bp, curated_or_404
 
@@ -31,6 +32,7 @@ class PastePanelForm:
     preview_url: str
     hidden: dict[str, str] = field(default_factory=dict)
     orders: list[tuple[str, str]] = field(default_factory=list)
+    pick_url: str | None = None  # a tag's items as a set, for her to choose and order herself
 
 
 def paste_form(row: CuratedList | Tag | PickedItems) -> PastePanelForm:
@@ -42,8 +44,10 @@ def paste_form(row: CuratedList | Tag | PickedItems) -> PastePanelForm:
         hidden = {"items": row.slugs, "title": row.title, "introduction": row.introduction}
         return PastePanelForm(url_for("studio.picked_paste"), url_for("studio.picked_paste_preview"), hidden)
     orders = [(value, label) for value, (label, _) in TAG_ORDERS.items()]
-    return PastePanelForm(url_for("studio.tag_paste", tag_id=row.id), url_for("studio.tag_paste_preview", tag_id=row.id),
-                          orders=orders)
+    slugs = ",".join(item.slug for item in tag_items(row))
+    pick_url = url_for("studio.picked", items=slugs, title=row.name, introduction=row.description)
+    return PastePanelForm(url_for("studio.tag_paste", tag_id=row.id),
+                          url_for("studio.tag_paste_preview", tag_id=row.id), orders=orders, pick_url=pick_url)
 
 
 bp.add_app_template_global(paste_codes)
