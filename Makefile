@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast bench screenshots clean
 
 $(BIN)/activate:
 	@test -n "$(PYTHON)" || { echo "Afterimage needs Python 3.12 or newer: install python3.12 (Debian: apt-get install python3.12-venv) or pyenv's 3.12, then run make again." >&2; exit 1; }
@@ -41,6 +41,10 @@ test-fast: $(VENV)/.installed-test
 # Load test: gunicorn on 127.0.0.1 with a 10,000-item catalog; `make bench ARGS=--postgres` for PostgreSQL.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/load.py $(ARGS)
+
+# The README's screenshots (docs/img/) of the demo catalog, taken by the system Chromium.
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -47,6 +47,7 @@ def studio_pages(app) -> list[str]:
         f"/studio/items/{item_id}/delete", "/studio/tags", f"/studio/tags/{tag_id}", f"/studio/tags/{tag_id}/delete",
         "/studio/lists", "/studio/lists/new", f"/studio/lists/{list_id}", f"/studio/lists/{list_id}?q=war",
         f"/studio/lists/{list_id}/delete", "/studio/import", "/studio/password",
+        "/studio/paste", "/studio/paste?items=hiroshima-mon-amour-1959",
     ]
 
 

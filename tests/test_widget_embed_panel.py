@@ -37,8 +37,9 @@ def test_the_panel_previews_the_widget_and_shows_code_for_both_embeds(app, kind,
 def test_the_panel_has_no_inline_script_and_loads_its_behaviour_from_a_file(app, client):
     parsed = Elements(render_panel(app, "items", "hiroshima-mon-amour-1959"))
     scripts = [a for tag, a in parsed.tags if tag == "script"]
-    assert [{**a, "src": a["src"].split("?")[0]} for a in scripts] == [{"src": "/static/js/embed-panel.js", "defer": None}]
-    for asset in ("/static/js/embed-panel.js", "/static/widget/embed-panel.css"):
+    assert [{**a, "src": a["src"].split("?")[0]} for a in scripts] == [
+        {"src": "/static/js/copy-buttons.js", "defer": None}, {"src": "/static/js/embed-panel.js", "defer": None}]
+    for asset in ("/static/js/copy-buttons.js", "/static/js/embed-panel.js", "/static/widget/embed-panel.css"):
         with client.get(asset) as response:
             assert response.status_code == 200
 

@@ -1,25 +1,42 @@
-"""Her next post, ready to paste: a list or a tag as a static block of HTML (no script, no iframe) or Markdown.
+"""Her next post, ready to paste: a list, a tag or a set of items she picks, as a static block of HTML (no
+script, no iframe) or Markdown.
 
 Blog hosts and plans that forbid embeds still take plain HTML or Markdown, so the block is made of nothing but
 headings, paragraphs, links and images, every address absolute: covers (as JPEG or PNG, since some hosts
-refuse SVG), and links back to each item's page. The HTML is rendered by templates/paste/block.html with
-Jinja's escaping; the Markdown here, escaping every character a title or note could turn into markup.
+refuse SVG), and links back to each item's page. Only published items appear: a block is public the moment
+she pastes it, so her watchlist and what she is in the middle of never leak through it. The HTML is rendered
+by templates/paste/block.html with Jinja's escaping; the Markdown here, escaping every character a title or
+note could turn into markup.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 from flask import render_template, url_for
 from werkzeug.datastructures import MultiDict
 
+from afterimage.catalog import is_published, published_items
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, Tag
 from afterimage.preview_cards import raster_cover_url
+from afterimage.slugs import find_by_slug
 
 # A tag can gather hundreds of items; a post shows its first ones, as the widget does.
 MAX_TAG_ITEMS = 100
+# A set she picks by hand is a post's worth: as many as readers' "I liked these" set holds (MAX_LIKED), so that
+# the block's link to that page shows the same items.
+MAX_PICKED_ITEMS = 20
+# How a tag's block may be ordered (a tag has no order of its own): the tag page's order, or her ranking.
+TAG_ORDERS = {
+    "year": ("By year", (Item.year, Item.title_key)),
+    "rating": ("By my rating, best first", (Item.rating.desc().nulls_last(), Item.year, Item.title_key)),
+    "title": ("By title", (Item.title_key,)),
+}
+# What separates the slugs or addresses she pastes: commas, spaces, new lines.
+PICK_SEPARATORS = re.compile(r"[\s,]+")
 # Characters Markdown may read as markup anywhere in a line (CommonMark lets any ASCII punctuation be escaped).
 MARKDOWN_INLINE = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
 # What starts a list, a heading underline or a rule at the beginning of a line.
@@ -33,13 +50,15 @@ class PasteOptions:
 
     covers: bool = True
     notes: bool = True
+    order: str = "year"  # a tag's order (TAG_ORDERS); a list and a set keep hers
 
     @classmethod
     def from_args(cls, args: MultiDict) -> PasteOptions:
         """The options of the studio's form: all on by default; once the form is sent, an unticked box is off."""
+        order = args.get("order", "year") if args.get("order") in TAG_ORDERS else "year"
         if "options" not in args:
-            return cls()
-        return cls(covers="covers" in args, notes="notes" in args)
+            return cls(order=order)
+        return cls(covers="covers" in args, notes="notes" in args, order=order)
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,22 @@ class PasteBlock:
         return paragraphs(self.introduction)
 
 
+@dataclass(frozen=True)
+class PickedItems:
+    """A set of items she picked for a post, in her order, with the heading and introduction she gave it."""
+
+    title: str
+    introduction: str
+    items: list[Item]
+    not_found: list[str] = field(default_factory=list)  # what she pasted that names no published item
+    over_limit: list[str] = field(default_factory=list)  # what came after the first MAX_PICKED_ITEMS
+
+    @property
+    def slugs(self) -> str:
+        """The items' slugs, comma-separated, as the form and the readers' "I liked these" link take them."""
+        return ",".join(item.slug for item in self.items)
+
+
 def paragraphs(text: str) -> list[str]:
     """Non-empty paragraphs of a text, each on one line."""
     return [" ".join(p.split()) for p in PARAGRAPH_BREAK.split(text or "") if p.strip()]
@@ -92,25 +127,82 @@ def entry_for(number: int, item: Item, note: str) -> PasteEntry:
 
 
 def list_block(curated: CuratedList) -> PasteBlock:
-    """A list in her order, each entry with its note on the list (or, without one, her note on the item)."""
-    entries = [entry_for(n, e.item, e.note or e.item.note) for n, e in enumerate(curated.entries, 1)]
+    """A list's published entries in her order, numbered as readers see them, each with its note on the list
+    (or, without one, her note on the item)."""
+    shown = [e for e in curated.entries if is_published(e.item)]
+    entries = [entry_for(n, e.item, e.note or e.item.note) for n, e in enumerate(shown, 1)]
     url = url_for("public.curated_list", slug=curated.slug, _external=True) if curated.published else None
     return PasteBlock(curated.title, url, curated.introduction, entries, numbered=True)
 
 
-def tag_block(tag: Tag) -> PasteBlock:
-    """A tag's items in the tag page's order (year, then title), with her notes."""
-    items = db.session.scalars(
-        sa.select(Item).where(Item.tags.contains(tag)).order_by(Item.year, Item.title_key).limit(MAX_TAG_ITEMS)
-    ).all()
+def items_block(title: str, url: str | None, introduction: str, items: list[Item], numbered: bool) -> PasteBlock:
+    """Items with her notes on them, as a block."""
     entries = [entry_for(n, item, item.note) for n, item in enumerate(items, 1)]
-    return PasteBlock(tag.name, url_for("public.tag", slug=tag.slug, _external=True), tag.description, entries,
-                      numbered=False)
+    return PasteBlock(title, url, introduction, entries, numbered=numbered)
 
 
-def block_for(row: CuratedList | Tag) -> PasteBlock:
-    """The block of a list or a tag."""
-    return list_block(row) if isinstance(row, CuratedList) else tag_block(row)
+def tag_items(tag: Tag, order: str = "year") -> list[Item]:
+    """A tag's published items in one of TAG_ORDERS, as many as a block shows."""
+    return list(db.session.scalars(
+        sa.select(Item).where(Item.tags.contains(tag), published_items())
+        .order_by(*TAG_ORDERS.get(order, TAG_ORDERS["year"])[1]).limit(MAX_TAG_ITEMS)
+    ))
+
+
+def tag_block(tag: Tag, order: str = "year") -> PasteBlock:
+    """A tag's published items by year (the tag page's order), by her rating or by title, with her notes."""
+    url = url_for("public.tag", slug=tag.slug, _external=True)
+    return items_block(tag.name, url, tag.description, tag_items(tag, order), numbered=order == "rating")
+
+
+def picked_slugs(values: list[str]) -> list[str]:
+    """The item slugs in what she pasted or ticked: slugs, item page addresses or an "I liked these" link
+    (its ?items=a,b), in her order, each once."""
+    slugs: list[str] = []
+    for token in (t for value in values for t in PICK_SEPARATORS.split(value) if t):
+        parts = urlsplit(token)
+        path = parts.path.rstrip("/")
+        if "/items/" in path:
+            slugs.append(path.rsplit("/items/", 1)[1].split("/")[0])
+        elif path.endswith("/liked") or parse_qs(parts.query).get("items"):
+            slugs += [s for v in parse_qs(parts.query).get("items", []) for s in v.split(",") if s]
+        else:
+            slugs.append(path.rsplit("/", 1)[-1])
+    return list(dict.fromkeys(slugs))
+
+
+def picked_items(args: MultiDict) -> PickedItems:
+    """The set named by the studio's form (`items`, repeated or pasted; `title`; `introduction`): published
+    items only, found by current or old slug; anything else is named in `not_found`."""
+    items: list[Item] = []
+    not_found: list[str] = []
+    over_limit: list[str] = []
+    for slug in picked_slugs(args.getlist("items")):
+        item, _ = find_by_slug(Item, slug)
+        if item is None or not is_published(item):
+            not_found.append(slug)
+        elif len(items) == MAX_PICKED_ITEMS:
+            over_limit.append(slug)
+        elif item not in items:  # an old slug and the current one name the same item
+            items.append(item)
+    title = " ".join(args.get("title", "").split()) or "My picks"
+    return PickedItems(title, args.get("introduction", "").strip(), items, not_found, over_limit)
+
+
+def picked_block(picked: PickedItems) -> PasteBlock:
+    """A set she picked, in her order and numbered; it links to the readers' "I liked these" page for the set,
+    which shows the same items with recommendations for all of them."""
+    url = url_for("public.liked", items=picked.slugs, _external=True) if picked.items else None
+    return items_block(picked.title, url, picked.introduction, picked.items, numbered=True)
+
+
+def block_for(row: CuratedList | Tag | PickedItems, options: PasteOptions | None = None) -> PasteBlock:
+    """The block of a list, a tag or a set she picked."""
+    if isinstance(row, CuratedList):
+        return list_block(row)
+    if isinstance(row, PickedItems):
+        return picked_block(row)
+    return tag_block(row, (options or PasteOptions()).order)
 
 
 def paste_html(block: PasteBlock, options: PasteOptions) -> str:
@@ -154,7 +246,8 @@ def paste_markdown(block: PasteBlock, options: PasteOptions) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def paste_codes(row: CuratedList | Tag, options: PasteOptions | None = None) -> dict[str, str]:
-    """The HTML and the Markdown of a list or a tag, for the studio's panel."""
-    block, options = block_for(row), options or PasteOptions()
+def paste_codes(row: CuratedList | Tag | PickedItems, options: PasteOptions | None = None) -> dict[str, str]:
+    """The HTML and the Markdown of a list, a tag or a set, for the studio's panel."""
+    options = options or PasteOptions()
+    block = block_for(row, options)
     return {"html": paste_html(block, options), "markdown": paste_markdown(block, options)}

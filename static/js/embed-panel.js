@@ -1,4 +1,5 @@
-/* The studio's Embed panels: keep the preview and the copy-paste code in step with the options, and copy. */
+/* The studio's Embed panels: keep the preview and the copy-paste code in step with the options (copy-buttons.js
+   copies). */
 (function () {
   "use strict";
   function escapeAttribute(text) {
@@ -23,7 +24,7 @@
     panel.setAttribute("data-embed-ready", "");
     var form = panel.querySelector("form"), preview = panel.querySelector(".embed-preview");
     var iframeCode = panel.querySelector('[data-code="iframe"]'), scriptCode = panel.querySelector('[data-code="script"]');
-    var status = panel.querySelector(".embed-status"), data = panel.dataset, timer = null;
+    var data = panel.dataset, timer = null;
 
     function update() {
       var chosen = chosenOptions(form), query = new URLSearchParams(chosen).toString();
@@ -42,28 +43,9 @@
       timer = setTimeout(function () { if (preview.src !== url) preview.src = url; }, 250);
     }
 
-    function copy(button) {
-      var field = document.getElementById(button.getAttribute("data-copy"));
-      var done = function () {
-        status.textContent = "Copied to the clipboard.";
-        button.textContent = "Copied";
-        setTimeout(function () { button.textContent = "Copy"; }, 2000);
-      };
-      field.select();
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(done, function () { status.textContent = "Press Ctrl+C (⌘C) to copy."; });
-      } else {
-        status.textContent = document.execCommand("copy") ? "Copied to the clipboard." : "Press Ctrl+C (⌘C) to copy.";
-      }
-    }
-
     form.addEventListener("input", update);
     form.addEventListener("change", update);
     form.addEventListener("submit", function (event) { event.preventDefault(); update(); });
-    panel.querySelectorAll(".embed-copy").forEach(function (button) {
-      button.hidden = false;
-      button.addEventListener("click", function () { copy(button); });
-    });
     // The preview reports its height like any embed; let it fit.
     window.addEventListener("message", function (event) {
       if (event.origin === data.origin && event.source === preview.contentWindow &&

@@ -1,4 +1,5 @@
-/* The studio's "Paste into a post" panel: keep the preview and the code in step with the options, and copy. */
+/* The studio's "Paste into a post" panel: keep the preview and the code in step with the options (copy-buttons.js
+   copies). */
 (function () {
   "use strict";
   function initPanel(panel) {
@@ -21,30 +22,8 @@
         .catch(function () { status.textContent = "The code could not be updated; reload the page."; });
     }
 
-    function copy(button) {
-      var field = document.getElementById(button.getAttribute("data-copy"));
-      var label = button.textContent;
-      var done = function () {
-        status.textContent = "Copied to the clipboard.";
-        button.textContent = "Copied";
-        setTimeout(function () { button.textContent = label; }, 2000);
-      };
-      field.select();
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(done, function () { status.textContent = "Press Ctrl+C (⌘C) to copy."; });
-      } else if (document.execCommand("copy")) {
-        done();
-      } else {
-        status.textContent = "Press Ctrl+C (⌘C) to copy.";
-      }
-    }
-
     form.addEventListener("change", update);
     form.addEventListener("submit", function (event) { event.preventDefault(); update(); });
-    panel.querySelectorAll(".paste-copy").forEach(function (button) {
-      button.hidden = false;
-      button.addEventListener("click", function () { copy(button); });
-    });
   }
 
   function initAll() { document.querySelectorAll("[data-paste-panel]").forEach(initPanel); }

@@ -43,3 +43,31 @@ def test_the_paste_panel_previews_updates_and_copies(demo_app, live):
     assert seen["markdown_has_image"] is False
     assert seen["clipboard"] == seen["markdown"] and seen["markdown"].startswith("## [8 Korean books")
     assert problems == []
+
+
+def test_ticked_items_become_a_block_that_keeps_them_as_the_options_change(demo_app, live):
+    seen: dict = {}
+
+    def steps(page) -> None:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live)
+        boxes = page.locator("input[name=items][type=checkbox]")
+        seen["ticked"] = [boxes.nth(n).get_attribute("value") for n in (1, 0)]
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        page.click("text=Paste the ticked items into a post")
+        page.wait_for_url(re.compile(r"/studio/paste\?"))
+        page.locator(".paste-preview").scroll_into_view_if_needed()
+        frame = page.frame_locator(".paste-preview")
+        expect(frame.locator("h3")).to_have_count(2)
+        page.uncheck(".paste-options input[name=covers]")
+        expect(page.locator("#paste-html")).not_to_have_value(re.compile("<img"))
+        expect(frame.locator("img")).to_have_count(0)
+        expect(frame.locator("h3")).to_have_count(2)  # the set travels with the options
+        page.click("[data-copy=paste-html]")
+        expect(page.locator(".paste-status")).to_contain_text("Copied")
+        seen["clipboard"] = page.evaluate("navigator.clipboard.readText()")
+
+    problems = in_browser(live, "/studio/items?status=seen", steps)
+    linked = list(dict.fromkeys(re.findall(r'/items/([^"]+)"', seen["clipboard"])))
+    assert sorted(linked) == sorted(seen["ticked"]) and "<img" not in seen["clipboard"]
+    assert problems == []
