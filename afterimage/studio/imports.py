@@ -77,8 +77,8 @@ class PendingImport:
 
 
 def pending_folder() -> Path:
-    """instance/imports/, readable by the app's user alone."""
-    folder = Path(current_app.instance_path) / "imports"
+    """IMPORT_UPLOAD_FOLDER (instance/imports/ by default), readable by the app's user alone."""
+    folder = Path(current_app.config.get("IMPORT_UPLOAD_FOLDER") or Path(current_app.instance_path) / "imports")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
