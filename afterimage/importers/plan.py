@@ -1,8 +1,8 @@
 """An import planned before anything is written: what each row would do, and her choices for the file's shelves.
 
 The plan reads the catalog and writes nothing. It reuses the importers' own parsing (read_import_file), the
-catalog's validation (validate_item_fields) and the merge's rules (find_existing, comparable, merge_tags), so
-what the preview says is what apply_import then does.
+catalog's validation (validate_item_fields) and the merge's rules (comparable, merge_tags; find_existing's
+matching, batched), so what the preview says is what apply_import then does.
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from afterimage.extensions import db
 from afterimage.importers import apply_import
 from afterimage.importers.goodreads import shelf_tag
 from afterimage.importers.records import (
-    EMPTY, ImportedItem, ImportedList, ImportPlan, comparable, find_existing, merge_tags, record_value,
+    EMPTY, ImportedItem, ImportedList, ImportPlan, comparable, merge_tags, record_value,
 )
 from afterimage.importers.report import ImportReport
-from afterimage.models import STATUSES, CuratedList, Tag
+from afterimage.models import STATUSES, CuratedList, Item, Tag, with_tags_and_credits
 from afterimage.studio.models import ImportChoice
 from recs.text import fold_accents
 
@@ -323,7 +323,50 @@ def labelled(f: ItemFields) -> str:
     return f.title + (f" ({year_label(f.year)})" if f.year is not None else "")
 
 
-def plan_row(record: ImportedItem, pending: dict[tuple, tuple[ItemFields, dict]]) -> PlannedRow:
+class CatalogIndex:
+    """The items a file's records may stand for, read in a few queries instead of two per row, and found by
+    find_existing's rules: the service's id first, then kind, folded title and year, except a Goodreads book
+    whose title matches a book with another Goodreads id."""
+
+    CHUNK = 500
+
+    def __init__(self, records: list[ImportedItem]):
+        wanted: dict[str, set[str]] = {"goodreads_id": set(), "letterboxd_uri": set()}
+        titles: set[str] = set()
+        for record in records:
+            if record.source_key:
+                wanted[record.source_key[0]].add(record.source_key[1])
+            titles.add(fold_accents(record.fields.title.strip()))
+        self.by_source: dict[tuple[str, str], Item] = {}
+        self.by_title: dict[tuple[str, str, int | None], Item] = {}
+        for column, values in wanted.items():
+            for item in self.items_where(getattr(Item, column), values):
+                self.by_source.setdefault((column, getattr(item, column)), item)
+        for item in self.items_where(Item.title_key, titles):
+            self.by_title.setdefault((item.kind, item.title_key, item.year), item)
+
+    def items_where(self, column, values: set[str]) -> list[Item]:
+        """The items whose column holds one of the values, oldest first, with what item_fields reads."""
+        ordered = sorted(values)
+        found: list[Item] = []
+        for start in range(0, len(ordered), self.CHUNK):
+            found += db.session.scalars(with_tags_and_credits(
+                sa.select(Item).where(column.in_(ordered[start:start + self.CHUNK])).order_by(Item.id))).all()
+        return found
+
+    def find(self, record: ImportedItem) -> Item | None:
+        """The catalog item the record stands for, as find_existing would find it."""
+        if record.source_key and (item := self.by_source.get(record.source_key)) is not None:
+            return item
+        f = record.fields
+        item = self.by_title.get((f.kind, fold_accents(f.title.strip()), f.year))
+        if item is not None and record.source_key and record.source_key[0] == "goodreads_id":
+            if item.goodreads_id not in (None, "", record.source_key[1]):
+                return None
+        return item
+
+
+def plan_row(record: ImportedItem, pending: dict[tuple, tuple[ItemFields, dict]], catalog: CatalogIndex) -> PlannedRow:
     """What applying would do with one record, given the rows before it in the file (`pending`)."""
     title = labelled(record.fields)
     errors = validate_item_fields(record.fields)
@@ -332,7 +375,7 @@ def plan_row(record: ImportedItem, pending: dict[tuple, tuple[ItemFields, dict]]
     imported = {name: comparable(record.fields, name) for name in record.provided}
     earlier = next((pending[k] for k in record_keys(record) if k in pending), None)
     if earlier is None:
-        item = find_existing(record)
+        item = catalog.find(record)
         if item is None:
             for key in record_keys(record):
                 pending[key] = (record.fields, imported)
@@ -364,7 +407,8 @@ def preview_import(plan: ImportPlan, shelves: list[Shelf]) -> ImportPreview:
     steered = steer(plan, {s.key: s.choice for s in shelves})
     pending: dict[tuple, tuple[ItemFields, dict]] = {}
     with db.session.no_autoflush:
-        preview.rows += [plan_row(record, pending) for record in steered.items]
+        catalog = CatalogIndex(steered.items)
+        preview.rows += [plan_row(record, pending, catalog) for record in steered.items]
         titles = {fold_accents(t.strip()) for t in db.session.scalars(sa.select(CuratedList.title))}
     preview.lists = [plan_list(imported, titles) for imported in steered.lists]
     return preview
