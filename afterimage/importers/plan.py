@@ -441,7 +441,7 @@ def read_mapping(text: str, name: str = "the mapping file") -> dict[str, ShelfCh
     if not isinstance(data, dict) or not isinstance(data.get("shelves"), dict):
         raise MappingError(f'{name}: $ must be an object with a "shelves" object, as {{"shelves": {{"to-read": '
                            '"status:want"}}.')
-    choices: dict[str, ShelfChoice] = {}
+    entries: list[tuple[str, str, str]] = []
     problems: list[str] = []
     for shelf, value in data["shelves"].items():
         path = f"$.shelves[{json.dumps(shelf, ensure_ascii=False)}]"
@@ -455,13 +455,8 @@ def read_mapping(text: str, name: str = "the mapping file") -> dict[str, ShelfCh
         elif not isinstance(value, str):
             problems.append(f"{path}: expected a choice such as \"status:want\", not {json.dumps(value)}.")
             continue
-        if not shelf_key(shelf):
-            problems.append(f"{path}: a shelf needs a name.")
-            continue
-        try:
-            choices[shelf_key(shelf)] = parse_choice(value)
-        except MappingError as error:
-            problems.append(f"{path}: {error}")
+        entries.append((path, shelf, value))
+    choices = parse_choices(entries, problems)
     if problems:
         head = name if len(problems) == 1 else f"{name} has {len(problems)} problems"
         raise MappingError(f"{head}: " + " ".join(problems))
@@ -470,17 +465,29 @@ def read_mapping(text: str, name: str = "the mapping file") -> dict[str, ShelfCh
 
 def read_shelf_options(options: list[str] | tuple[str, ...]) -> dict[str, ShelfChoice]:
     """Shelf choices from `--shelf NAME=CHOICE` options; every bad one is named."""
-    choices: dict[str, ShelfChoice] = {}
+    entries: list[tuple[str, str, str]] = []
     problems: list[str] = []
     for option in options:
         shelf, equals, value = option.partition("=")
-        if not equals or not shelf_key(shelf):
+        if not equals:
             problems.append(f"--shelf {option}: write NAME=CHOICE, as --shelf to-read=status:want.")
-            continue
-        try:
-            choices[shelf_key(shelf)] = parse_choice(value)
-        except MappingError as error:
-            problems.append(f"--shelf {option}: {error}")
+        else:
+            entries.append((f"--shelf {option}", shelf, value))
+    choices = parse_choices(entries, problems)
     if problems:
         raise MappingError(" ".join(problems))
+    return choices
+
+
+def parse_choices(entries: list[tuple[str, str, str]], problems: list[str]) -> dict[str, ShelfChoice]:
+    """Choices from (where, shelf, choice text) entries; each problem, named by its `where`, joins `problems`."""
+    choices: dict[str, ShelfChoice] = {}
+    for where, shelf, text in entries:
+        if not shelf_key(shelf):
+            problems.append(f"{where}: a shelf needs a name.")
+            continue
+        try:
+            choices[shelf_key(shelf)] = parse_choice(text)
+        except MappingError as error:
+            problems.append(f"{where}: {error}")
     return choices
