@@ -273,6 +273,8 @@ def test_cli_shelf_options_steer_the_import_and_are_remembered(app, runner, tmp_
     result = runner.invoke(args=["import", export, "--shelf", "favorites=tag:favourites", "--shelf", "owned=ignore",
                                  "--shelf", "to-read=status:want"])
     assert result.exit_code == 0, result.output
+    # to-read is Goodreads' own shelf: it is a status already, never a tag, so the option has nothing to steer.
+    assert "No shelf or tag 'to read' in this file: its choice is not used." in result.output
     after = catalog(app)
     assert after["Flights"] == (5, "seen", ["favourites"]) and after["Drive Your Plow"] == (None, "want", [])
     # The next run, with no options, makes the same choices.

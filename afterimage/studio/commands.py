@@ -13,7 +13,7 @@ from afterimage.importers import ImportRefused, apply_import, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.detect import check_size
 from afterimage.importers.plan import (
-    MappingError, ShelfChoice, apply_steered, plan_import, read_mapping, read_shelf_options, shelves_with_choices,
+    MappingError, ShelfChoice, apply_steered, preview_import, read_mapping, read_shelf_options, shelves_with_choices,
 )
 from afterimage.studio.auth import create_author, find_author, password_problem, set_password
 from afterimage.studio.models import Author
@@ -111,12 +111,14 @@ def import_command(path: Path, replace: bool, shelf_options: tuple[str, ...], ma
         choices = shelf_choices(mapping, shelf_options)
         check_size(path.stat().st_size)
         plan = read_import_file(path.name, path.read_bytes())
+        shelves = shelves_with_choices(plan, choices)
+        for key in sorted(set(choices) - {s.key for s in shelves}):
+            click.echo(f"No shelf or tag {key!r} in this file: its choice is not used.")
         if dry_run:
-            for line in plan_import(plan, choices).summary_lines():
+            for line in preview_import(plan, shelves).summary_lines():
                 click.echo(line)
             click.echo("Dry run: nothing was written.")
             return
-        shelves = shelves_with_choices(plan, choices)
         with click.progressbar(length=max(plan.steps, 1), label=f"Importing {plan.source}") as bar:
             report = apply_steered(plan, shelves, replace_catalog=replace, tick=bar.update)
     except (ImportRefused, MappingError) as error:
