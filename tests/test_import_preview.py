@@ -110,11 +110,15 @@ def test_applying_the_preview_does_what_it_showed(app, imported_once):
 
 
 def test_a_letterboxd_zip_is_previewed_before_anything_is_written(app, author_client):
-    html = author_client.get(preview_of(author_client, export_zip(), "letterboxd.zip")).get_data(as_text=True)
+    address = preview_of(author_client, export_zip(), "letterboxd.zip")
+    html = author_client.get(address).get_data(as_text=True)
     assert re.search(r"<strong>5</strong> new", html)
-    assert "Cities that remember: created as a draft (3 entries in the file)" in html
+    assert "Cities that remember: created as a draft (3 entries in the file; 1 film not in your catalog is added)" in html
     assert "longing" in shelf_fields(html) and "memory" in shelf_fields(html)
     assert catalog(app) == {}
+    # The plan and the import agree: the five films, and Sans Soleil for the list.
+    report = decide(author_client, address).get_data(as_text=True)
+    assert "<strong>6</strong> created" in report and "Sans Soleil" in catalog(app)
 
 
 def test_shelf_choices_take_effect_on_apply_and_are_offered_again(app, author_client):

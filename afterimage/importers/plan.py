@@ -88,6 +88,8 @@ class PlannedList:
     title: str
     exists: bool
     entries: int
+    # Films the list names that are neither in the catalog nor elsewhere in the file: added so it is complete.
+    new_films: int = 0
 
 
 @dataclass
@@ -133,7 +135,7 @@ class ImportPreview:
             lines.append(f"Changed {row.title} ({row.row}): {changes}")
         for planned in self.lists:
             lines.append(f"List {planned.title}: {'new entries added' if planned.exists else 'created as a draft'} "
-                         f"({planned.entries} entries in the file)")
+                         f"({planned.entries} entries in the file, {planned.new_films} films new to the catalog)")
         for row, message in self.warnings:
             lines.append(f"Warning {row}: {message}")
         return lines
@@ -391,9 +393,18 @@ def plan_row(record: ImportedItem, pending: dict[tuple, tuple[ItemFields, dict]]
     return PlannedRow(record.row, title, "changed" if changes else "unchanged", changes=changes, kept=kept)
 
 
-def plan_list(imported: ImportedList, titles: set[str]) -> PlannedList:
-    """A list of the file: new (a draft), or one of hers that gains the entries new in the file."""
-    return PlannedList(imported.title, fold_accents(imported.title.strip()) in titles, len(imported.entries))
+def plan_list(imported: ImportedList, titles: set[str], pending: dict[tuple, tuple[ItemFields, dict]],
+              catalog: CatalogIndex) -> PlannedList:
+    """A list of the file: new (a draft), or one of hers that gains the entries new in the file; and the films
+    it names that the import adds to the catalog."""
+    new_films = 0
+    for entry in imported.entries:
+        record = entry.item
+        if not any(k in pending for k in record_keys(record)) and catalog.find(record) is None:
+            new_films += 1
+            for key in record_keys(record):
+                pending[key] = (record.fields, {})
+    return PlannedList(imported.title, fold_accents(imported.title.strip()) in titles, len(imported.entries), new_films)
 
 
 def preview_import(plan: ImportPlan, shelves: list[Shelf]) -> ImportPreview:
@@ -410,7 +421,8 @@ def preview_import(plan: ImportPlan, shelves: list[Shelf]) -> ImportPreview:
         catalog = CatalogIndex(steered.items)
         preview.rows += [plan_row(record, pending, catalog) for record in steered.items]
         titles = {fold_accents(t.strip()) for t in db.session.scalars(sa.select(CuratedList.title))}
-    preview.lists = [plan_list(imported, titles) for imported in steered.lists]
+        entries = CatalogIndex([e.item for imported in steered.lists for e in imported.entries])
+        preview.lists = [plan_list(imported, titles, pending, entries) for imported in steered.lists]
     return preview
 
 
