@@ -317,3 +317,17 @@ def test_a_bad_cli_shelf_option_is_named(app, runner, tmp_path):
     assert "--shelf owned: write NAME=CHOICE" in result.output
     assert "--shelf faves=map:Nowhere: there is no tag called 'Nowhere'" in result.output
     assert catalog(app) == {}
+
+
+def test_the_preview_page_escapes_the_file_and_needs_no_inline_script_or_style(app, imported_once):
+    from tests.conftest import MARKUP_TITLE
+    from tests.test_studio_pages import csp_offences
+
+    hostile = {**FLIGHTS, "Title": MARKUP_TITLE, "Bookshelves": f"{MARKUP_TITLE}, owned"}
+    address = preview_of(imported_once, goodreads_csv(COLUMNS_24, [{**REMAINS, "My Rating": "3"}, hostile]))
+    for url in (address, address + "?show=changed", address + "?show=new&page=2"):
+        response = imported_once.get(url)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and "no-store" in response.headers["Cache-Control"]
+        assert MARKUP_TITLE not in html and csp_offences(html) == [], url
+    assert "&lt;img src=x onerror=alert(1)&gt;" in imported_once.get(address).get_data(as_text=True)
