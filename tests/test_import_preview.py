@@ -331,3 +331,13 @@ def test_the_preview_page_escapes_the_file_and_needs_no_inline_script_or_style(a
         assert response.status_code == 200 and "no-store" in response.headers["Cache-Control"]
         assert MARKUP_TITLE not in html and csp_offences(html) == [], url
     assert "&lt;img src=x onerror=alert(1)&gt;" in imported_once.get(address).get_data(as_text=True)
+
+
+def test_an_upload_the_server_cannot_keep_is_refused_in_words(app, author_client, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    app.config["IMPORT_UPLOAD_FOLDER"] = str(blocked)
+    response = send(author_client, goodreads_csv(COLUMNS_24, [REMAINS]))
+    assert response.status_code == 503
+    assert "could not be kept on the server for its preview" in response.get_data(as_text=True)
+    assert catalog(app) == {}

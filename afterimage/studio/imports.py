@@ -151,7 +151,13 @@ def import_file():
         except ImportRefused as refused:
             flash(f"{refused} Nothing was imported.", "error")
             return render_template("studio/import.html", form=form), 400
-        pending = store_upload(upload.filename or "", data, bool(form.replace.data), preview)
+        try:
+            pending = store_upload(upload.filename or "", data, bool(form.replace.data), preview)
+        except OSError as error:  # a full disk or a read-only instance folder
+            current_app.logger.error("could not keep an upload for its preview: %s", error)
+            flash("The file could not be kept on the server for its preview (the disk may be full). Nothing was "
+                  "imported.", "error")
+            return render_template("studio/import.html", form=form), 503
         return redirect(url_for("studio.import_preview", token=pending.token), 303)
     if form.is_submitted():
         flash("Choose a file to import.", "error")
@@ -207,7 +213,11 @@ def import_preview(token: str):
     pending = find_pending(token)
     if pending is None:
         return gone()
-    preview = pending.preview()
+    try:
+        preview = pending.preview()
+    except (OSError, ValueError, TypeError, KeyError):  # swept meanwhile, or kept by an older version of the site
+        pending.discard()
+        return gone()
     if request.method == "GET":
         return render_preview(pending, preview)
     action = request.form.get("do", "apply")
