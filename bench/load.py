@@ -323,8 +323,7 @@ def author_imports(base_url: str, log: dict) -> None:
     try:
         browser.sign_in(AUTHOR, PASSWORD)
         started = time.perf_counter()
-        status = browser.upload("/studio/import", "file", "goodreads_library_export.csv",
-                                goodreads_export(log["import_rows"]))
+        status = browser.import_file("goodreads_library_export.csv", goodreads_export(log["import_rows"]))
         log["import_status"], log["import_s"] = status, time.perf_counter() - started
         log["spans"].append(("import", started, log["import_s"]))
     except Exception as error:  # reported, and counted as an error

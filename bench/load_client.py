@@ -330,6 +330,7 @@ class Browser:
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect)
         self.last_body, self.last_seconds = "", 0.0
+        self.last_headers: dict = {}
 
     def request(self, path: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, str, dict]:
         """(status, body text, headers); HTTP errors are answers too, not exceptions."""
@@ -341,6 +342,7 @@ class Browser:
         except urllib.error.HTTPError as error:
             answer = error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
         self.last_body, self.last_seconds = answer[1], time.perf_counter() - started
+        self.last_headers = answer[2]
         return answer
 
     def form_errors(self) -> list[str]:
@@ -387,6 +389,14 @@ class Browser:
             "Content-Type": f"multipart/form-data; boundary={boundary}", "Referer": self.base_url + page,
         })
         return status
+
+    def import_file(self, filename: str, content: bytes) -> int:
+        """Upload a file to the studio's import and apply its preview, as the author clicks through both."""
+        status = self.upload("/studio/import", "file", filename, content)
+        preview = urllib.parse.urlsplit(self.last_headers.get("Location", "")).path
+        if status != 303 or not preview.startswith("/studio/import/"):
+            return status
+        return self.post_form(preview, {"do": "apply"})
 
     def sign_in(self, name: str, password: str) -> None:
         """Sign in to the studio through its form; raises unless the studio redirects onwards."""

@@ -37,7 +37,7 @@ def database_url(request, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(database_url: str):
+def app(database_url: str, tmp_path: Path):
     """The site on its own database, schema created, CSRF on as in production."""
     # Each test is a fresh "process": no recommendation model carried over from another database.
     recommendation_store._forget_cached_model()
@@ -45,6 +45,7 @@ def app(database_url: str):
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "IMPORT_UPLOAD_FOLDER": str(tmp_path / "imports"),
     })
     with app.app_context():
         db.create_all()

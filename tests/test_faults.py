@@ -113,7 +113,7 @@ def test_a_server_killed_mid_import_leaves_the_database_as_before_and_restarts_w
 
     def run_import():
         try:
-            outcome["status"] = author.upload("/studio/import", "file", "goodreads_library_export.csv", export)
+            outcome["status"] = author.import_file("goodreads_library_export.csv", export)
         except Exception as error:  # the connection dies with the server: that is the point
             outcome["error"] = error
 

@@ -20,7 +20,7 @@ from afterimage.importers import read_import_file
 from afterimage.models import Item
 from tests.hostile import corpus, zip_of
 from tests.conftest import csrf_token_from
-from tests.test_import_goodreads import upload
+from tests.test_import_goodreads import apply_preview, upload
 from tests.test_studio_fixtures import author_client  # noqa: F401
 
 PEAK_MEMORY_LIMIT = 300 * 1024 * 1024
@@ -39,7 +39,8 @@ def upload_in_memory(client, data: bytes, filename: str):
     spool a large one to a temporary file that it never closes)."""
     token = csrf_token_from(client.get("/studio/import").get_data(as_text=True))
     boundary, body = encode_multipart({"csrf_token": token, "file": FileStorage(io.BytesIO(data), filename)})
-    return client.post("/studio/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    response = client.post("/studio/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    return apply_preview(client, response)
 
 
 @pytest.fixture

@@ -238,6 +238,8 @@ def real_path(app, rule) -> str | None:
             "digest": "0" * 64, "size": "page",
             # A link-preview card's page kind: its slug is then an item's.
             "kind": "item",
+            # A pending import's token (studio/imports.py) that no upload made: a redirect back to the form.
+            "token": "A" * 43,
         }
     path = rule.rule
     for name in rule.arguments:

@@ -51,10 +51,21 @@ def goodreads_csv(columns: list[str], rows: list[dict], newline: str = "\n", bom
 
 
 def upload(client, data: bytes, filename: str = "goodreads_library_export.csv", **form):
-    """Send a file through the studio's import form."""
+    """Send a file through the studio's import form, then apply its preview as she would (the answer to the
+    apply, or the form's answer when the file was refused)."""
     token = csrf_token_from(client.get("/studio/import").get_data(as_text=True))
-    return client.post("/studio/import", data={"csrf_token": token, "file": (io.BytesIO(data), filename), **form},
-                       content_type="multipart/form-data")
+    response = client.post("/studio/import", data={"csrf_token": token, "file": (io.BytesIO(data), filename), **form},
+                           content_type="multipart/form-data")
+    return apply_preview(client, response)
+
+
+def apply_preview(client, response, **choices):
+    """Click "Apply" on the preview an upload redirected to (with these shelf choices), or pass a refusal on."""
+    if response.status_code != 303 or "/studio/import/" not in response.headers["Location"]:
+        return response
+    preview = client.get(response.headers["Location"])
+    token = csrf_token_from(preview.get_data(as_text=True))
+    return client.post(response.headers["Location"], data={"csrf_token": token, "do": "apply", **choices})
 
 
 def book(title: str) -> Item:

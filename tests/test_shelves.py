@@ -1,7 +1,6 @@
 """Shelves: only what she has watched or read is public; her watchlist, to-read shelf and current reading stay hers."""
 from __future__ import annotations
 
-import io
 
 import pytest
 import sqlalchemy as sa
@@ -158,15 +157,10 @@ def test_goodreads_exclusive_shelves_become_statuses_and_never_tags(app, author_
 
 
 def test_a_letterboxd_watchlist_film_is_private_and_a_watched_one_public(app, author_client):
-    token = csrf_token_from(author_client.get("/studio/import").get_data(as_text=True))
     watchlist = b"Date,Name,Year,Letterboxd URI\n2024-01-02,Stalker,1979,https://boxd.it/2b0k\n"
-    response = author_client.post("/studio/import", data={
-        "csrf_token": token, "file": (io.BytesIO(watchlist), "watchlist.csv")}, content_type="multipart/form-data")
-    assert response.status_code == 200
-    token = csrf_token_from(author_client.get("/studio/import").get_data(as_text=True))
+    assert upload(author_client, watchlist, "watchlist.csv").status_code == 200
     watched = b"Date,Name,Year,Letterboxd URI\n2024-01-02,Hiroshima mon amour,1959,https://boxd.it/1Yqk\n"
-    author_client.post("/studio/import", data={
-        "csrf_token": token, "file": (io.BytesIO(watched), "watched.csv")}, content_type="multipart/form-data")
+    upload(author_client, watched, "watched.csv")
     with app.app_context():
         assert dict(db.session.execute(sa.select(Item.title, Item.status)).all()) == {
             "Stalker": "want", "Hiroshima mon amour": "seen"}

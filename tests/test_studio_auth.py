@@ -259,7 +259,8 @@ def studio_rules(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/studio") and rule.endpoint != "studio.sign_in":
             yield rule, rule.rule.replace("<int:", "<").replace("<item_id>", "1").replace("<target_id>", "2") \
-                .replace("<tag_id>", "1").replace("<list_id>", "1").replace("<entry_id>", "1")
+                .replace("<tag_id>", "1").replace("<list_id>", "1").replace("<entry_id>", "1") \
+                .replace("<token>", "A" * 43)
 
 
 def test_every_studio_route_refuses_anonymous_visitors(demo_app, client):

@@ -12,6 +12,9 @@ from afterimage.extensions import db
 from afterimage.importers import ImportRefused, apply_import, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.detect import check_size
+from afterimage.importers.plan import (
+    MappingError, ShelfChoice, apply_steered, preview_import, read_mapping, read_shelf_options, shelves_with_choices,
+)
 from afterimage.studio.auth import create_author, find_author, password_problem, set_password
 from afterimage.studio.models import Author
 
@@ -93,19 +96,47 @@ def delete_author_command(name: str) -> None:
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="Restoring a backup: delete the current catalog first.")
+@click.option("--shelf", "shelf_options", multiple=True, metavar="NAME=CHOICE",
+              help="What a shelf or Letterboxd tag becomes: tag, tag:NAME, map:TAG, status:want|current|seen or "
+                   "ignore (repeatable; remembered for the next import).")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='A JSON file of shelf choices: {"shelves": {"to-read": "status:want", "owned": "ignore"}}.')
+@click.option("--dry-run", is_flag=True, help="Print what the import would do, and write nothing.")
 @with_appcontext
-def import_command(path: Path, replace: bool) -> None:
+def import_command(path: Path, replace: bool, shelf_options: tuple[str, ...], mapping: Path | None,
+                   dry_run: bool) -> None:
     """Import a Goodreads CSV, a Letterboxd ZIP or CSV, or restore an Afterimage backup JSON."""
     require_schema()
     try:
+        choices = shelf_choices(mapping, shelf_options)
         check_size(path.stat().st_size)
         plan = read_import_file(path.name, path.read_bytes())
+        shelves = shelves_with_choices(plan, choices)
+        for key in sorted(set(choices) - {s.key for s in shelves}):
+            click.echo(f"No shelf or tag {key!r} in this file: its choice is not used.")
+        if dry_run:
+            for line in preview_import(plan, shelves).summary_lines():
+                click.echo(line)
+            click.echo("Dry run: nothing was written.")
+            return
         with click.progressbar(length=max(plan.steps, 1), label=f"Importing {plan.source}") as bar:
-            report = apply_import(plan, replace=replace, tick=bar.update)
-    except ImportRefused as error:
+            report = apply_steered(plan, shelves, replace_catalog=replace, tick=bar.update)
+    except (ImportRefused, MappingError) as error:
         raise click.ClickException(f"{error} Nothing was imported.") from None
     for line in report.summary_lines():
         click.echo(line)
+
+
+def shelf_choices(mapping: Path | None, shelf_options: tuple[str, ...]) -> dict[str, ShelfChoice]:
+    """The choices of a mapping file, then of --shelf options (which win)."""
+    choices = {}
+    if mapping is not None:
+        try:
+            text = mapping.read_text(encoding="utf-8-sig")
+        except (UnicodeDecodeError, OSError) as error:
+            raise MappingError(f"{mapping.name} cannot be read as UTF-8 text ({error}).") from None
+        choices = read_mapping(text, mapping.name)
+    return {**choices, **read_shelf_options(shelf_options)}
 
 
 @click.command("export")

@@ -62,3 +62,23 @@ class SignInAttempt(db.Model):
     address: so.Mapped[str] = so.mapped_column(sa.String(64))
     succeeded: so.Mapped[bool] = so.mapped_column(default=False)
     at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class ImportChoice(db.Model):
+    """What she chose to do with a shelf or a Letterboxd tag at her last import, offered again at the next."""
+
+    __tablename__ = "import_choices"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "shelf_key", name="uq_import_choices_source_shelf"),
+        sa.CheckConstraint("action IN ('tag', 'map', 'status', 'ignore')", name="ck_import_choices_action"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # "goodreads" or "letterboxd": a shelf of one service means nothing for the other.
+    source: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # The shelf's name folded (case, accents, dashes), as importers.plan.shelf_key makes it.
+    shelf_key: so.Mapped[str] = so.mapped_column(sa.String(100))
+    action: so.Mapped[str] = so.mapped_column(sa.String(8))
+    # The existing tag's name for "map", the status for "status"; empty otherwise.
+    target: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)

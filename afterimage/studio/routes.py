@@ -15,7 +15,6 @@ from afterimage import recommendations
 from afterimage.catalog import find_duplicate, is_published, item_fields, save_item, status_label, validate_item_fields
 from afterimage.cover_images import MAX_COVER_BYTES, CoverRefused, ProcessedCover, attach_cover, process_cover, remove_cover
 from afterimage.extensions import db
-from afterimage.importers import ImportRefused, apply_import, detect, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.items_csv import items_csv
 from afterimage.models import KINDS, STATUSES, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags, utcnow
@@ -614,27 +613,6 @@ def list_delete(list_id: int):
 # Imports and exports -------------------------------------------------------------------------------
 
 
-@bp.route("/import", methods=["GET", "POST"])
-def import_file():
-    """Upload a Goodreads or Letterboxd export, or a backup; read in memory, never stored or served."""
-    form = ImportForm()
-    if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.stream.read(detect.MAX_IMPORT_BYTES + 1)
-        try:
-            plan = read_import_file(upload.filename or "", data)
-            report = apply_import(plan, replace=form.replace.data)
-        except ImportRefused as refused:
-            flash(f"{refused} Nothing was imported.", "error")
-            return render_template("studio/import.html", form=form), 400
-        flash(f"Imported {plan.source}: {report.created} created, {report.updated} updated, "
-              f"{report.unchanged} unchanged, {len(report.skipped)} skipped.", "success")
-        return render_template("studio/import_report.html", report=report)
-    if form.is_submitted():
-        flash("Choose a file to import.", "error")
-    return render_template("studio/import.html", form=form)
-
-
 @bp.errorhandler(413)
 def upload_too_large(error):
     """Flask refuses bodies over MAX_CONTENT_LENGTH before the view runs; say so in words."""
@@ -671,4 +649,4 @@ def export_csv():
 
 
 # Views in modules of their own register on this blueprint as they are imported.
-from afterimage.studio import paste_views  # noqa: E402,F401
+from afterimage.studio import imports, paste_views  # noqa: E402,F401

@@ -1,0 +1,505 @@
+"""An import planned before anything is written: what each row would do, and her choices for the file's shelves.
+
+The plan reads the catalog and writes nothing. It reuses the importers' own parsing (read_import_file), the
+catalog's validation (validate_item_fields) and the merge's rules (comparable, merge_tags; find_existing's
+matching, batched), so what the preview says is what apply_import then does.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+from afterimage.catalog import ItemFields, find_by_name, item_fields, validate_item_fields, year_label
+from afterimage.catalog_version import read_version
+from afterimage.extensions import db
+from afterimage.importers import apply_import
+from afterimage.importers.goodreads import shelf_tag
+from afterimage.importers.records import (
+    EMPTY, ImportedItem, ImportedList, ImportPlan, comparable, merge_tags, record_value,
+)
+from afterimage.importers.report import ImportReport
+from afterimage.models import STATUSES, CuratedList, Item, Tag, with_tags_and_credits
+from afterimage.studio.models import ImportChoice
+from recs.text import fold_accents
+
+SHELF_ACTIONS = ("tag", "map", "status", "ignore")
+GROUPS = ("new", "changed", "unchanged", "refused")
+_MISSING = object()
+
+
+class MappingError(ValueError):
+    """A shelf mapping (CLI option, mapping file or form) that cannot be used; the message names where."""
+
+
+@dataclass(frozen=True)
+class ShelfChoice:
+    """What to do with one shelf: keep it as a tag, file it under an existing tag, read it as a status, or drop it."""
+
+    action: str = "tag"
+    target: str = ""
+
+    def describe(self) -> str:
+        """The choice in the CLI's own syntax: "tag", "map:Favourites", "status:want", "ignore"."""
+        return f"{self.action}:{self.target}" if self.target else self.action
+
+
+KEEP_AS_TAG = ShelfChoice()
+
+
+@dataclass
+class Shelf:
+    """A shelf (Goodreads) or tag (Letterboxd) found in the file, how many rows carry it, and the choice for it."""
+
+    name: str
+    key: str
+    rows: int
+    choice: ShelfChoice = KEEP_AS_TAG
+
+
+@dataclass
+class FieldChange:
+    """One field of an existing item that the import would change, as she would read it."""
+
+    name: str
+    old: str
+    new: str
+
+
+@dataclass
+class PlannedRow:
+    """One row of the file and what applying the plan would do with it."""
+
+    row: str
+    title: str
+    outcome: str
+    changes: list[FieldChange] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class PlannedList:
+    """A Letterboxd list in the file: created as a draft, or its new entries added to hers."""
+
+    title: str
+    exists: bool
+    entries: int
+    # Films the list names that are neither in the catalog nor elsewhere in the file: added so it is complete.
+    new_films: int = 0
+
+
+@dataclass
+class ImportPreview:
+    """Everything the preview page and `import --dry-run` show; stored as JSON between preview and apply."""
+
+    source: str
+    family: str | None
+    catalog_version: int
+    rows: list[PlannedRow] = field(default_factory=list)
+    lists: list[PlannedList] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    shelves: list[Shelf] = field(default_factory=list)
+    backup_items: int | None = None
+
+    def group(self, outcome: str) -> list[PlannedRow]:
+        """The rows with one outcome, in the file's order."""
+        return [r for r in self.rows if r.outcome == outcome]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many rows fall in each group."""
+        found = Counter(r.outcome for r in self.rows)
+        return {g: found[g] for g in GROUPS}
+
+    def choices(self) -> dict[str, ShelfChoice]:
+        """The shelf choices this preview was planned with."""
+        return {s.key: s.choice for s in self.shelves}
+
+    def summary_lines(self) -> list[str]:
+        """The plan in plain text, as `import --dry-run` prints it."""
+        if self.backup_items is not None:
+            return [f"{self.source}: {self.backup_items} items to restore."]
+        c = self.counts
+        lines = [f"{self.source}: {c['new']} new, {c['changed']} changed, {c['unchanged']} unchanged, "
+                 f"{c['refused']} refused."]
+        for shelf in self.shelves:
+            lines.append(f"Shelf {shelf.name} ({shelf.rows} rows): {shelf.choice.describe()}")
+        for row in self.group("refused"):
+            lines.append(f"Refused {row.row}: {row.reason}")
+        for row in self.group("changed"):
+            changes = "; ".join(f"{c.name.replace('_', ' ')} {c.old} → {c.new}" for c in row.changes)
+            lines.append(f"Changed {row.title} ({row.row}): {changes}")
+        for planned in self.lists:
+            lines.append(f"List {planned.title}: {'new entries added' if planned.exists else 'created as a draft'} "
+                         f"({planned.entries} entries in the file, {planned.new_films} films new to the catalog)")
+        for row, message in self.warnings:
+            lines.append(f"Warning {row}: {message}")
+        return lines
+
+    def to_json(self) -> str:
+        """The preview as JSON, to keep beside the uploaded file."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ImportPreview:
+        """A preview kept by to_json."""
+        data = json.loads(text)
+        data["rows"] = [PlannedRow(**{**r, "changes": [FieldChange(**c) for c in r["changes"]]}) for r in data["rows"]]
+        data["lists"] = [PlannedList(**p) for p in data["lists"]]
+        data["warnings"] = [tuple(w) for w in data["warnings"]]
+        data["shelves"] = [Shelf(**{**s, "choice": ShelfChoice(**s["choice"])}) for s in data["shelves"]]
+        return cls(**data)
+
+
+# Shelves and her choices -------------------------------------------------------------------------------
+
+
+def shelf_key(name: str) -> str:
+    """A shelf's name as choices are kept: "Korean-Lit", "korean lit" and "korean_lit" are one shelf."""
+    return fold_accents(shelf_tag(name))
+
+
+def source_family(plan: ImportPlan) -> str | None:
+    """Whose shelves a plan carries ("goodreads" or "letterboxd"); None for a backup, which has none."""
+    if plan.backup is not None:
+        return None
+    return "goodreads" if plan.source.startswith("Goodreads") else "letterboxd"
+
+
+def shelves_in(plan: ImportPlan, choices: dict[str, ShelfChoice]) -> list[Shelf]:
+    """The shelves the file's rows carry as tags, most used first, each with its choice (a tag unless chosen)."""
+    rows: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for record in plan.items:
+        if "tags" in record.provided:
+            for tag in record.fields.tags:
+                key = shelf_key(tag)
+                names.setdefault(key, tag)
+                rows[key] += 1
+    ordered = sorted(rows, key=lambda k: (-rows[k], k))
+    return [Shelf(name=names[k], key=k, rows=rows[k], choice=choices.get(k, KEEP_AS_TAG)) for k in ordered]
+
+
+def remembered_choices(family: str | None) -> dict[str, ShelfChoice]:
+    """Her choices from earlier imports of this service's files."""
+    if family is None:
+        return {}
+    rows = db.session.scalars(sa.select(ImportChoice).where(ImportChoice.source == family))
+    return {row.shelf_key: ShelfChoice(row.action, row.target) for row in rows}
+
+
+def remember_choices(family: str | None, shelves: list[Shelf]) -> None:
+    """Keep the choices for the next import, in the current transaction (committed with the import)."""
+    if family is None or not shelves:
+        return
+    existing = {row.shelf_key: row for row in db.session.scalars(
+        sa.select(ImportChoice).where(ImportChoice.source == family))}
+    for shelf in shelves:
+        row = existing.get(shelf.key)
+        if row is None:
+            db.session.add(ImportChoice(source=family, shelf_key=shelf.key, action=shelf.choice.action,
+                                        target=shelf.choice.target))
+        elif (row.action, row.target) != (shelf.choice.action, shelf.choice.target):
+            row.action, row.target = shelf.choice.action, shelf.choice.target
+
+
+def parse_choice(text: str, existing_tags_only: bool = False) -> ShelfChoice:
+    """A choice in the CLI's syntax: "tag", "tag:NAME" (a tag of that name, new or not), "map:TAG" (an existing
+    tag), "status:want|current|seen" or "ignore"; MappingError says what is wrong."""
+    action, colon, target = text.strip().partition(":")
+    action, target = action.strip().lower(), " ".join(target.split())
+    if action not in SHELF_ACTIONS:
+        raise MappingError(f"{action or text!r} is not a choice: use tag, tag:NAME, map:TAG, status:STATUS or ignore.")
+    if action == "status":
+        if target.lower() not in STATUSES:
+            raise MappingError(f"the status must be one of {', '.join(STATUSES)} (not {target!r}).")
+        return ShelfChoice("status", target.lower())
+    if action == "ignore":
+        if target:
+            raise MappingError("ignore takes no value after a colon.")
+        return ShelfChoice("ignore")
+    if action == "tag" and not target:
+        if colon:
+            raise MappingError("name the tag after tag:, or write tag alone to keep the shelf's name.")
+        return KEEP_AS_TAG
+    if not target:
+        raise MappingError("name the tag to file it under after map:.")
+    if len(target) > 100:
+        raise MappingError("tag names stay under 100 characters.")
+    if (action == "map" or existing_tags_only) and find_by_name(Tag, target) is None:
+        raise MappingError(f"there is no tag called {target!r} (use tag:{target} to make it).")
+    return ShelfChoice("map", target)
+
+
+def steer(plan: ImportPlan, choices: dict[str, ShelfChoice]) -> ImportPlan:
+    """The plan with her shelf choices applied to its records; the plan read from the file is left as it was."""
+    if not any(c != KEEP_AS_TAG for c in choices.values()):
+        return plan
+    return replace(plan, items=[steered_record(r, choices) for r in plan.items])
+
+
+def steered_record(record: ImportedItem, choices: dict[str, ShelfChoice]) -> ImportedItem:
+    """One record with its shelves kept, renamed, read as a status or dropped, as she chose."""
+    if "tags" not in record.provided:
+        return record
+    tags: dict[str, str] = {}
+    statuses: list[str] = []
+    for tag in record.fields.tags:
+        choice = choices.get(shelf_key(tag), KEEP_AS_TAG)
+        if choice.action == "status":
+            statuses.append(choice.target)
+        elif choice.action != "ignore":
+            name = choice.target if choice.action == "map" else tag
+            tags.setdefault(fold_accents(name), name)
+    fields = replace(record.fields, tags=list(tags.values()), creators=list(record.fields.creators))
+    provided = set(record.provided)
+    if statuses:
+        # Several shelves read as statuses: the one furthest along (seen, then current, then want) wins.
+        fields.status = min(statuses, key=STATUSES.index)
+        provided.add("status")
+        if fields.status != "seen":
+            fields.rating = None  # a book she has not finished has no rating yet, as the importers do
+    return replace(record, fields=fields, provided=provided)
+
+
+# The plan ------------------------------------------------------------------------------------------------
+
+
+def shown(name: str, value: Any) -> str:
+    """A field's value as the preview shows it."""
+    if value in EMPTY:
+        return "—"
+    if name == "creators":
+        return ", ".join(f"{n} ({r})" for n, r in value)
+    if name == "tags":
+        return ", ".join(value)
+    if name == "year":
+        return year_label(value)
+    if name == "rating":
+        return f"{value:g} ★"
+    text = str(value)
+    return text if len(text) <= 140 else text[:139] + "…"
+
+
+def planned_changes(record: ImportedItem, current: ItemFields, snapshot: dict | None) -> tuple[list[FieldChange], list[str], ItemFields]:
+    """What merge_imported_item would change on an item (its three-way rule: her edits since the last import
+    win), what it would leave alone, and the item's fields after."""
+    snapshot = snapshot or {}
+    updated = replace(current, creators=list(current.creators), tags=list(current.tags))
+    changes: list[FieldChange] = []
+    kept: list[str] = []
+    for name in sorted(record.provided):
+        new, cur = comparable(record.fields, name), comparable(current, name)
+        last = snapshot.get(name, _MISSING)
+        if name == "tags":
+            merged = merge_tags(cur, new, [] if last is _MISSING else last)
+            if [fold_accents(t) for t in merged] != [fold_accents(t) for t in cur]:
+                updated.tags = merged
+                changes.append(FieldChange(name, shown(name, cur), shown(name, merged)))
+            continue
+        if new == cur or (last is not _MISSING and new == last):
+            continue
+        if cur in EMPTY or (last is not _MISSING and cur == last):
+            setattr(updated, name, record_value(record.fields, name))
+            changes.append(FieldChange(name, shown(name, cur), shown(name, new)))
+        else:
+            kept.append(name)
+    return changes, kept, updated
+
+
+def record_keys(record: ImportedItem) -> list[tuple]:
+    """How a later row of the same file would find this record's item: its service id, its kind, title and year."""
+    f = record.fields
+    keys: list[tuple] = [("title", f.kind, fold_accents(f.title.strip()), f.year)]
+    if record.source_key:
+        keys.insert(0, record.source_key)
+    return keys
+
+
+def labelled(f: ItemFields) -> str:
+    """"Title (year)" for the preview."""
+    return f.title + (f" ({year_label(f.year)})" if f.year is not None else "")
+
+
+class CatalogIndex:
+    """The items a file's records may stand for, read in a few queries instead of two per row, and found by
+    find_existing's rules: the service's id first, then kind, folded title and year, except a Goodreads book
+    whose title matches a book with another Goodreads id."""
+
+    CHUNK = 500
+
+    def __init__(self, records: list[ImportedItem]):
+        wanted: dict[str, set[str]] = {"goodreads_id": set(), "letterboxd_uri": set()}
+        titles: set[str] = set()
+        for record in records:
+            if record.source_key:
+                wanted[record.source_key[0]].add(record.source_key[1])
+            titles.add(fold_accents(record.fields.title.strip()))
+        self.by_source: dict[tuple[str, str], Item] = {}
+        self.by_title: dict[tuple[str, str, int | None], Item] = {}
+        for column, values in wanted.items():
+            for item in self.items_where(getattr(Item, column), values):
+                self.by_source.setdefault((column, getattr(item, column)), item)
+        for item in self.items_where(Item.title_key, titles):
+            self.by_title.setdefault((item.kind, item.title_key, item.year), item)
+
+    def items_where(self, column, values: set[str]) -> list[Item]:
+        """The items whose column holds one of the values, oldest first, with what item_fields reads."""
+        ordered = sorted(values)
+        found: list[Item] = []
+        for start in range(0, len(ordered), self.CHUNK):
+            found += db.session.scalars(with_tags_and_credits(
+                sa.select(Item).where(column.in_(ordered[start:start + self.CHUNK])).order_by(Item.id))).all()
+        return found
+
+    def find(self, record: ImportedItem) -> Item | None:
+        """The catalog item the record stands for, as find_existing would find it."""
+        if record.source_key and (item := self.by_source.get(record.source_key)) is not None:
+            return item
+        f = record.fields
+        item = self.by_title.get((f.kind, fold_accents(f.title.strip()), f.year))
+        if item is not None and record.source_key and record.source_key[0] == "goodreads_id":
+            if item.goodreads_id not in (None, "", record.source_key[1]):
+                return None
+        return item
+
+
+def plan_row(record: ImportedItem, pending: dict[tuple, tuple[ItemFields, dict]], catalog: CatalogIndex) -> PlannedRow:
+    """What applying would do with one record, given the rows before it in the file (`pending`)."""
+    title = labelled(record.fields)
+    errors = validate_item_fields(record.fields)
+    if errors:
+        return PlannedRow(record.row, title, "refused", reason=" ".join(errors.values()))
+    imported = {name: comparable(record.fields, name) for name in record.provided}
+    earlier = next((pending[k] for k in record_keys(record) if k in pending), None)
+    if earlier is None:
+        item = catalog.find(record)
+        if item is None:
+            for key in record_keys(record):
+                pending[key] = (record.fields, imported)
+            return PlannedRow(record.row, title, "new")
+        earlier = (item_fields(item), item.import_snapshot)
+        title = labelled(earlier[0])
+    current, snapshot = earlier
+    changes, kept, updated = planned_changes(record, current, snapshot)
+    if changes and (errors := validate_item_fields(updated)):
+        return PlannedRow(record.row, title, "refused", reason=" ".join(errors.values()))
+    for key in record_keys(record):
+        pending[key] = (updated, {**(snapshot or {}), **imported})
+    return PlannedRow(record.row, title, "changed" if changes else "unchanged", changes=changes, kept=kept)
+
+
+def plan_list(imported: ImportedList, titles: set[str], pending: dict[tuple, tuple[ItemFields, dict]],
+              catalog: CatalogIndex) -> PlannedList:
+    """A list of the file: new (a draft), or one of hers that gains the entries new in the file; and the films
+    it names that the import adds to the catalog."""
+    new_films = 0
+    for entry in imported.entries:
+        record = entry.item
+        if not any(k in pending for k in record_keys(record)) and catalog.find(record) is None:
+            new_films += 1
+            for key in record_keys(record):
+                pending[key] = (record.fields, {})
+    return PlannedList(imported.title, fold_accents(imported.title.strip()) in titles, len(imported.entries), new_films)
+
+
+def preview_import(plan: ImportPlan, shelves: list[Shelf]) -> ImportPreview:
+    """What applying the plan (steered by the shelves' choices) would do, row by row; nothing is written."""
+    preview = ImportPreview(source=plan.source, family=source_family(plan), catalog_version=read_version(db.session),
+                            warnings=list(plan.warnings), shelves=shelves)
+    preview.rows = [PlannedRow(row, "", "refused", reason=message) for row, message in plan.skipped]
+    if plan.backup is not None:
+        preview.backup_items = len(plan.backup.get("items", []))
+        return preview
+    steered = steer(plan, {s.key: s.choice for s in shelves})
+    pending: dict[tuple, tuple[ItemFields, dict]] = {}
+    with db.session.no_autoflush:
+        catalog = CatalogIndex(steered.items)
+        preview.rows += [plan_row(record, pending, catalog) for record in steered.items]
+        titles = {fold_accents(t.strip()) for t in db.session.scalars(sa.select(CuratedList.title))}
+        entries = CatalogIndex([e.item for imported in steered.lists for e in imported.entries])
+        preview.lists = [plan_list(imported, titles, pending, entries) for imported in steered.lists]
+    return preview
+
+
+def shelves_with_choices(plan: ImportPlan, choices: dict[str, ShelfChoice] | None = None) -> list[Shelf]:
+    """The file's shelves with her remembered choices, overridden by `choices`."""
+    return shelves_in(plan, {**remembered_choices(source_family(plan)), **(choices or {})})
+
+
+def plan_import(plan: ImportPlan, choices: dict[str, ShelfChoice] | None = None) -> ImportPreview:
+    """The preview of a file read by read_import_file, its shelves steered by her remembered choices and `choices`."""
+    return preview_import(plan, shelves_with_choices(plan, choices))
+
+
+def apply_steered(plan: ImportPlan, shelves: list[Shelf], replace_catalog: bool = False,
+                  tick: Callable[[int], None] | None = None) -> ImportReport:
+    """Apply a plan in one transaction with the shelves' choices, and remember those choices with it."""
+    remember_choices(source_family(plan), shelves)
+    return apply_import(steer(plan, {s.key: s.choice for s in shelves}), replace=replace_catalog, tick=tick)
+
+
+def read_mapping(text: str, name: str = "the mapping file") -> dict[str, ShelfChoice]:
+    """Shelf choices from JSON: {"shelves": {"to-read": "status:want", "owned": "ignore",
+    "faves": {"action": "map", "target": "Favourites"}}}; every problem is named by its JSON path."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise MappingError(f"{name} is not JSON: line {error.lineno}, column {error.colno}: {error.msg}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("shelves"), dict):
+        raise MappingError(f'{name}: $ must be an object with a "shelves" object, as {{"shelves": {{"to-read": '
+                           '"status:want"}}.')
+    entries: list[tuple[str, str, str]] = []
+    problems: list[str] = []
+    for shelf, value in data["shelves"].items():
+        path = f"$.shelves[{json.dumps(shelf, ensure_ascii=False)}]"
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"action", "target"})
+            if unknown or not isinstance(value.get("action"), str) or not isinstance(value.get("target", ""), str):
+                problems.append(f"{path}: expected {{\"action\": \"…\", \"target\": \"…\"}} with text values"
+                                + (f" (unknown key {unknown[0]!r})" if unknown else "") + ".")
+                continue
+            value = value["action"] + (f":{value['target']}" if value.get("target") else "")
+        elif not isinstance(value, str):
+            problems.append(f"{path}: expected a choice such as \"status:want\", not {json.dumps(value)}.")
+            continue
+        entries.append((path, shelf, value))
+    choices = parse_choices(entries, problems)
+    if problems:
+        head = name if len(problems) == 1 else f"{name} has {len(problems)} problems"
+        raise MappingError(f"{head}: " + " ".join(problems))
+    return choices
+
+
+def read_shelf_options(options: list[str] | tuple[str, ...]) -> dict[str, ShelfChoice]:
+    """Shelf choices from `--shelf NAME=CHOICE` options; every bad one is named."""
+    entries: list[tuple[str, str, str]] = []
+    problems: list[str] = []
+    for option in options:
+        shelf, equals, value = option.partition("=")
+        if not equals:
+            problems.append(f"--shelf {option}: write NAME=CHOICE, as --shelf to-read=status:want.")
+        else:
+            entries.append((f"--shelf {option}", shelf, value))
+    choices = parse_choices(entries, problems)
+    if problems:
+        raise MappingError(" ".join(problems))
+    return choices
+
+
+def parse_choices(entries: list[tuple[str, str, str]], problems: list[str]) -> dict[str, ShelfChoice]:
+    """Choices from (where, shelf, choice text) entries; each problem, named by its `where`, joins `problems`."""
+    choices: dict[str, ShelfChoice] = {}
+    for where, shelf, text in entries:
+        if not shelf_key(shelf):
+            problems.append(f"{where}: a shelf needs a name.")
+            continue
+        try:
+            choices[shelf_key(shelf)] = parse_choice(text)
+        except MappingError as error:
+            problems.append(f"{where}: {error}")
+    return choices
