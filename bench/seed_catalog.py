@@ -30,7 +30,8 @@ def seed_catalog(docs: list[ItemDoc]) -> list[str]:
         dict(id=i, name=name, name_key=fold_accents(name), slug=f"{slugify(name)}-{i}", family="other", description="")
         for name, i in tag_ids.items()
     ])
-    _insert(Creator.__table__, [dict(id=i, name=name, name_key=fold_accents(name)) for name, i in creator_ids.items()])
+    _insert(Creator.__table__, [dict(id=i, name=name, name_key=fold_accents(name), slug=f"{slugify(name)}-{i}")
+                                for name, i in creator_ids.items()])
     slugs = [f"{slugify(d.title) or 'item'}-{d.id}" for d in docs]
     _insert(Item.__table__, [
         dict(

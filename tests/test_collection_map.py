@@ -14,7 +14,7 @@ from afterimage.catalog import ItemFields, save_item
 from afterimage.extensions import db
 from afterimage.models import Item
 from afterimage.recommendations import rebuild
-from afterimage.recommendations.collection_map import MapCluster, MapPoint
+from afterimage.recommendations.models import MapCluster, MapPoint
 from recs import ItemDoc, TfidfRecommender
 from recs.projection import CollectionMap, map_model
 

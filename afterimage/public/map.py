@@ -12,8 +12,7 @@ from afterimage.covers import DEFAULT_FAMILY, FAMILY_COLOURS
 from afterimage.extensions import db
 from afterimage.models import Item, Tag, item_tags
 from afterimage.public.routes import bp
-from afterimage.recommendations.collection_map import MapCluster, MapPoint
-from afterimage.recommendations.models import Neighbour
+from afterimage.recommendations.models import MapCluster, MapPoint, Neighbour
 
 # Coordinates go out as integers in [-COORDINATE_SCALE, COORDINATE_SCALE]: a third of the bytes of floats.
 COORDINATE_SCALE = 10_000

@@ -1,44 +1,22 @@
 """The collection map's stored points and clusters, drawn at each refit from the fitted model (recs.projection).
 
-Stored in tables beside the model rather than a file in instance/: every app server reads the same
-database, and the map is written in the refit's transaction, so it never disagrees with the model.
+Stored in tables beside the model's (MapPoint, MapCluster in models.py) rather than a file in instance/: every
+app server reads the same database, and the map is written in the refit's transaction, so it never disagrees
+with the model.
 """
 from __future__ import annotations
 
 import logging
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from afterimage.extensions import db
+from afterimage.recommendations.models import MapCluster, MapPoint
 from recs.projection import map_model
 
 log = logging.getLogger(__name__)
 
 CHUNK = 2000
-
-
-class MapPoint(db.Model):
-    """Where an item sits on the collection map, and its cluster, as the last refit placed it."""
-
-    __tablename__ = "map_points"
-
-    item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
-    x: so.Mapped[float] = so.mapped_column(sa.Float)
-    y: so.Mapped[float] = so.mapped_column(sa.Float)
-    cluster: so.Mapped[int] = so.mapped_column()
-
-
-class MapCluster(db.Model):
-    """A cluster of the collection map: its centre and the tags that set it apart (label)."""
-
-    __tablename__ = "map_clusters"
-
-    number: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
-    x: so.Mapped[float] = so.mapped_column(sa.Float)
-    y: so.Mapped[float] = so.mapped_column(sa.Float)
-    # The strongest tags, strongest first, joined by " · "; empty when no tag sets the cluster apart.
-    label: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
 
 
 def store_collection_map(model) -> None:
