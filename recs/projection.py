@@ -115,7 +115,10 @@ class CollectionMap:
             width = min(2, vectors.shape[1], n_items)
             flat[:, :width] = PCA(width, random_state=self.random_state).fit_transform(vectors)
             return flat
-        tsne = TSNE(2, perplexity=min(self.perplexity, (n_items - 1) / 3), init="pca", max_iter=self.max_iter,
+        # A small collection gets a smaller perplexity: at 30 of 80 items every item counts the whole map as its
+        # neighbourhood and the groups spread into one cloud.
+        perplexity = min(self.perplexity, max(5.0, n_items / 10), (n_items - 1) / 3)
+        tsne = TSNE(2, perplexity=perplexity, init="pca", max_iter=self.max_iter,
                     random_state=self.random_state)
         return tsne.fit_transform(vectors)
 

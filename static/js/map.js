@@ -76,8 +76,13 @@
     var rect = size(), k = base() * view.zoom, w = rect.width, h = rect.height;
     var cx = w / 2 - view.x * k, cy = h / 2 - view.y * k;
     var radius = Math.max(1.5, Math.min(6, 1.2 * Math.sqrt(view.zoom) + 600 / Math.sqrt(data.x.length + 100) / 4));
+    var style = getComputedStyle(canvas), ink = style.color, card = style.backgroundColor;
+    var focus = style.getPropertyValue("--focus").trim() || ink;
     context.clearRect(0, 0, w, h);
-    // One path per family: a fill per colour, not per point.
+    // One path per family: a fill per colour, not per point; a thin ring of the text colour keeps the darkest
+    // family visible on a dark background.
+    context.lineWidth = 1;
+    context.strokeStyle = ink;
     for (var f = 0; f < data.families.length; f++) {
       context.beginPath();
       for (var i = 0; i < data.x.length; i++) {
@@ -89,16 +94,22 @@
       }
       context.fillStyle = data.families[f].colour;
       context.fill();
+      context.globalAlpha = 0.35;
+      context.stroke();
+      context.globalAlpha = 1;
     }
     context.font = "600 13px system-ui, sans-serif";
     context.textAlign = "center";
     context.lineJoin = "round";
     context.lineWidth = 4;
-    context.strokeStyle = "rgba(255,255,255,0.9)";
-    context.fillStyle = "#1d1b18";
+    context.strokeStyle = card;
+    context.fillStyle = ink;
     data.clusters.forEach(function (cluster) {
       var lx = cx + cluster.x * k, ly = cy + cluster.y * k;
       if (lx < 0 || ly < 0 || lx > w || ly > h) return;
+      // Kept whole inside the canvas, however near its edge the cluster lies.
+      var half = context.measureText(cluster.label).width / 2 + 4;
+      lx = half * 2 > w ? w / 2 : Math.min(Math.max(lx, half), w - half);
       context.strokeText(cluster.label, lx, ly);
       context.fillText(cluster.label, lx, ly);
     });
@@ -107,11 +118,11 @@
       context.beginPath();
       context.arc(p[0], p[1], radius + 4, 0, 2 * Math.PI);
       context.lineWidth = 2;
-      context.strokeStyle = "#1a5fb4";
+      context.strokeStyle = focus;
       context.stroke();
     }
     if (keyboard) {
-      context.strokeStyle = "#1a5fb4";
+      context.strokeStyle = focus;
       context.lineWidth = 1;
       context.beginPath();
       context.moveTo(w / 2 - 8, h / 2); context.lineTo(w / 2 + 8, h / 2);

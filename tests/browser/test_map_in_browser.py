@@ -2,6 +2,10 @@
 opens its item, and the page fits a phone."""
 from __future__ import annotations
 
+import pytest
+
+from tests.browser.test_accessibility_axe import axe_source
+
 # The JS of the page finds an item whose point stands alone (no other within 14 px), so a click hits only it.
 LONE_POINT = """() => {
   const map = window.afterimageMap, box = document.querySelector('.map-canvas').getBoundingClientRect();
@@ -65,3 +69,16 @@ def test_the_map_fits_a_phone_and_zooms_with_a_pinch(browser, site):
     assert spread(after) > 3 * spread(before)
     assert page.url == site.url + "/map"
     context.close()
+
+
+@pytest.mark.parametrize("scheme, width", [("light", 1280), ("dark", 390)])
+def test_the_drawn_map_has_no_axe_violation(browser, site, artifacts, scheme, width):
+    context = browser.new_context(bypass_csp=True, color_scheme=scheme, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(site.url + "/map")
+    page.wait_for_selector(".map-canvas[data-points]")
+    page.screenshot(path=str(artifacts / f"map-{scheme}-{width}.png"))
+    page.add_script_tag(path=axe_source())
+    found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")["violations"]
+    context.close()
+    assert [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes'][:3]]}" for v in found] == []
