@@ -103,12 +103,16 @@ class CollectionMap:
         """Unit rows in the reduced space, so that dot products are cosines."""
         reduced = vectors if self.reducer_ is None else self.reducer_.transform(vectors)
         reduced = reduced.toarray() if sp.issparse(reduced) else np.asarray(reduced)
+        if reduced.shape[1] == 0:
+            # Items with no features at all (no tags, people or words): all alike.
+            return np.ones((reduced.shape[0], 1))
         return normalize(reduced.astype(np.float64))
 
     def _layout(self, vectors: np.ndarray) -> np.ndarray:
         """2-D coordinates of the landmarks: t-SNE, or PCA for too few items for a perplexity."""
         n_items = vectors.shape[0]
-        if n_items < 2:
+        if n_items < 2 or not np.ptp(vectors, axis=0).any():
+            # One item, or items all alike: one spot (t-SNE's PCA start would divide by a zero spread).
             return np.zeros((n_items, 2))
         if n_items < 8 or vectors.shape[1] < 2:
             flat = np.zeros((n_items, 2))

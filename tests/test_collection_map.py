@@ -83,6 +83,11 @@ def test_tiny_collections_are_mapped_too():
         assert fitted.points_.shape == (n, 2)
 
 
+def test_items_without_any_feature_are_mapped_together():
+    fitted = CollectionMap().fit(np.zeros((12, 0)), [[] for _ in range(12)])
+    assert fitted.points_.shape == (12, 2) and fitted.cluster_tags_ == [[]] * len(fitted.centres_)
+
+
 def test_a_recommenders_items_are_mapped_in_its_order_with_its_tag_spellings():
     docs = [ItemDoc(id=10 + i, kind="film" if i % 2 else "book", title=f"Title {i}",
                     tags=("Nouvelle Vague",) if i < 6 else ("Korean women writers",),
