@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_limits
 
 from recs.documents import TAG_PREFIX
 
-# t-SNE on every item of a 10,000-item catalog took 138 s (500 iterations) on this 2-core machine, 2,000
-# landmarks 5 s of CPU with the rest placed by nearest landmarks (docs/performance.md, "Collection map").
+# t-SNE on all 10,000 items of a synthetic catalog took 138 s (500 iterations, 2 shared cores); on 2,000
+# landmarks, with the rest placed by their nearest landmarks, the whole map costs 10 s of CPU (docs/performance.md).
 MAX_LANDMARKS = 2000
 # A tag names a cluster only when at least this share of the cluster's items carry it.
 LABEL_SHARE_FLOOR = 0.2
