@@ -1,6 +1,7 @@
 // The collection map (templates/public/map.html): /map.json drawn on a canvas, with hover and keyboard
-// titles, click to open, drag or arrow keys to pan, wheel, pinch or +/- to zoom. One canvas and one path per
-// colour keep 10,000 points smooth; a grid of buckets finds the point under the pointer without a scan.
+// titles, click to open, drag or arrow keys to pan, wheel, pinch or +/- to zoom. The points go into one pixel
+// buffer per frame, which keeps 10,000 of them smooth; a grid of buckets finds the point under the pointer
+// without a scan.
 (function () {
   "use strict";
   var figure = document.querySelector(".collection-map");
@@ -13,7 +14,7 @@
   var view = { x: 0, y: 0, zoom: 1 };
   var hovered = -1, keyboard = false, frameQueued = false;
   var pointers = new Map(), pinch = null, dragged = false, dragStart = null;
-  var timings = [], pixelRatio = 0, sprites = null, pixels = null, words = null;
+  var timings = [], pixelRatio = 0, stamps = null, pixels = null, words = null;
 
   // Matches the canvas's pixels to its box; resizing clears and reallocates it, so only when the box changed.
   function size() {
@@ -24,7 +25,7 @@
       canvas.width = width;
       canvas.height = height;
       pixelRatio = ratio;
-      sprites = null;
+      stamps = null;
     }
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     return rect;
@@ -45,9 +46,9 @@
     return ((255 << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0]) >>> 0;
   }
 
-  function makeSprites(radius, ink) {
+  function makeStamps(radius, ink) {
     var key = radius + " " + ink + " " + pixelRatio;
-    if (sprites && sprites.key === key) return sprites;
+    if (stamps && stamps.key === key) return stamps;
     var r = Math.max(1, radius * pixelRatio), reach = Math.ceil(r), inkRgb = parseColour(ink);
     var offsets = [], rings = [];
     for (var dy = -reach; dy <= reach; dy++) {
@@ -56,14 +57,14 @@
         if (distance <= r) (distance > r - 1 && r >= 2 ? rings : offsets).push([dx, dy]);
       }
     }
-    sprites = { key: key, reach: reach, offsets: offsets, rings: rings, fills: [], edges: [] };
+    stamps = { key: key, reach: reach, offsets: offsets, rings: rings, fills: [], edges: [] };
     data.families.forEach(function (family) {
       var rgb = parseColour(family.colour);
-      sprites.fills.push(packed(rgb));
+      stamps.fills.push(packed(rgb));
       // The ring: the family's colour 35% of the way to the text colour, so dark dots show on a dark page.
-      sprites.edges.push(packed(rgb.map(function (c, n) { return Math.round(c + (inkRgb[n] - c) * 0.35); })));
+      stamps.edges.push(packed(rgb.map(function (c, n) { return Math.round(c + (inkRgb[n] - c) * 0.35); })));
     });
-    return sprites;
+    return stamps;
   }
 
   function drawPoints(stamp, cx, cy, k) {
@@ -140,7 +141,7 @@
     var radius = Math.max(1.5, Math.min(6, 1.2 * Math.sqrt(view.zoom) + 600 / Math.sqrt(data.x.length + 100) / 4));
     var style = getComputedStyle(canvas), ink = style.color, card = style.backgroundColor;
     var focus = style.getPropertyValue("--focus").trim() || ink;
-    drawPoints(makeSprites(Math.round(radius * 2) / 2, ink), cx, cy, k);
+    drawPoints(makeStamps(Math.round(radius * 2) / 2, ink), cx, cy, k);
     context.font = "600 13px system-ui, sans-serif";
     context.textAlign = "center";
     context.lineJoin = "round";
