@@ -14,7 +14,7 @@ from afterimage.catalog import ItemFields, save_item
 from afterimage.extensions import db
 from afterimage.models import Item
 from afterimage.recommendations import rebuild
-from afterimage.recommendations.models import MapCluster, MapPoint
+from afterimage.recommendations.models import MapCluster, MapPoint, Neighbour
 from recs import ItemDoc, TfidfRecommender
 from recs.projection import CollectionMap, map_model
 
@@ -158,7 +158,17 @@ def test_an_item_added_after_the_refit_stands_beside_its_neighbours(demo_app, de
     slug = add_item(demo_app, kind="film", title="Another Night and Fog", year=1956, tags=["war", "memory"],
                     creators=[("Alain Resnais", "director")], description="Camps, memory and the war.")
     data = demo_client.get("/map.json").get_json()
-    assert slug in data["slug"]
+    with demo_app.app_context():
+        item_id = db.session.scalar(sa.select(Item.id).where(Item.slug == slug))
+        assert db.session.get(MapPoint, item_id) is None  # folded in, not refitted
+        beside = db.session.execute(
+            sa.select(MapPoint.x, MapPoint.y).join(Neighbour, Neighbour.neighbour_id == MapPoint.item_id)
+            .where(Neighbour.item_id == item_id)).all()
+    at = data["slug"].index(slug)
+    scale = data["scale"]
+    assert len(beside) >= 5
+    assert abs(data["x"][at] - scale * np.mean([x for x, _ in beside])) <= 1
+    assert abs(data["y"][at] - scale * np.mean([y for _, y in beside])) <= 1
     html = demo_client.get("/map").get_data(as_text=True)
     assert slug in listed_slugs(html) and "Not on the map yet" not in html
 
