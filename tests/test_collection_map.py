@@ -203,3 +203,20 @@ def test_the_map_of_an_empty_catalog_says_it_is_empty(client):
     html = client.get("/map").get_data(as_text=True)
     assert "The map is drawn when" in html
     assert client.get("/map.json").get_json()["x"] == []
+
+
+def test_a_large_map_is_not_drawn_in_the_commit_that_refits_but_by_the_background_refit(app, monkeypatch):
+    from afterimage.recommendations import collection_map, hooks, store
+
+    asked: list = []
+    monkeypatch.setattr(hooks, "refit_in_background", asked.append)
+    monkeypatch.setattr(collection_map, "DRAW_DURING_COMMIT_UP_TO", 2)
+    with app.app_context():
+        for n, tag in enumerate(["war", "war", "memory", "memory"]):
+            save_item(ItemFields(kind="film", title=f"Film {n}", year=1960 + n, tags=[tag]))
+        # The first commit fits the model in the commit hook: four items are "too many" to draw there.
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MapPoint)) == 0
+        assert asked == [app]
+        assert store.refit_unless_changed() is True
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MapPoint)) == 4
