@@ -27,7 +27,7 @@ NOT_BACKED_UP = {
     # Author accounts, their sessions and sign-in attempts: a backup must hold no password hashes.
     "authors", "author_sessions", "sign_in_attempts",
     # The recommender's state is derived from the catalog and rebuilt after a restore.
-    "neighbours", "rec_models", "rec_model_blobs", "rec_model_changes",
+    "neighbours", "rec_models", "rec_model_blobs", "rec_model_changes", "map_points", "map_clusters",
     # A counter behind the HTTP validators; a restore bumps it like any other change.
     "catalog_version",
 }

@@ -78,3 +78,26 @@ class RecModelChange(db.Model):
     seq: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=True)
     item_id: so.Mapped[int] = so.mapped_column()
     removed: so.Mapped[bool] = so.mapped_column(default=False)
+
+
+class MapPoint(db.Model):
+    """Where an item sits on the collection map, and its cluster, as the last refit placed it."""
+
+    __tablename__ = "map_points"
+
+    item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    x: so.Mapped[float] = so.mapped_column(sa.Float)
+    y: so.Mapped[float] = so.mapped_column(sa.Float)
+    cluster: so.Mapped[int] = so.mapped_column()
+
+
+class MapCluster(db.Model):
+    """A cluster of the collection map: its centre and the tags that set it apart (label)."""
+
+    __tablename__ = "map_clusters"
+
+    number: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    x: so.Mapped[float] = so.mapped_column(sa.Float)
+    y: so.Mapped[float] = so.mapped_column(sa.Float)
+    # The strongest tags, strongest first, joined by " · "; empty when no tag sets the cluster apart.
+    label: so.Mapped[str] = so.mapped_column(sa.String(400), default="")

@@ -18,6 +18,7 @@ from flask import Flask
 from afterimage.catalog import published_items
 from afterimage.extensions import db
 from afterimage.models import KINDS, Creator, Credit, Item, Tag, item_tags
+from afterimage.recommendations.collection_map import store_collection_map
 from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange
 from recs import ItemDoc, TfidfRecommender
 
@@ -340,6 +341,7 @@ def store_refit(model: TfidfRecommender, say: Callable[[str], None] = lambda ste
     write_neighbour_rows(model, None)
     say("storing the model")
     save_model(model)
+    store_collection_map(model)
 
 
 def apply_item_changes(changed: set[int], removed: set[int]) -> None:
