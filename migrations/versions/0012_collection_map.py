@@ -1,7 +1,7 @@
 """collection map: each item's point on the /map page and the clusters' labels, drawn at each refit
 
 Revision ID: 0012_collection_map
-Revises: 0009_shelves
+Revises: 0011_import_choices
 Create Date: 2026-12-06
 
 Both tables start empty; the next refit (`flask recs rebuild`, or the first one the site starts) fills them.
