@@ -30,6 +30,8 @@ NOT_BACKED_UP = {
     "neighbours", "rec_models", "rec_model_blobs", "rec_model_changes", "map_points", "map_clusters",
     # A counter behind the HTTP validators; a restore bumps it like any other change.
     "catalog_version",
+    # Her shelf choices from the last import: the next preview asks again, pre-filled when remembered.
+    "import_choices",
 }
 # Columns of backed-up tables that are not compared, and why.
 NOT_COMPARED = {
