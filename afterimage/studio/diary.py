@@ -16,7 +16,7 @@ class DiaryEntryForm(FlaskForm):
     """A day she watched or read the item, whether it was again, and her rating that time."""
 
     seen_on = StringField("Date", filters=[strip_filter], render_kw={"type": "date"},
-                          description="The day, as YYYY-MM-DD: 2024-08-12.")
+                          description="Pick the day, or type it as YYYY-MM-DD: 2024-08-12.")
     rewatch = BooleanField("Again: a rewatch or a reread")
     rating = SelectField("Rating that time", choices=rating_choices(), default="", validate_choice=False,
                          description="Half a star to five stars; no rating is fine.")
