@@ -17,6 +17,8 @@ from afterimage.models import DiaryEntry, Item
 
 # A diary is kept by someone alive now: older days are typing mistakes (1024 for 2024).
 EARLIEST_DAY = date(1900, 1, 1)
+# The import snapshot's key for days she took out of the diary: a later import does not bring them back.
+REMOVED_DAYS = "diary_removed"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 ISO_DAY = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
@@ -93,6 +95,15 @@ def add_viewing(item: Item, viewing: Viewing) -> DiaryEntry:
     entry = DiaryEntry(item_id=item.id, seen_on=viewing.seen_on, rewatch=viewing.rewatch, rating=viewing.rating)
     db.session.add(entry)
     return entry
+
+
+def remove_viewing(entry: DiaryEntry) -> None:
+    """Take a day out of an item's diary, and remember it so that no later import puts it back."""
+    item = entry.item
+    snapshot = dict(item.import_snapshot or {})
+    removed = set(snapshot.get(REMOVED_DAYS, [])) | {entry.seen_on.isoformat()}
+    item.import_snapshot = {**snapshot, REMOVED_DAYS: sorted(removed)}
+    db.session.delete(entry)
 
 
 def published_entries() -> sa.Select:

@@ -1,8 +1,8 @@
 """The diary columns of the exports: Letterboxd's diary.csv rows and Goodreads' Date Read and Read Count.
 
 Reading turns them into Viewings on each ImportedItem; applying (`merge_imported_diary`, after the items are
-written) adds the days not yet in her diary. A day the import wrote before and she removed by hand is
-remembered in the item's import snapshot and not brought back.
+written) adds the days not yet in her diary, and none she took out of it in the studio (the item's import
+snapshot remembers those: afterimage/diary.py, REMOVED_DAYS).
 """
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from afterimage.diary import Viewing, add_viewing, day_problem, parse_day, rating_problem
+from afterimage.diary import REMOVED_DAYS, Viewing, add_viewing, day_problem, parse_day, rating_problem
 from afterimage.extensions import db
 from afterimage.importers.records import ImportedItem, ImportPlan, find_existing
 from afterimage.importers.report import ImportReport
 from afterimage.models import DiaryEntry, Item
 
-# The import snapshot's key for the days an import has written into an item's diary.
-SNAPSHOT_KEY = "diary"
 # Values per IN (...) query: well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 500
 
@@ -82,20 +80,14 @@ def merge_imported_diary(records: Iterable[ImportedItem], report: ImportReport) 
         item = items.get(id(record))
         if item is None:  # a row the import skipped
             continue
-        snapshot = dict(item.import_snapshot or {})
-        imported_before = set(snapshot.get(SNAPSHOT_KEY, []))
+        removed = set((item.import_snapshot or {}).get(REMOVED_DAYS, []))
         days = present.setdefault(item.id, set())
         for viewing in record.diary:
-            iso = viewing.seen_on.isoformat()
-            # Written by an earlier import and gone now: she removed it, and it stays removed.
-            if viewing.seen_on in days or iso in imported_before:
+            if viewing.seen_on in days or viewing.seen_on.isoformat() in removed:
                 continue
             add_viewing(item, viewing)
             days.add(viewing.seen_on)
             report.diary_added += 1
-        remembered = sorted(imported_before | {v.seen_on.isoformat() for v in record.diary})
-        if remembered != snapshot.get(SNAPSHOT_KEY):
-            item.import_snapshot = {**snapshot, SNAPSHOT_KEY: remembered}
 
 
 def chunks(values: list) -> Iterable[list]:

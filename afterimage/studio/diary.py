@@ -5,7 +5,9 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
-from afterimage.diary import Viewing, add_viewing, day_problem, parse_day, rating_problem, seen_words
+from afterimage.diary import (
+    Viewing, add_viewing, day_problem, parse_day, rating_problem, remove_viewing, seen_words,
+)
 from afterimage.extensions import db
 from afterimage.models import DiaryEntry, Item
 from afterimage.studio.forms import parse_number, rating_choices, strip_filter
@@ -82,6 +84,6 @@ def diary_remove(item_id: int, entry_id: int):
     """Take a day out of the diary (a later import does not bring it back)."""
     item = db.get_or_404(Item, item_id)
     entry = entry_or_404(item, entry_id)
-    db.session.delete(entry)
+    remove_viewing(entry)
     commit(f"Removed {entry.seen_on.isoformat()} from the diary of {item.title}.")
     return redirect(url_for("studio.diary_edit", item_id=item.id), 303)
