@@ -14,6 +14,7 @@ from app import create_app
 from tests.conftest import csrf_token_from
 from tests.test_import_goodreads import COLUMNS_24, REMAINS, goodreads_csv, upload
 from tests.test_import_letterboxd import export_zip
+from tests.test_sample_exports import GOODREADS_FILES, letterboxd_zip
 from tests.test_studio_fixtures import author_client, post_form  # noqa: F401
 
 # Two rows for one film (a first watch and a rewatch), one with a date that is not one, one logged twice a day.
@@ -113,6 +114,24 @@ def test_a_date_she_removed_is_not_brought_back_by_the_next_import(app, author_c
     upload(author_client, goodreads_csv(COLUMNS_24, [FLIGHTS]))
     with app.app_context():
         assert diary_count() == 0
+
+
+@pytest.mark.parametrize("path", GOODREADS_FILES, ids=lambda p: p.stem)
+def test_every_goodreads_sample_variant_gives_the_same_diary(app, author_client, path):
+    upload(author_client, path.read_bytes(), path.name)
+    with app.app_context():
+        diary = {e.item.title: (e.seen_on.isoformat(), e.rewatch) for e in db.session.scalars(sa.select(DiaryEntry))}
+    # Books on the to-read and currently-reading shelves have no Date Read.
+    assert diary == {"Flights": ("2021-03-14", False), "The Odyssey": ("2020-08-02", False),
+                     "Human Acts": ("2019-05-01", False)}
+
+
+def test_the_letterboxd_sample_export_gives_its_diary(app, author_client):
+    upload(author_client, letterboxd_zip(), "letterboxd-mina-2024-05-01-10-00-utc.zip")
+    with app.app_context():
+        assert diary_of("Hiroshima mon amour") == [("2023-01-01", False, 4.5)]
+        assert diary_of("In the Mood for Love") == [("2023-01-31", True, 5.0)]
+        assert diary_count() == 2
 
 
 def test_the_cli_import_says_how_many_dates_it_added(app, runner, tmp_path):
