@@ -63,7 +63,7 @@ def demo_posts(app) -> dict[str, FormPost]:
         entries = [e.id for e in curated.entries]
         on_list = {e.item_id for e in curated.entries}
         off_list = db.session.scalar(sa.select(Item.id).where(Item.id.not_in(on_list)).limit(1))
-        if not hiroshima.diary_entries:  # the demo keeps no diary: give the diary routes a day to work on
+        if not hiroshima.diary_entries:  # the demo diary has her August rewatches; a day to work on in any case
             hiroshima.diary_entries.append(DiaryEntry(seen_on=date(2024, 8, 12)))
             db.session.commit()
         diary_entry = hiroshima.diary_entries[0].id

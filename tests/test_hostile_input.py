@@ -236,7 +236,7 @@ def real_path(app, rule) -> str | None:
             "list_id": entry.list_id, "entry_id": entry.id,
             # An uploaded cover the demo does not have: the route must still answer cleanly.
             "digest": "0" * 64, "size": "page",
-            # A year page (the demo keeps no diary: a clean 404).
+            # A year of the demo diary.
             "year": 2024,
         }
     path = rule.rule
