@@ -239,7 +239,7 @@ class AuthorSite:
             f"/studio/items/{self.item_id}", f"/studio/items/{self.item_id}/delete", "/studio/tags",
             f"/studio/tags/{self.tag_id}", f"/studio/tags/{self.tag_id}/delete", "/studio/lists", "/studio/lists/new",
             f"/studio/lists/{self.list_id}", f"/studio/lists/{self.list_id}/delete", "/studio/import",
-            "/studio/password",
+            "/studio/password", f"/studio/items/{self.item_id}/diary",
         ]
 
     def sign_in(self, page) -> None:
