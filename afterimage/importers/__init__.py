@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from afterimage.extensions import db
 from afterimage.importers.backup import check_backup, parse_backup_json, restore_backup
-from afterimage.importers.diary import merge_imported_diary
 from afterimage.importers.detect import ZIP_MAGIC, ImportRefused, check_size, decode_text, first_row
+from afterimage.importers.diary import merge_imported_diary
 from afterimage.importers.goodreads import looks_like_goodreads, read_goodreads_csv
 from afterimage.importers.letterboxd import (
     LIST_MARKER, identify_csv, is_list_meta_header, read_letterboxd_csv, read_letterboxd_zip,
