@@ -11,7 +11,6 @@ from afterimage.catalog import ItemFields, save_item
 from afterimage.extensions import db
 from afterimage.models import DiaryEntry, Item
 from app import create_app
-from tests.conftest import csrf_token_from
 from tests.test_import_goodreads import COLUMNS_24, REMAINS, goodreads_csv, upload
 from tests.test_import_letterboxd import export_zip
 from tests.test_sample_exports import GOODREADS_FILES, letterboxd_zip
