@@ -293,6 +293,15 @@ def test_an_entry_of_another_item_is_not_found(app, author_client):
     assert post_form(author_client, page, {}, action=f"{page}/{entry_id}/delete").status_code == 404
 
 
+def test_deleting_an_item_deletes_its_diary(app, author_client):
+    with app.app_context():
+        item_id = add_item("Stalker", year=1979, days=(("2023-02-03", False, None), ("2024-02-03", True, 5.0)))
+        add_item("Sans Soleil", year=1983, days=(("2023-02-03", False, None),))
+    assert post_form(author_client, f"/studio/items/{item_id}/delete", {}).status_code in (302, 303)
+    with app.app_context():
+        assert diary_count() == 1 and diary_of("Sans Soleil") == [("2023-02-03", False, None)]
+
+
 def test_the_diary_page_is_only_for_her(app, client):
     with app.app_context():
         item_id = add_item("Stalker", year=1979)
@@ -318,6 +327,19 @@ def test_a_backup_restores_every_diary_entry(app, tmp_path):
         assert diary_of("The Secret Shelf Book") == [("2022-06-01", True, 2.5)]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_replacing_the_catalog_with_a_backup_replaces_its_diary(app, runner, tmp_path):
+    with app.app_context():
+        add_item("Stalker", year=1979, days=(("2023-02-03", False, None),))
+    backup = tmp_path / "backup.json"
+    assert runner.invoke(args=["export", str(backup)]).exit_code == 0
+    with app.app_context():
+        add_item("Sans Soleil", year=1983, days=(("2024-01-01", False, None),))
+    result = runner.invoke(args=["import", "--replace", str(backup)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert diary_count() == 1 and diary_of("Stalker") == [("2023-02-03", False, None)]
 
 
 @pytest.mark.parametrize("entry, message", [
