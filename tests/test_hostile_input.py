@@ -238,6 +238,8 @@ def real_path(app, rule) -> str | None:
             "digest": "0" * 64, "size": "page",
             # A year of the demo diary.
             "year": 2024,
+            # A link-preview card of an item (public/preview_cards.py).
+            "kind": "item",
         }
     path = rule.rule
     for name in rule.arguments:
