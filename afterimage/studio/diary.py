@@ -36,7 +36,7 @@ class DiaryEntryForm(FlaskForm):
         elif any(e.seen_on == day for e in item.diary_entries):
             self.seen_on.errors = ["This day is already in the diary."]
         rating = parse_number(float, self.rating.data)
-        if (self.rating.data and rating is None) or (problem := rating_problem(rating)):
+        if (self.rating.data and rating is None) or rating_problem(rating):
             self.rating.errors = ["Choose a rating from half a star to five stars."]
         if any(f.errors for f in self):
             return None
