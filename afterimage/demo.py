@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from afterimage.catalog import ItemFields, find_duplicate, get_or_create_tag, save_item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, ListEntry, Tag
+from afterimage.models import CuratedList, DiaryEntry, ListEntry, Tag
 from afterimage.slugs import slugify, unique_slug
 
 DEMO_PATH = Path(__file__).parent / "data" / "demo_catalog.json"
@@ -37,7 +38,8 @@ def load_demo_catalog(path: Path = DEMO_PATH) -> DemoReport:
         # Newest last: the file opens with the showcase, which should head "Recently added".
         for raw in reversed(data["items"]):
             if find_duplicate(raw["kind"], raw["title"], raw.get("year")) is None:
-                save_item(demo_item_fields(raw))
+                item = save_item(demo_item_fields(raw))
+                item.diary_entries = demo_diary(raw)
                 db.session.flush()
                 report.items += 1
         for raw in data["lists"]:
@@ -69,6 +71,14 @@ def demo_item_fields(raw: dict) -> ItemFields:
         status=raw.get("status", "seen"),
         where_to_find=raw.get("where_to_find"),
     )
+
+
+def demo_diary(raw: dict) -> list[DiaryEntry]:
+    """The data file's diary of an item: the days she watched or read it, as a backup writes them."""
+    return [
+        DiaryEntry(seen_on=date.fromisoformat(d["date"]), rewatch=d.get("rewatch", False), rating=d.get("rating"))
+        for d in raw.get("diary", [])
+    ]
 
 
 def add_demo_list(raw: dict) -> CuratedList:

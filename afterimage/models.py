@@ -1,7 +1,7 @@
 """The catalog: items (films and books), creators, tags, curated lists and slug redirects."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -87,6 +87,11 @@ class Item(db.Model):
     )
     cover_images: so.Mapped[list[CoverImage]] = so.relationship(
         back_populates="item", cascade="all, delete-orphan", passive_deletes=True
+    )
+    # Her diary: each day she watched or read it, oldest first (afterimage/diary.py).
+    diary_entries: so.Mapped[list[DiaryEntry]] = so.relationship(
+        back_populates="item", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="DiaryEntry.seen_on",
     )
 
     def creators_by_role(self, *roles: str) -> list[Creator]:
@@ -237,6 +242,29 @@ class CoverImage(db.Model):
     data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
 
     item: so.Mapped[Item] = so.relationship(back_populates="cover_images")
+
+
+class DiaryEntry(db.Model):
+    """One day she watched or read an item, perhaps again, with her rating for that time if she gave one."""
+
+    __tablename__ = "diary_entries"
+    __table_args__ = (
+        # One entry a day per item: a re-import finds the day it wrote before instead of adding it twice.
+        sa.UniqueConstraint("item_id", "seen_on", name="uq_diary_entries_item_day"),
+        sa.CheckConstraint(
+            "rating IS NULL OR (rating >= 0.5 AND rating <= 5 AND rating * 2 = CAST(rating * 2 AS INTEGER))",
+            name="ck_diary_entries_rating_half_steps",
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("items.id", ondelete="CASCADE"))
+    # The year page reads a range of days across every item.
+    seen_on: so.Mapped[date] = so.mapped_column(sa.Date, index=True)
+    rewatch: so.Mapped[bool] = so.mapped_column(default=False)
+    rating: so.Mapped[Optional[float]] = so.mapped_column(sa.Float)
+
+    item: so.Mapped[Item] = so.relationship(back_populates="diary_entries")
 
 
 class SlugRedirect(db.Model):

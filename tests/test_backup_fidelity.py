@@ -7,7 +7,7 @@ new column that the backup forgets fails here until it is exported or explained.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from afterimage.catalog import ItemFields, get_or_create_tag, save_item
 from afterimage.cover_images import attach_cover, process_cover
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, ListEntry, Tag
+from afterimage.models import CuratedList, DiaryEntry, Item, ListEntry, Tag
 from afterimage.recommendations import set_override, studio_recommendations
 from afterimage.recommendations import store as recommendation_store
 from afterimage.slugs import change_slug
@@ -42,6 +42,7 @@ NOT_COMPARED = {
 NATURAL_KEYS = {
     "items": ("slug",), "tags": ("slug",), "lists": ("slug",), "creators": ("name_key",),
     "list_entries": ("list_id", "item_id"), "slug_redirects": ("entity", "old_slug"),
+    "diary_entries": ("item_id", "seen_on"),
 }
 # slug_redirects.target_id points into the table its `entity` names.
 REDIRECT_TARGETS = {"item": "items", "tag": "tags", "list": "lists"}
@@ -124,6 +125,10 @@ def enrich_the_demo_catalog(app) -> None:
         item = save_item(FULL_ITEM)
         item.import_snapshot = {"source": "goodreads", "title": "The Harbour Notebooks", "rating": 4.5}
         attach_cover(item, process_cover(image_bytes("PNG", (400, 600))))
+        # A diary with a first read, a rated reread, and a day on a published film.
+        item.diary_entries = [
+            DiaryEntry(seen_on=date(2019, 2, 1)), DiaryEntry(seen_on=date(2024, 8, 12), rewatch=True, rating=3.5),
+        ]
         exile = get_or_create_tag("Exile and emigration")
         exile.family, exile.description = "memory", "Leaving, and what is carried."
         hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == "hiroshima-mon-amour-1959"))
@@ -141,6 +146,7 @@ def enrich_the_demo_catalog(app) -> None:
         db.session.add(draft)
         published = db.session.scalars(sa.select(CuratedList).where(CuratedList.published).order_by(CuratedList.id)).first()
         published.entries[-1].note = "A new note for the last entry."
+        hiroshima.diary_entries.append(DiaryEntry(seen_on=date(2023, 1, 1), rewatch=True))
         change_slug(hiroshima, "hiroshima")
         change_slug(db.session.scalar(sa.select(Tag).where(Tag.name == "Memory")), "remembering")
         change_slug(published, "a-renamed-list")
@@ -180,7 +186,7 @@ def test_every_table_is_either_backed_up_or_left_out_for_a_stated_reason(demo_ap
     assert NOT_BACKED_UP <= names
     compared = names - NOT_BACKED_UP
     assert compared == {"items", "creators", "credits", "item_tags", "tags", "lists", "list_entries",
-                        "slug_redirects", "rec_overrides", "cover_images"}
+                        "slug_redirects", "rec_overrides", "cover_images", "diary_entries"}
 
 
 def test_the_full_item_really_sets_every_column(demo_app):
@@ -195,7 +201,8 @@ def test_the_full_item_really_sets_every_column(demo_app):
 def test_a_restored_backup_holds_every_column_of_every_row(demo_app, restored):
     before, after = natural_rows(demo_app), natural_rows(restored)
     assert len(before["items"]) == 83 and len(before["rec_overrides"]) == 4 and len(before["slug_redirects"]) == 3
-    assert len(before["cover_images"]) == 3
+    assert len(before["cover_images"]) == 3 and len(before["diary_entries"]) == 22  # 19 in the demo
+    assert any(row["rewatch"] and row["rating"] for row in before["diary_entries"].values())
     assert any(not row["published"] for row in before["lists"].values())
     assert differences(before, after) == []
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable
 
 import pytest
 import sqlalchemy as sa
 
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
+from afterimage.models import CuratedList, DiaryEntry, Item, Tag
 from afterimage.recommendations import studio_recommendations
 from afterimage.recommendations import store as recommendation_store
 from app import create_app
@@ -68,6 +69,10 @@ def demo_posts(app) -> dict[str, FormPost]:
         entries = [e.id for e in curated.entries]
         on_list = {e.item_id for e in curated.entries}
         off_list = db.session.scalar(sa.select(Item.id).where(Item.id.not_in(on_list)).limit(1))
+        if not hiroshima.diary_entries:  # the demo diary has her August rewatches; a day to work on in any case
+            hiroshima.diary_entries.append(DiaryEntry(seen_on=date(2024, 8, 12)))
+            db.session.commit()
+        diary_entry = hiroshima.diary_entries[0].id
         item_id, list_id = hiroshima.id, curated.id
         target_id, tag_id, other_tag_id = target.id, left_bank.id, memory.id
         db.session.remove()
@@ -85,6 +90,9 @@ def demo_posts(app) -> dict[str, FormPost]:
             f"/studio/items/{item_id}", {"kind": "film", "title": "Hiroshima, my love", "year": "1959", "status": "seen"}
         ),
         "studio.item_delete": FormPost(f"/studio/items/{item_id}/delete"),
+        "studio.diary_edit": FormPost(f"/studio/items/{item_id}/diary", {"seen_on": "2025-08-03", "rewatch": "y"}),
+        "studio.diary_rewatch": FormPost(f"/studio/items/{item_id}/diary/{diary_entry}/rewatch"),
+        "studio.diary_remove": FormPost(f"/studio/items/{item_id}/diary/{diary_entry}/delete"),
         "studio.recommendation_override": FormPost(
             f"/studio/items/{item_id}/recommendations/{target_id}", {"action": "pin"}
         ),

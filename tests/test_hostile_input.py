@@ -207,7 +207,7 @@ def form_field_names() -> list[str]:
     """Every field of the studio's forms, and the names other forms post (next, q, item_id...)."""
     from afterimage.studio import forms
 
-    names = {"next", "q", "item_id", "direction", "order", "merge-target", "csrf_token"}
+    names = {"next", "q", "item_id", "direction", "order", "merge-target", "csrf_token", "seen_on", "rewatch"}
     for form_class in vars(forms).values():
         if isinstance(form_class, type) and issubclass(form_class, forms.FlaskForm) and form_class is not forms.FlaskForm:
             names |= {name for name in dir(form_class) if not name.startswith("_") and
@@ -240,6 +240,8 @@ def real_path(app, rule) -> str | None:
             "kind": "item",
             # A pending import's token (studio/imports.py) that no upload made: a redirect back to the form.
             "token": "A" * 43,
+            # A year of the demo diary.
+            "year": 2024,
         }
     path = rule.rule
     for name in rule.arguments:

@@ -46,7 +46,7 @@ def test_init_db_migrates_an_empty_database_to_exactly_the_models_schema(bare_ap
         search_tables = search_index_tables(db.engine.dialect.name)
     expected = {
         "items", "creators", "credits", "tags", "item_tags", "lists", "list_entries", "slug_redirects",
-        "neighbours", "rec_overrides", "rec_models", "authors", "author_sessions", "sign_in_attempts",
+        "neighbours", "rec_overrides", "rec_models", "authors", "author_sessions", "sign_in_attempts", "diary_entries",
     }
     assert expected <= tables
     assert tables == set(db.metadata.tables) | {"alembic_version"} | search_tables

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from afterimage.extensions import db
 from afterimage.importers.backup import check_backup, parse_backup_json, restore_backup
 from afterimage.importers.detect import ZIP_MAGIC, ImportRefused, check_size, decode_text, first_row
+from afterimage.importers.diary import merge_imported_diary
 from afterimage.importers.goodreads import looks_like_goodreads, read_goodreads_csv
 from afterimage.importers.letterboxd import (
     LIST_MARKER, identify_csv, is_list_meta_header, read_letterboxd_csv, read_letterboxd_zip,
@@ -77,6 +78,7 @@ def apply_import(plan: ImportPlan, replace: bool = False, tick: Callable[[int], 
                     merge_imported_item(record, report)
                 db.session.flush()
                 tick(1)
+            merge_imported_diary(plan.items, report)
 
             def item_for_entry(record: ImportedItem):
                 # A list may name films she never logged; they are added so the list is complete.

@@ -15,11 +15,12 @@ import sqlalchemy.orm as so
 
 from afterimage import recommendations
 from afterimage.catalog import ItemFields, save_item, validate_item_fields
+from afterimage.diary import day_problem, parse_day, rating_problem
 from afterimage.cover_images import SIZE_ORDER, CoverRefused, CoverSize, attach_cover, stored_cover
 from afterimage.extensions import db
 from afterimage.importers.detect import ImportRefused
 from afterimage.importers.report import ImportReport
-from afterimage.models import Creator, Credit, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags
+from afterimage.models import Creator, Credit, CuratedList, DiaryEntry, Item, ListEntry, SlugRedirect, Tag, item_tags
 from recs.text import fold_accents
 
 FORMAT = {"name": "afterimage-backup", "version": 1}
@@ -51,7 +52,8 @@ def export_catalog() -> dict[str, Any]:
     """Items, tags, lists, redirects (and pins and hides when the recommender offers them), sorted by slug."""
     items = db.session.scalars(
         sa.select(Item)
-        .options(so.selectinload(Item.credits), so.selectinload(Item.tags), so.selectinload(Item.cover_images))
+        .options(so.selectinload(Item.credits), so.selectinload(Item.tags), so.selectinload(Item.cover_images),
+                 so.selectinload(Item.diary_entries))
         .order_by(Item.slug)
     ).all()
     tags = db.session.scalars(sa.select(Tag).order_by(Tag.slug)).all()
@@ -104,6 +106,9 @@ def item_record(item: Item) -> dict[str, Any]:
     record["tags"] = sorted((t.name for t in item.tags), key=fold_accents)
     record["import_snapshot"] = item.import_snapshot
     record["cover_upload"] = cover_record(item)
+    record["diary"] = [
+        {"date": e.seen_on.isoformat(), "rewatch": e.rewatch, "rating": e.rating} for e in item.diary_entries
+    ]
     record["created_at"] = iso(item.created_at)
     record["updated_at"] = iso(item.updated_at)
     return record
@@ -234,7 +239,7 @@ def catalog_is_empty() -> bool:
 def clear_catalog() -> None:
     """Delete every catalog row (not author accounts), for a restore with --replace."""
     for statement in (
-        sa.delete(ListEntry), sa.delete(CuratedList), sa.delete(item_tags), sa.delete(Credit), sa.delete(Item),
+        sa.delete(DiaryEntry), sa.delete(ListEntry), sa.delete(CuratedList), sa.delete(item_tags), sa.delete(Credit), sa.delete(Item),
         sa.delete(Creator), sa.delete(Tag), sa.delete(SlugRedirect),
     ):
         db.session.execute(statement)
@@ -322,6 +327,23 @@ def restore_item(raw: dict[str, Any]) -> Item:
     item.import_snapshot = raw.get("import_snapshot")
     if raw.get("cover_upload"):
         restore_cover(item, raw["cover_upload"])
+    item.diary_entries = restored_diary(raw)
     item.created_at = from_iso(raw.get("created_at")) or item.created_at
     item.updated_at = from_iso(raw.get("updated_at")) or item.updated_at
     return item
+
+
+def restored_diary(raw: dict[str, Any]) -> list[DiaryEntry]:
+    """A backup item's diary through the diary's rules; a bad day is refused by its place in the file."""
+    entries: dict[Any, DiaryEntry] = {}
+    for n, entry in enumerate(raw.get("diary") or []):
+        where = f"Item {raw.get('slug')!r} in the backup, diary[{n}]"
+        day = parse_day(entry["date"])
+        if day is None or entry["date"] != day.isoformat():
+            raise ImportRefused(f"{where}: {entry['date']!r} is not a date (YYYY-MM-DD).")
+        if problem := day_problem(day) or rating_problem(entry.get("rating")):
+            raise ImportRefused(f"{where}: {problem}")
+        if day in entries:
+            raise ImportRefused(f"{where}: {day.isoformat()} is in the diary twice.")
+        entries[day] = DiaryEntry(seen_on=day, rewatch=bool(entry.get("rewatch")), rating=entry.get("rating"))
+    return list(entries.values())

@@ -6,6 +6,7 @@ import re
 
 from afterimage.catalog import ItemFields, isbn13_is_valid, rating_is_valid, year_problem
 from afterimage.importers.detect import ImportRefused, csv_rows
+from afterimage.importers.diary import goodreads_viewings
 from afterimage.importers.records import ImportedItem, ImportPlan
 
 REQUIRED_COLUMNS = ("Book Id", "Title")
@@ -158,5 +159,6 @@ def goodreads_record(row: dict[str, str], label: str, plan: ImportPlan) -> Impor
     if note:
         provided.add("note")  # an empty review must not wipe a note she wrote here
     return ImportedItem(
-        row=label, fields=fields, provided=provided, source_key=("goodreads_id", book_id) if book_id else None
+        row=label, fields=fields, provided=provided, source_key=("goodreads_id", book_id) if book_id else None,
+        diary=goodreads_viewings(row, label, plan),
     )

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from afterimage.catalog import ItemFields, rating_is_valid
+from afterimage.diary import Viewing
 from afterimage.importers import detect
+from afterimage.importers.diary import add_once, letterboxd_viewing
 from afterimage.importers.detect import ImportRefused, check_size, csv_rows, decode_text, first_row
 from afterimage.importers.records import ImportedItem, ImportedList, ImportedListEntry, ImportPlan
 from recs.text import fold_accents
@@ -42,6 +44,7 @@ class FilmSeen:
     review: str = ""
     review_date: str = ""
     tags: list[str] = field(default_factory=list)
+    diary: list[Viewing] = field(default_factory=list)
 
 
 def is_list_meta_header(header: list[str]) -> bool:
@@ -246,6 +249,8 @@ def read_film_csv(kind: str, text: str, films: dict, plan: ImportPlan) -> None:
                 film.rating, film.rating_is_current = rating, True
             elif not film.rating_is_current and when >= film.rating_date:
                 film.rating, film.rating_date = rating, when
+        if kind == "diary.csv":
+            add_once(film.diary, letterboxd_viewing(row, label, plan, rating))
         if kind == "reviews.csv":
             review = (row.get("Review") or "").strip()
             if review and when >= film.review_date:
@@ -290,7 +295,7 @@ def film_record(film: FilmSeen, has_ratings: bool, has_tags: bool) -> ImportedIt
         provided.add("note")
     return ImportedItem(
         row=film.rows[0], fields=fields, provided=provided,
-        source_key=("letterboxd_uri", film.film_uri) if film.film_uri else None,
+        source_key=("letterboxd_uri", film.film_uri) if film.film_uri else None, diary=list(film.diary),
     )
 
 

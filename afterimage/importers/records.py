@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from afterimage.catalog import (
     CatalogError, ItemFields, find_duplicate, item_fields, save_item, validate_item_fields, year_label,
 )
+from afterimage.diary import Viewing
 from afterimage.extensions import db
 from afterimage.importers.report import FieldNote, ImportReport
 from afterimage.models import CuratedList, Item, ListEntry
@@ -33,6 +34,8 @@ class ImportedItem:
     provided: set[str]
     # ("letterboxd_uri" | "goodreads_id", value): the service's own id, matched before the title.
     source_key: tuple[str, str] | None = None
+    # Days she watched or read it (Letterboxd diary rows, Goodreads' Date Read): importers/diary.py.
+    diary: list[Viewing] = field(default_factory=list)
 
 
 @dataclass

@@ -32,6 +32,7 @@ class ImportReport:
     lists_created: int = 0
     lists_updated: int = 0
     tags_created: int = 0
+    diary_added: int = 0
     skipped: list[RowNote] = field(default_factory=list)
     warnings: list[RowNote] = field(default_factory=list)
     overwritten: list[FieldNote] = field(default_factory=list)
@@ -53,6 +54,8 @@ class ImportReport:
         ]
         if self.lists_created or self.lists_updated:
             lines.append(f"Lists: {self.lists_created} created, {self.lists_updated} updated.")
+        if self.diary_added:
+            lines.append(f"Diary: {self.diary_added} date{'s' if self.diary_added != 1 else ''} added.")
         for note in self.skipped:
             lines.append(f"Skipped {note.row}: {note.message}")
         for note in self.warnings:

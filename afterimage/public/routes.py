@@ -298,5 +298,5 @@ def toggle_liked(slug: str):
     return response
 
 # Views in modules of their own register on this blueprint as they are imported.
-from afterimage.public import people, preview_cards, uploaded_covers  # noqa: E402,F401
+from afterimage.public import people, preview_cards, uploaded_covers, years  # noqa: E402,F401
 from afterimage.public import map as map_views  # noqa: E402,F401  (the module name would hide the builtin)

@@ -649,4 +649,4 @@ def export_csv():
 
 
 # Views in modules of their own register on this blueprint as they are imported.
-from afterimage.studio import imports, paste_views  # noqa: E402,F401
+from afterimage.studio import diary, imports, paste_views  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """import choices: what the author chose to do with each shelf or Letterboxd tag, offered again next import
 
 Revision ID: 0011_import_choices
-Revises: 0009_shelves
+Revises: 0010_diary
 Create Date: 2026-12-06
 
 A new table only; no stored row changes.
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0011_import_choices'
-down_revision = '0009_shelves'
+down_revision = '0010_diary'
 branch_labels = None
 depends_on = None
 

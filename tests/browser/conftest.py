@@ -240,6 +240,7 @@ class AuthorSite:
             f"/studio/tags/{self.tag_id}", f"/studio/tags/{self.tag_id}/delete", "/studio/lists", "/studio/lists/new",
             f"/studio/lists/{self.list_id}", f"/studio/lists/{self.list_id}/delete", "/studio/import",
             "/studio/password", "/studio/paste", f"/studio/paste?items={HIROSHIMA}",
+            f"/studio/items/{self.item_id}/diary",
         ]
 
     def sign_in(self, page) -> None:

@@ -10,7 +10,7 @@ PUBLIC_PAGES = [
     "/", "/items", "/items?kind=book", f"/items/{HIROSHIMA}", "/tags", "/tags/korean-cinema", "/lists",
     "/lists/8-korean-books-written-by-women-every-reader-should-read-once", "/search?q=duras", "/search?q=zzzz",
     "/liked", "/people/alain-resnais", "/no-such-page", "/widget/", f"/widget/items/{HIROSHIMA}",
-    "/widget/tags/war?compact=1",
+    "/widget/tags/war?compact=1", "/years/2025",
 ]
 OVERFLOW = "() => ({scroll: document.documentElement.scrollWidth, inner: innerWidth})"
 
