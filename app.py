@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from afterimage import database, http_cache, security
+from afterimage import api, database, feeds, http_cache, public, security, studio, widget
 from afterimage.commands import register_commands
 from afterimage.commit_hooks import register_commit_hooks
 from afterimage.config import load_config
@@ -36,14 +36,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    from afterimage.api.routes import bp as api_bp
-    from afterimage.feeds.routes import bp as feeds_bp
-    from afterimage.public.routes import bp as public_bp
-    from afterimage.studio.routes import bp as studio_bp
-    from afterimage.widget.routes import bp as widget_bp
-
-    app.register_blueprint(public_bp)
-    app.register_blueprint(studio_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(widget_bp)
-    app.register_blueprint(feeds_bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(studio.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(feeds.bp)

@@ -19,7 +19,7 @@ def import_all_models() -> None:
     """Import every module that defines tables, so the metadata (and autogenerate) sees the whole schema."""
     from afterimage import models  # noqa: F401
     from afterimage.recommendations import models as rec_models  # noqa: F401
-    from afterimage.studio import models as studio_models  # noqa: F401
+    from afterimage.accounts import models as account_models  # noqa: F401
     # Not a table of the metadata, but create_all must make the search index with items (an event there).
     from afterimage import search_index  # noqa: F401
 

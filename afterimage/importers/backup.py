@@ -241,7 +241,7 @@ def clear_catalog() -> None:
     # Bulk deletes bypass the identity map: drop the stale catalog objects (not the signed-in author)
     # so that restored rows reusing their ids are not confused with them.
     for obj in list(db.session.identity_map.values()):
-        if type(obj).__module__ != "afterimage.studio.models":
+        if type(obj).__module__ != "afterimage.accounts.models":
             db.session.expunge(obj)
 
 

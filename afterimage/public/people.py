@@ -8,7 +8,7 @@ from flask import abort, render_template, url_for
 from afterimage.models import Creator, Item
 from afterimage.people import RoleWorks, find_person, is_public, works_by_role
 from afterimage.preview_cards import preview_card_url
-from afterimage.public.routes import bp
+from afterimage.public.blueprint import bp
 
 
 @bp.app_template_global()

@@ -8,7 +8,7 @@ from afterimage.models import CuratedList, Item, Tag
 from afterimage.people import find_person
 from afterimage.preview_cards import card_for, card_png, poster_of, poster_png, preview_card_url, raster_cover_url
 from afterimage.catalog import readers_may_see
-from afterimage.public.routes import bp
+from afterimage.public.blueprint import bp
 from afterimage.slugs import find_by_slug
 
 ONE_YEAR = 31_536_000

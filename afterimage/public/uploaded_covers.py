@@ -7,7 +7,7 @@ from flask import Response, abort
 from afterimage.cover_images import cover_src
 from afterimage.extensions import db
 from afterimage.models import CoverImage
-from afterimage.public.routes import bp
+from afterimage.public.blueprint import bp
 
 ONE_YEAR = 31_536_000
 

@@ -23,76 +23,18 @@ from afterimage.next_url import next_or
 from afterimage.query_args import whole_number
 from afterimage.search import search_catalog, search_items
 from afterimage.slugs import change_slug, slugify, unique_slug
-from afterimage.studio import models  # noqa: F401  (registers the studio tables for db.create_all)
-from afterimage.studio.auth import (
+from afterimage.accounts.auth import (
     SignInRefused, authenticate, client_address, current_author, end_session,
     install_session_interface, set_password, start_session, wants_page,
 )
+from afterimage.studio.blueprint import bp, commit, safe_next
 from afterimage.studio.forms import (
     ChangePasswordForm, ConfirmForm, family_choices, ImportForm, ItemForm, ListForm, SignInForm, TagForm,
     TagMergeForm,
 )
 from recs.text import fold_accents
 
-bp = Blueprint("studio", __name__, url_prefix="/studio")
-bp.add_app_template_global(status_label)
-bp.add_app_template_global(is_published)
-OPEN_ENDPOINTS = {"studio.sign_in"}
 ITEMS_PER_PAGE = 50
-
-
-@bp.record_once
-def _install_cookie_rules(state) -> None:
-    """Mark the session cookie Secure on HTTPS requests."""
-    install_session_interface(state.app)
-
-
-@bp.before_request
-def require_author():
-    """Every studio page needs a signed-in author: pages redirect to sign-in, everything else gets 401."""
-    if request.endpoint in OPEN_ENDPOINTS:
-        return None
-    if current_author() is None:
-        if wants_page():
-            return redirect(url_for("studio.sign_in", next=request.full_path.rstrip("?")))
-        if request.accept_mimetypes.best == "application/json":
-            return jsonify(error="Unauthorized", message="Sign in to the studio first.", status=401), 401
-        abort(401)
-    return None
-
-
-@bp.after_request
-def never_cache(response: Response) -> Response:
-    """Studio pages are private and always current."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.context_processor
-def studio_context() -> dict:
-    """The signed-in author and whether the widget's embed panel exists yet."""
-    return {"author": g.get("author"), "embed_panel_available": embed_panel_available()}
-
-
-def embed_panel_available() -> bool:
-    """True once the widget engineer's macro file is in place."""
-    try:
-        current_app.jinja_env.get_template("widget/_embed_panel.html")
-    except TemplateNotFound:
-        return False
-    return True
-
-
-def safe_next(target: str | None) -> str:
-    """Only ever return to a studio page of this site."""
-    return next_or(target, url_for("studio.dashboard"), under="/studio")
-
-
-def commit(message: str) -> None:
-    """Save the transaction and tell the author."""
-    db.session.commit()
-    flash(message, "success")
-
 
 # Sign-in -------------------------------------------------------------------------------------------
 
@@ -669,6 +611,3 @@ def export_csv():
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     return download(items_csv().encode("utf-8-sig"), "text/csv", f"afterimage-items-{stamp}.csv")
 
-
-# Views in modules of their own register on this blueprint as they are imported.
-from afterimage.studio import paste_views  # noqa: E402,F401

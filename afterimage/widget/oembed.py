@@ -7,7 +7,7 @@ from flask import Response, abort, current_app, jsonify, request, url_for
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from afterimage.api.subjects import Subject, find_subject
+from afterimage.recommendations.subjects import Subject, find_subject
 from afterimage.preview_cards import SIZE as THUMBNAIL_SIZE, preview_card_url
 from afterimage.query_args import whole_number_arg
 from afterimage.widget.assets import resize_listener

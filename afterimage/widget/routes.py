@@ -7,8 +7,8 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from afterimage.api.params import MAX_LIMIT
-from afterimage.api.subjects import find_subject, kept_query_args, recommendations_for
+from afterimage.query_args import MAX_LIMIT
+from afterimage.recommendations.subjects import find_subject, kept_query_args, recommendations_for
 from afterimage.catalog import published_items
 from afterimage.extensions import db
 from afterimage.models import Item

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from afterimage.extensions import db
 from afterimage.models import utcnow
-from afterimage.studio.models import Author, AuthorSession, SignInAttempt
+from afterimage.accounts.models import Author, AuthorSession, SignInAttempt
 
 SESSION_KEY = "studio_token"
 SESSION_LIFETIME = timedelta(days=14)
