@@ -331,9 +331,8 @@ def searchable_text(title: str, original_title: str | None, year: int | None, co
     return fold_accents(" ".join(str(p) for p in parts if p))
 
 
-@sa.event.listens_for(so.Session, "before_flush")
-def _refresh_derived_item_columns(session: so.Session, flush_context: Any, instances: Any) -> None:
-    """Keep title_key and search_text in step with every change, whoever made it."""
+def refresh_derived_item_columns(session: so.Session) -> None:
+    """Keep title_key and search_text in step with every change, whoever made it (before each flush)."""
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, Item):
             obj.title_key = fold_accents(obj.title or "")

@@ -54,6 +54,7 @@ def safe_next(target: str | None) -> str:
 
 
 def commit(message: str) -> None:
-    """Save the transaction and tell the author."""
+    """Save the transaction and tell the author; the commit also folds changed items into the recommendations
+    and moves the catalog version (afterimage/commit_hooks.py, in the order written there)."""
     db.session.commit()
     flash(message, "success")
