@@ -1,5 +1,7 @@
-"""The author's studio. Importing the package registers every view module on its blueprint."""
-from afterimage.studio import paste_views, routes  # noqa: F401  (each registers views)
+"""The author's studio, its views split by what she edits. Importing the package registers them all on its blueprint."""
+from afterimage.studio import (  # noqa: F401  (each module registers its views)
+    account, dashboard, items, lists, paste_views, tags, transfer,
+)
 from afterimage.studio.blueprint import bp
 
 __all__ = ["bp"]

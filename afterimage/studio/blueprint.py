@@ -58,3 +58,8 @@ def commit(message: str) -> None:
     and moves the catalog version (afterimage/commit_hooks.py, in the order written there)."""
     db.session.commit()
     flash(message, "success")
+
+
+def wants_json() -> bool:
+    """True for the studio's own scripts, which save without reloading the page and want a JSON answer."""
+    return request.headers.get("X-Requested-With") == "fetch" or request.accept_mimetypes.best == "application/json"

@@ -8,7 +8,7 @@ from afterimage.extensions import db
 from afterimage.models import CuratedList, Tag
 from afterimage.studio.paste import PasteOptions, block_for, paste_codes, paste_html
 from afterimage.studio.blueprint import bp
-from afterimage.studio.routes import curated_or_404
+from afterimage.studio.lists import curated_or_404
 
 # The preview holds her block and nothing else: its inline styles and her covers, no script, no form, no
 # framing by anything but the studio.
