@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from afterimage.demo import load_demo_catalog
 from afterimage.extensions import db
+from afterimage.recommendations import refit as recommendation_refit
 from afterimage.recommendations import store as recommendation_store
 from app import create_app
 
@@ -51,7 +52,7 @@ def app(database_url: str):
     yield app
     # A refit a test's commits started in the background goes with its database; tests that read its
     # result wait for it themselves.
-    recommendation_store.stop_refit()
+    recommendation_refit.stop_refit()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -62,7 +63,7 @@ def bare_app(database_url: str):
     """The site on an empty database: no db.create_all, so only the migrations can make tables."""
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
     yield app
-    recommendation_store.stop_refit()
+    recommendation_refit.stop_refit()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -17,7 +17,7 @@ from afterimage.cover_images import attach_cover, process_cover
 from afterimage.extensions import db
 from afterimage.models import CuratedList, Item, ListEntry, Tag
 from afterimage.recommendations import set_override, studio_recommendations
-from afterimage.recommendations import store as recommendation_store
+from afterimage.recommendations import refit as recommendation_refit
 from afterimage.slugs import change_slug
 from app import create_app
 from tests.test_cover_images import image_bytes
@@ -166,7 +166,7 @@ def restored(demo_app, tmp_path):
     enrich_the_demo_catalog(demo_app)
     copy = restored_copy(demo_app, tmp_path)
     yield copy
-    recommendation_store.wait_for_refit(120)
+    recommendation_refit.wait_for_refit(120)
     with copy.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -11,7 +11,8 @@ from afterimage.catalog import published_items
 from afterimage.extensions import db
 from afterimage.models import Item, with_tags_and_credits
 from afterimage.recommendations.models import Neighbour, RecOverride
-from afterimage.recommendations.store import TOP_N, current_model
+from afterimage.recommendations.documents import TOP_N
+from afterimage.recommendations.store import current_model
 
 AUTHORS_PICK = "the author's pick"
 
