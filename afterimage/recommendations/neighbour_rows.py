@@ -65,8 +65,8 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
 
     A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
     and rewrites the fifty-odd lists it may enter) writes only the rows that differ: a fold-in changes
-    the saved item's own scores and shifts a few ranks, and rewriting all forty rows of every list (2,293
-    inserts a save on 2,000 items) was most of the database's work for her save.
+    the saved item's own scores and shifts a few ranks, so rewriting every row of every list would be
+    most of the database's work for her save.
     """
     known: dict[tuple[int, int], list[str]] = {}
     # `stored`, on a small update: the rows there were (stored_rows), taken out as they are matched.
