@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from afterimage import api, database, feeds, http_cache, public, security, studio, widget
+from afterimage import api, database, feeds, public, security, studio, widget
 from afterimage.commands import register_commands
 from afterimage.commit_hooks import register_commit_hooks
 from afterimage.config import load_config
 from afterimage.errors import register_error_handlers, register_health_check
 from afterimage.extensions import csrf
+from afterimage.http import cache as http_cache
 
 
 def create_app(test_config: dict | None = None) -> Flask:

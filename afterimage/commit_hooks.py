@@ -20,7 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from afterimage import catalog, catalog_version
+from afterimage.catalog import rules as catalog
+from afterimage.catalog import version as catalog_version
 from afterimage.recommendations import hooks as recommendations
 
 

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from afterimage.demo import load_demo_catalog  # noqa: E402
+from afterimage.catalog.demo import load_demo_catalog  # noqa: E402
 from afterimage.extensions import db  # noqa: E402
 from app import create_app  # noqa: E402
 

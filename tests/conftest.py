@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from afterimage.demo import load_demo_catalog
+from afterimage.catalog.demo import load_demo_catalog
 from afterimage.extensions import db
 from afterimage.recommendations import refit as recommendation_refit
 from afterimage.recommendations import store as recommendation_store
@@ -132,8 +132,8 @@ MARKUP_TITLE = "<img src=x onerror=alert(1)>"
 
 def add_film_titled_with_markup(app, creators: list[tuple[str, str]]) -> str:
     """Add a film whose title is markup, made the closest film to Hiroshima mon amour; returns its slug."""
-    from afterimage.catalog import ItemFields, save_item
-    from afterimage.models import Item
+    from afterimage.catalog.rules import ItemFields, save_item
+    from afterimage.catalog.models import Item
 
     with app.app_context():
         hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == "hiroshima-mon-amour-1959"))

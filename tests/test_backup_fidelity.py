@@ -12,13 +12,13 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, get_or_create_tag, save_item
-from afterimage.cover_images import attach_cover, process_cover
+from afterimage.catalog.cover_images import attach_cover, process_cover
+from afterimage.catalog.models import CuratedList, Item, ListEntry, Tag
+from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
+from afterimage.catalog.slugs import change_slug
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, ListEntry, Tag
 from afterimage.recommendations import set_override, studio_recommendations
 from afterimage.recommendations import refit as recommendation_refit
-from afterimage.slugs import change_slug
 from app import create_app
 from tests.test_cover_images import image_bytes
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from afterimage.recommendations import studio_recommendations
 from afterimage.recommendations import refit as recommendation_refit
 from app import create_app

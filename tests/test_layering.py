@@ -122,7 +122,7 @@ def cycles_in(graph: dict[str, list[str]]) -> list[list[str]]:
 
 
 def test_the_walk_sees_the_whole_application():
-    assert {"app", "afterimage.catalog", "recs.model", "afterimage.studio.items"} <= MODULES.keys()
+    assert {"app", "afterimage.catalog.rules", "recs.model", "afterimage.studio.items"} <= MODULES.keys()
     assert "recs.neighbors" in imports_of("recs.model", module_level=True)
     assert {blueprint_of(m) for m in MODULES} >= set(BLUEPRINT_PACKAGES)
 
@@ -150,6 +150,11 @@ def test_a_blueprint_package_never_imports_another_audiences_package(module):
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if m != "app"))
 def test_nothing_imports_the_application_factory_module(module):
     assert "app" not in imports_of(module), f"{module} imports app.py"
+
+
+def test_the_package_keeps_at_most_ten_modules_of_its_own_and_the_rest_in_named_packages():
+    flat = sorted(p.stem for p in (ROOT / "afterimage").glob("*.py") if p.name != "__init__.py")
+    assert len(flat) <= 10, flat
 
 
 def test_a_circle_is_found_however_long():

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, item_fields, save_item
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import ItemFields, item_fields, save_item
 from afterimage.extensions import db
-from afterimage.models import Item
 from afterimage.recommendations import (
     recommend_for_item,
     recommend_for_items,

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import url_for
 
-from afterimage.cover_images import cover_src
-from afterimage.models import Creator, CuratedList, Item, Tag, iso_utc
-from afterimage.people import RoleWorks
+from afterimage.catalog.cover_images import cover_src
+from afterimage.catalog.models import Creator, CuratedList, Item, Tag, iso_utc
+from afterimage.catalog.people import RoleWorks
 from afterimage.recommendations import Recommendation
 
 

@@ -14,12 +14,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from afterimage import recommendations
-from afterimage.catalog import ItemFields, save_item, validate_item_fields
-from afterimage.cover_images import SIZE_ORDER, CoverRefused, CoverSize, attach_cover, stored_cover
+from afterimage.catalog.cover_images import SIZE_ORDER, CoverRefused, CoverSize, attach_cover, stored_cover
+from afterimage.catalog.models import Creator, Credit, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags
+from afterimage.catalog.rules import ItemFields, save_item, validate_item_fields
 from afterimage.extensions import db
 from afterimage.importers.detect import ImportRefused
 from afterimage.importers.report import ImportReport
-from afterimage.models import Creator, Credit, CuratedList, Item, ListEntry, SlugRedirect, Tag, item_tags
 from recs.text import fold_accents
 
 FORMAT = {"name": "afterimage-backup", "version": 1}

@@ -7,7 +7,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from afterimage.catalog import ItemFields, rating_is_valid
+from afterimage.catalog.rules import ItemFields, rating_is_valid
 from afterimage.importers import detect
 from afterimage.importers.detect import ImportRefused, check_size, csv_rows, decode_text, first_row
 from afterimage.importers.records import ImportedItem, ImportedList, ImportedListEntry, ImportPlan

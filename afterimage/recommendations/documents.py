@@ -5,9 +5,9 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from afterimage.catalog import published_items
+from afterimage.catalog.models import Creator, Credit, Item, Tag, item_tags
+from afterimage.catalog.rules import published_items
 from afterimage.extensions import db
-from afterimage.models import Creator, Credit, Item, Tag, item_tags
 from recs import ItemDoc, TfidfRecommender
 
 TOP_N = 20

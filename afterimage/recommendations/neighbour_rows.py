@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from afterimage.catalog.models import KINDS
 from afterimage.extensions import db
-from afterimage.models import KINDS
 from afterimage.recommendations.documents import TOP_N
 from afterimage.recommendations.models import Neighbour
 from recs import TfidfRecommender

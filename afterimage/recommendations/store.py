@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from afterimage.catalog import published_items
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import published_items
 from afterimage.extensions import db
-from afterimage.models import Item
 from afterimage.recommendations.documents import item_docs, new_recommender
 from afterimage.recommendations.models import RecModel, RecModelBlob, RecModelChange
 from afterimage.recommendations.neighbour_rows import write_neighbour_rows

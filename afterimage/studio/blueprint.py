@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, request, url_for
 
 from afterimage.accounts.auth import current_author, install_session_interface, wants_page
-from afterimage.catalog import is_published, status_label
+from afterimage.catalog.rules import is_published, status_label
 from afterimage.extensions import db
-from afterimage.next_url import next_or
+from afterimage.http.next_url import next_or
 
 bp = Blueprint("studio", __name__, url_prefix="/studio")
 bp.add_app_template_global(status_label)

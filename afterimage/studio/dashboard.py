@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import render_template
 
+from afterimage.catalog.models import CuratedList, Item, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from afterimage.studio.blueprint import bp
 
 

@@ -9,14 +9,14 @@ import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 
 from afterimage import recommendations
-from afterimage.catalog import find_duplicate, item_fields, save_item, validate_item_fields
-from afterimage.cover_images import (
+from afterimage.catalog.cover_images import (
     MAX_COVER_BYTES, CoverRefused, ProcessedCover, attach_cover, process_cover, remove_cover,
 )
+from afterimage.catalog.models import KINDS, STATUSES, Item, SlugRedirect, Tag
+from afterimage.catalog.rules import find_duplicate, item_fields, save_item, validate_item_fields
+from afterimage.catalog.search import search_items
+from afterimage.catalog.slugs import change_slug, slugify, unique_slug
 from afterimage.extensions import db
-from afterimage.models import KINDS, STATUSES, Item, SlugRedirect, Tag
-from afterimage.search import search_items
-from afterimage.slugs import change_slug, slugify, unique_slug
 from afterimage.studio.blueprint import bp, commit, wants_json
 from afterimage.studio.forms import ConfirmForm, ItemForm
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
+from afterimage.catalog.models import CuratedList, Item, ListEntry, SlugRedirect, utcnow
+from afterimage.catalog.search import search_catalog
+from afterimage.catalog.slugs import change_slug, slugify, unique_slug
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, ListEntry, SlugRedirect, utcnow
-from afterimage.query_args import whole_number
-from afterimage.search import search_catalog
-from afterimage.slugs import change_slug, slugify, unique_slug
+from afterimage.http.query_args import whole_number
 from afterimage.studio.blueprint import bp, commit, wants_json
 from afterimage.studio.forms import ConfirmForm, ListForm
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from flask import render_template, url_for
 from werkzeug.datastructures import MultiDict
 
+from afterimage.catalog.models import CuratedList, Item, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from afterimage.preview_cards import raster_cover_url
 
 # A tag can gather hundreds of items; a post shows its first ones, as the widget does.

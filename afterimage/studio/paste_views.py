@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Response, jsonify, render_template, request, url_for
 
+from afterimage.catalog.models import CuratedList, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Tag
-from afterimage.studio.paste import PasteOptions, block_for, paste_codes, paste_html
 from afterimage.studio.blueprint import bp
 from afterimage.studio.lists import curated_or_404
+from afterimage.studio.paste import PasteOptions, block_for, paste_codes, paste_html
 
 # The preview holds her block and nothing else: its inline styles and her covers, no script, no form, no
 # framing by anything but the studio.

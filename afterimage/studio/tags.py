@@ -5,9 +5,9 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
+from afterimage.catalog.models import Item, SlugRedirect, Tag, item_tags, utcnow
+from afterimage.catalog.slugs import change_slug, slugify, unique_slug
 from afterimage.extensions import db
-from afterimage.models import Item, SlugRedirect, Tag, item_tags, utcnow
-from afterimage.slugs import change_slug, slugify, unique_slug
 from afterimage.studio.blueprint import bp, commit
 from afterimage.studio.forms import ConfirmForm, TagForm, TagMergeForm, family_choices
 from recs.text import fold_accents

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from flask import Response, current_app, flash, redirect, render_template, request
 
-from afterimage.cover_images import MAX_COVER_BYTES
+from afterimage.catalog.cover_images import MAX_COVER_BYTES
 from afterimage.importers import ImportRefused, apply_import, detect, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.items_csv import items_csv

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from flask import abort, current_app, request
 
-from afterimage.models import KINDS
+from afterimage.catalog.models import KINDS
 
 # No listing has this many pages; a bigger ?page= would only make the database skip rows (or overflow).
 MAX_PAGE = 10_000

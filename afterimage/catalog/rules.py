@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from afterimage.catalog.models import KINDS, ROLES, STATUSES, Creator, Credit, CuratedList, Item, Tag, item_tags
+from afterimage.catalog.slugs import item_slug_base, slugify, unique_slug
 from afterimage.extensions import db
-from afterimage.models import KINDS, ROLES, STATUSES, Creator, Credit, CuratedList, Item, Tag, item_tags
-from afterimage.slugs import item_slug_base, slugify, unique_slug
 from recs.text import fold_accents
 
 # Films begin with the first moving pictures; books may be as old as writing (negative years are BC).
