@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from afterimage import database, http_cache, security
+from afterimage import api, database, feeds, public, security, studio, widget
 from afterimage.commands import register_commands
 from afterimage.commit_hooks import register_commit_hooks
 from afterimage.config import load_config
 from afterimage.errors import register_error_handlers, register_health_check
 from afterimage.extensions import csrf
+from afterimage.http import cache as http_cache
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -36,14 +37,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    from afterimage.api.routes import bp as api_bp
-    from afterimage.feeds.routes import bp as feeds_bp
-    from afterimage.public.routes import bp as public_bp
-    from afterimage.studio.routes import bp as studio_bp
-    from afterimage.widget.routes import bp as widget_bp
-
-    app.register_blueprint(public_bp)
-    app.register_blueprint(studio_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(widget_bp)
-    app.register_blueprint(feeds_bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(studio.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(feeds.bp)

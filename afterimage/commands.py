@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import with_appcontext
 
+from afterimage.catalog.demo import load_demo_catalog
+from afterimage.catalog.models import Item
 from afterimage.database import create_schema
-from afterimage.demo import load_demo_catalog
 from afterimage.extensions import db
-from afterimage.models import Item
 from afterimage.recommendations.commands import recs_cli
 from afterimage.studio.commands import register_studio_commands
 

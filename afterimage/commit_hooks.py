@@ -2,12 +2,16 @@
 
 Every save (studio form, import, restore, CLI) goes through the session, so these run for all of them:
 
+0. before each flush: refresh the items' derived columns (title_key and search_text, catalog.py);
 1. after each flush: note which items changed (recommendations) and whether readers can see the change;
 2. before commit: fold the changed items into the recommendation model and rewrite their neighbour rows,
    then move the catalog version. In this order every writer takes the model's row lock before the
    version's, so two writers never deadlock on PostgreSQL;
 3. after commit: start a background refit when the fold-ins drifted the model too far;
 4. after rollback: forget all of it.
+
+They are registered here and nowhere else (register_commit_hooks, from the app factory): no module attaches a
+session listener by being imported.
 """
 from __future__ import annotations
 
@@ -16,8 +20,14 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from afterimage import catalog_version
+from afterimage.catalog import rules as catalog
+from afterimage.catalog import version as catalog_version
 from afterimage.recommendations import hooks as recommendations
+
+
+def before_flush(session: so.Session, flush_context: Any, instances: Any) -> None:
+    """Step 0."""
+    catalog.refresh_derived_item_columns(session)
 
 
 def after_flush(session: so.Session, flush_context: Any) -> None:
@@ -45,6 +55,7 @@ def after_rollback(session: so.Session) -> None:
 
 
 HOOKS = (
+    ("before_flush", before_flush),
     ("after_flush", after_flush),
     ("before_commit", before_commit),
     ("after_commit", after_commit),

@@ -17,11 +17,11 @@ migrate = Migrate(directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_t
 
 def import_all_models() -> None:
     """Import every module that defines tables, so the metadata (and autogenerate) sees the whole schema."""
-    from afterimage import models  # noqa: F401
+    from afterimage.catalog import models  # noqa: F401
     from afterimage.recommendations import models as rec_models  # noqa: F401
-    from afterimage.studio import models as studio_models  # noqa: F401
+    from afterimage.accounts import models as account_models  # noqa: F401
     # Not a table of the metadata, but create_all must make the search index with items (an event there).
-    from afterimage import search_index  # noqa: F401
+    from afterimage.catalog import search_index  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
@@ -64,7 +64,7 @@ def create_schema() -> None:
     if "alembic_version" not in tables and tables & set(db.metadata.tables):
         db.create_all()
         # create_all leaves an existing items table alone, and with it the search index it lacks.
-        from afterimage.search_index import create_search_index
+        from afterimage.catalog.search_index import create_search_index
 
         with db.engine.begin() as connection:
             create_search_index(connection)

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from afterimage.catalog import published_items, rating_is_valid
+from afterimage.catalog.rules import published_items, rating_is_valid
 from afterimage.extensions import db
-from afterimage.models import DiaryEntry, Item
+from afterimage.catalog.models import DiaryEntry, Item
 
 # A diary is kept by someone alive now: older days are typing mistakes (1024 for 2024).
 EARLIEST_DAY = date(1900, 1, 1)

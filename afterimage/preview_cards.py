@@ -2,7 +2,7 @@
 
 Facebook, X, Slack, Discord and iMessage show only raster images, so the SVG placeholders cannot be used.
 An item's card carries her uploaded cover when there is one, else a drawn poster in its tag family's colour
-(the same colours as afterimage/covers.py); lists, tags and people show their first items' posters. Text is set
+(the same colours as afterimage/catalog/covers.py); lists, tags and people show their first items' posters. Text is set
 in Noto CJK (Debian's fonts-noto-cjk), which covers Latin, Hangul and Kana/Kanji; DejaVu, then Pillow's own
 font, only when it is missing. A card is described by a small frozen PreviewCard; its digest names the PNG in
 the page's URL, so a changed title is a new URL and an unchanged one may be kept for a year.
@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from flask import url_for
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from afterimage.catalog import is_http_url
-from afterimage.cover_images import cover_src
-from afterimage.covers import DEFAULT_FAMILY, FAMILY_COLOURS, family_of
+from afterimage.catalog.cover_images import cover_src
+from afterimage.catalog.covers import DEFAULT_FAMILY, FAMILY_COLOURS, family_of
+from afterimage.catalog.models import CoverImage, Creator, CuratedList, Item, Tag
+from afterimage.catalog.people import works_by_role
+from afterimage.catalog.rules import is_http_url
 from afterimage.extensions import db
-from afterimage.models import CoverImage, Creator, CuratedList, Item, Tag
-from afterimage.people import works_by_role
 
 SIZE = (1200, 630)
 POSTER_SIZE = (400, 600)

@@ -7,7 +7,7 @@ from flask import Flask, Response, abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from afterimage.query_args import MAX_PAGE as MAX_PAGE_NUMBER
+from afterimage.http.query_args import MAX_PAGE as MAX_PAGE_NUMBER
 
 FRAMEABLE_BLUEPRINTS = {"widget"}
 # The largest id either database stores (a signed 64-bit integer).

@@ -28,9 +28,9 @@ sys.path.insert(0, str(REPO / "bench"))
 from flask import template_rendered  # noqa: E402
 from load_client import throwaway_database  # noqa: E402
 
+from afterimage.catalog.models import Item  # noqa: E402
 from afterimage.database import create_schema  # noqa: E402
 from afterimage.extensions import db  # noqa: E402
-from afterimage.models import Item  # noqa: E402
 from app import create_app  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def fill_catalog(app, items: int) -> list[str]:
             seed_catalog(synthetic_catalog(items))
             db.session.commit()
         else:
-            from afterimage.demo import load_demo_catalog
+            from afterimage.catalog.demo import load_demo_catalog
 
             load_demo_catalog()
         result = app.test_cli_runner().invoke(args=["recs", "rebuild"])

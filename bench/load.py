@@ -88,7 +88,7 @@ def build_database(url: str, n_items: int, env: dict) -> tuple[list[str], list[i
 
     from afterimage.database import create_schema
     from afterimage.extensions import db
-    from afterimage.studio.models import Author
+    from afterimage.accounts.models import Author
     from app import create_app
 
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})

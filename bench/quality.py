@@ -38,10 +38,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from afterimage.catalog.models import Item  # noqa: E402
 from afterimage.extensions import db  # noqa: E402
 from afterimage.importers import apply_import, read_import_file  # noqa: E402
-from afterimage.models import Item  # noqa: E402
-from afterimage.recommendations.store import item_docs, new_recommender  # noqa: E402
+from afterimage.recommendations.documents import item_docs, new_recommender  # noqa: E402
 from app import create_app  # noqa: E402
 from recs import ItemDoc, TfidfRecommender  # noqa: E402
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recs_catalog import synthetic_catalog  # noqa: E402
 from seed_catalog import seed_catalog  # noqa: E402
 
-from afterimage.catalog import ItemFields, save_item  # noqa: E402
+from afterimage.catalog.rules import ItemFields, save_item  # noqa: E402
 from afterimage.extensions import db  # noqa: E402
 from afterimage.recommendations import rebuild  # noqa: E402
 from app import create_app  # noqa: E402

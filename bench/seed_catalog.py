@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from afterimage.catalog import searchable_text
+from afterimage.catalog.models import Creator, Credit, Item, Tag, item_tags
+from afterimage.catalog.rules import searchable_text
+from afterimage.catalog.slugs import slugify
 from afterimage.extensions import db
-from afterimage.models import Creator, Credit, Item, Tag, item_tags
-from afterimage.slugs import slugify
 from recs import ItemDoc, fold_accents
 
 CHUNK = 2000

@@ -5,7 +5,7 @@ from flask import current_app
 
 from alembic import context
 
-from afterimage.search_index import include_name
+from afterimage.catalog.search_index import include_name
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -106,7 +106,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            # The search index is made outside the metadata (afterimage.search_index): never drop it.
+            # The search index is made outside the metadata (afterimage.catalog.search_index): never drop it.
             include_name=include_name,
             **conf_args
         )

@@ -6,11 +6,13 @@ with the cosine of their latent vectors (a truncated SVD of the TF-IDF matrix, w
 "vampire" and "paranormal romance" travel together), times a factor for being of the same era.
 Only items that share at least one feature are candidates, and a recommendation needs evidence:
 a shared tag, creator or series, or a cosine above ``evidence_floor``.
+
+This module fits and answers queries; the model's reasons (recs/explain.py), fold-in and removal
+(recs/updates.py) and saving (recs/persistence.py) are mixins of TfidfRecommender, and the top-k
+kernel is recs/neighbors.py.
 """
 
-import copy
 import os
-import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from numbers import Integral
@@ -21,34 +23,16 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 
 from recs.documents import PHRASE_PREFIXES, ItemDoc, count_features
-from recs.explain import Explainer
-from recs.search import pruning_losses, rerank, top_k_rows, without_empty_columns
-
-# Bumped whenever the pickled layout changes; loads() refuses other versions.
-FORMAT_VERSION = 3
+from recs.explain import Explainer, ExplainMixin
+from recs.neighbors import NeighbourTable, pruning_losses, rerank, top_k_rows, without_empty_columns
+from recs.persistence import PersistenceMixin
+from recs.updates import UpdateMixin
 
 # Pruned dot products at or below this are not candidates in the bulk search's first pass.
 _CANDIDATE_FLOOR = 0.03
 
-# Pairs explained per sparse product in explain_many(): large enough to amortise the product,
-# small enough that its two stacked row matrices stay a few megabytes.
-_EXPLAIN_CHUNK = 8192
-
 # Catalogs larger than this fit the latent part on a sample of this many rows (then map every row).
 _LATENT_SAMPLE = 20_000
-
-
-@dataclass
-class NeighbourTable:
-    """The best neighbours of one kind for every item: ids and scores, best first, 0-padded."""
-
-    ids: np.ndarray  # (n_items, top_n) int64
-    scores: np.ndarray  # (n_items, top_n) float32; 0 marks an empty slot
-
-    def pairs(self, row: int) -> list[tuple[int, float]]:
-        """Return the filled slots of one row as (id, score) pairs."""
-        filled = self.scores[row] > 0
-        return list(zip(self.ids[row][filled].tolist(), self.scores[row][filled].tolist()))
 
 
 @dataclass
@@ -93,7 +77,7 @@ def _unit_rows(matrix):
     return matrix if matrix.shape[1] == 0 else normalize(matrix)
 
 
-class TfidfRecommender:
+class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
     """Items are similar when they share what they are known by: tags, creators, words.
 
     ``score(a, b) = ((1 - latent_weight) * cosine + latent_weight * latent cosine)
@@ -469,185 +453,3 @@ class TfidfRecommender:
             rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
         ranked = sorted(zip(self.ids_[rows].tolist(), scores[rows].tolist()), key=lambda p: (-p[1], p[0]))
         return [(item_id, float(score)) for item_id, score in ranked]
-
-    # ----------------------------------------------------------------------------- reasons
-
-    def explain(self, a_id: int, b_id: int, max_words: int = 3) -> list[str]:
-        """Say in words what items a and b have in common: creators, series, tags, then words."""
-        row_a, row_b = self.row_of_.get(a_id), self.row_of_.get(b_id)
-        if row_a is None or row_b is None:
-            return []
-        indices, data = self._row_entries(row_a)
-        return self._reasons(indices, data, row_b, max_words)
-
-    def explain_set(self, item_ids: Iterable[int], b_id: int, max_words: int = 3) -> list[str]:
-        """Say what item b shares with a set of items: the features of the members' vectors, weighted
-        as recommend_for_set weighs the members."""
-        rows = self._member_rows(item_ids)
-        if not rows.size or b_id not in self.row_of_:
-            return []
-        total = np.asarray(self._member_weights(rows) @ self.matrix_[rows], dtype=np.float32).ravel()
-        features = np.flatnonzero(total)
-        return self._reasons(features, total[features], self.row_of_[b_id], max_words, for_set=True)
-
-    def explain_many(self, pairs: Iterable[tuple[int, int]], max_words: int = 3) -> list[list[str]]:
-        """Return [self.explain(a, b, max_words) for a, b in pairs], a chunk of pairs at a time.
-
-        A rebuild explains hundreds of thousands of pairs; one sparse product per chunk spares
-        most of the per-pair cost.
-        """
-        pairs = list(pairs)
-        reasons: list[list[str]] = [[] for _ in pairs]
-        found = [
-            (position, row_a, row_b)
-            for position, (row_a, row_b) in enumerate(
-                (self.row_of_.get(a_id), self.row_of_.get(b_id)) for a_id, b_id in pairs
-            )
-            if row_a is not None and row_b is not None
-        ]
-        for start in range(0, len(found), _EXPLAIN_CHUNK):
-            positions, rows_a, rows_b = zip(*found[start:start + _EXPLAIN_CHUNK])
-            # Row i of the elementwise product holds each shared feature's share of pair i's cosine.
-            product = self.matrix_[np.array(rows_a)].multiply(self.matrix_[np.array(rows_b)]).tocsr()
-            product.sort_indices()
-            indptr = product.indptr.tolist()
-            for i, position in enumerate(positions):
-                begin, end = indptr[i], indptr[i + 1]
-                reasons[position] = self.explainer_.sentences(
-                    product.indices[begin:end], product.data[begin:end], max_words=max_words
-                )
-        return reasons
-
-    def _row_entries(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return one row's feature indices and weights as views of the CSR arrays.
-
-        Indexing matrix_[row] builds a 1-row matrix, whose checks cost far more than the work.
-        """
-        start, end = self.matrix_.indptr[row:row + 2].tolist()
-        return self.matrix_.indices[start:end], self.matrix_.data[start:end]
-
-    def _reasons(self, indices: np.ndarray, data: np.ndarray, row: int, max_words: int,
-                 for_set: bool = False) -> list[str]:
-        """Name the features present in both vectors, by their share of the cosine."""
-        target_indices, target_data = self._row_entries(row)
-        shared, in_query, in_target = np.intersect1d(indices, target_indices, assume_unique=True, return_indices=True)
-        return self.explainer_.sentences(
-            shared, data[in_query] * target_data[in_target], for_set=for_set, max_words=max_words
-        )
-
-    # ----------------------------------------------------------------------------- updates
-
-    def fold_in(self, doc: ItemDoc) -> set[int]:
-        """Add or replace one item on the fitted vocabulary; return ids whose neighbour rows changed."""
-        changed = self.remove(doc.id) if doc.id in self.row_of_ else set()
-        counted = count_features([doc])
-        vocabulary = self.vectorizer_.vocabulary_
-        self.folded_count_ += 1
-        self.folded_tokens_ += len(counted.names)
-        self.folded_unknown_tokens_ += sum(name not in vocabulary for name in counted.names)
-        self.drift_ = self.folded_unknown_tokens_ / max(self.folded_tokens_, 1)
-        for feature, label in counted.labels.items():
-            if feature in vocabulary:
-                self.labels_.setdefault(feature, label)
-
-        row = len(self.ids_)
-        vector = self.vectorizer_.transform([doc])
-        self.matrix_ = sp.vstack([self.matrix_, vector], format="csr")
-        self.latent_ = np.vstack([self.latent_, self.vectorizer_.latent(vector)])
-        self.years_ = np.append(self.years_, np.nan if doc.year is None else float(doc.year))
-        self.ids_ = np.append(self.ids_, np.int64(doc.id))
-        self.kinds_ = np.append(self.kinds_, np.array([doc.kind], dtype=object))
-        self.row_of_[doc.id] = row
-        if doc.kind not in self.neighbours_:
-            # A new kind: every item gains an (empty so far) list of it.
-            empty = np.zeros((row, self.top_n))
-            self.neighbours_[doc.kind] = NeighbourTable(empty.astype(np.int64), empty.astype(np.float32))
-        own_tables, own_scores = self._exact_tables(np.array([row]))
-        for kind, table in self.neighbours_.items():
-            table.ids = np.vstack([table.ids, own_tables[kind].ids])
-            table.scores = np.vstack([table.scores, own_tables[kind].scores])
-        changed.add(doc.id)
-        changed |= self._insert_where_it_ranks(row, own_scores[0])
-        return changed
-
-    def _insert_where_it_ranks(self, row: int, scores: np.ndarray) -> set[int]:
-        """Put the item at `row` into the top lists of every other item it now beats."""
-        if self.top_n == 0:
-            return set()
-        table = self.neighbours_[self.kinds_[row]]
-        weakest = table.scores[:, -1]
-        beats = np.flatnonzero((scores > max(self.similarity_floor, 0.0)) & (scores > weakest))
-        if beats.size == 0:
-            return set()
-        merged_ids = np.hstack([table.ids[beats], np.full((beats.size, 1), self.ids_[row])])
-        merged_scores = np.hstack([table.scores[beats], scores[beats, None].astype(np.float32)])
-        order = np.argsort(-merged_scores, axis=1, kind="stable")[:, : self.top_n]
-        table.ids[beats] = np.take_along_axis(merged_ids, order, axis=1)
-        table.scores[beats] = np.take_along_axis(merged_scores, order, axis=1)
-        return set(self.ids_[beats].tolist())
-
-    def remove(self, item_id: int) -> set[int]:
-        """Drop an item; return the ids of items whose neighbour lists had it and were refreshed."""
-        row = self.row_of_.get(item_id)
-        if row is None:
-            return set()
-        keep = np.ones(len(self.ids_), dtype=bool)
-        keep[row] = False
-        self.matrix_ = self.matrix_[keep]
-        self.latent_ = self.latent_[keep]
-        self.years_ = self.years_[keep]
-        self.ids_ = self.ids_[keep]
-        self.kinds_ = self.kinds_[keep]
-        self.row_of_ = {other: position for position, other in enumerate(self.ids_.tolist())}
-        stale_by_kind = {}
-        for kind, table in self.neighbours_.items():
-            table.ids = table.ids[keep]
-            table.scores = table.scores[keep]
-            stale_by_kind[kind] = np.flatnonzero(((table.ids == item_id) & (table.scores > 0)).any(axis=1))
-        stale = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *stale_by_kind.values()]))
-        if stale.size == 0:
-            return set()
-        fresh, _ = self._exact_tables(stale)
-        position_in_stale = {row: position for position, row in enumerate(stale.tolist())}
-        for kind, table in self.neighbours_.items():
-            rows = stale_by_kind[kind]
-            picked = [position_in_stale[row] for row in rows.tolist()]
-            table.ids[rows] = fresh[kind].ids[picked]
-            table.scores[rows] = fresh[kind].scores[picked]
-        return set(self.ids_[stale].tolist())
-
-    def copy_for_update(self) -> "TfidfRecommender":
-        """A copy that fold_in and remove may change while other threads keep ranking with this one.
-
-        fold_in and remove replace the matrix and the id arrays but change the id map, the labels and
-        the neighbour tables in place: only those are copied (a deep copy also copied the vocabulary).
-        """
-        clone = copy.copy(self)
-        clone.row_of_ = dict(self.row_of_)
-        clone.labels_ = dict(self.labels_)
-        clone.neighbours_ = {
-            kind: NeighbourTable(table.ids.copy(), table.scores.copy()) for kind, table in self.neighbours_.items()
-        }
-        return clone
-
-    def needs_rebuild(self) -> bool:
-        """Tell whether enough has been folded in, or enough unknown words seen, to refit."""
-        folded_share = self.folded_count_ / max(self.fitted_count_, 1)
-        return self.drift_ > self.rebuild_after or folded_share > self.rebuild_after
-
-    # ----------------------------------------------------------------------------- persistence
-
-    def dumps(self) -> bytes:
-        """Serialise the fitted model, stamped with the format version."""
-        return pickle.dumps({"format_version": FORMAT_VERSION, "model": self}, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @classmethod
-    def loads(cls, data: bytes) -> "TfidfRecommender":
-        """Restore a model from dumps(); refuse one written in another format version."""
-        payload = pickle.loads(data)
-        version = payload.get("format_version") if isinstance(payload, dict) else None
-        if version != FORMAT_VERSION:
-            raise ValueError(f"model format {version!r} is not {FORMAT_VERSION}; rebuild the model")
-        if not isinstance(payload["model"], cls):
-            raise TypeError("payload is not a TfidfRecommender")
-        return payload["model"]

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from afterimage.demo import load_demo_catalog  # noqa: E402
+from afterimage.catalog.demo import load_demo_catalog  # noqa: E402
 from afterimage.extensions import db  # noqa: E402
 from afterimage.widget.assets import resize_listener  # noqa: E402
 from app import create_app  # noqa: E402

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from afterimage.demo import load_demo_catalog
+from afterimage.catalog.demo import load_demo_catalog
 from afterimage.extensions import db
+from afterimage.recommendations import refit as recommendation_refit
 from afterimage.recommendations import store as recommendation_store
 from app import create_app
 
@@ -52,7 +53,7 @@ def app(database_url: str, tmp_path: Path):
     yield app
     # A refit a test's commits started in the background goes with its database; tests that read its
     # result wait for it themselves.
-    recommendation_store.stop_refit()
+    recommendation_refit.stop_refit()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -63,7 +64,7 @@ def bare_app(database_url: str):
     """The site on an empty database: no db.create_all, so only the migrations can make tables."""
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
     yield app
-    recommendation_store.stop_refit()
+    recommendation_refit.stop_refit()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -132,8 +133,8 @@ MARKUP_TITLE = "<img src=x onerror=alert(1)>"
 
 def add_film_titled_with_markup(app, creators: list[tuple[str, str]]) -> str:
     """Add a film whose title is markup, made the closest film to Hiroshima mon amour; returns its slug."""
-    from afterimage.catalog import ItemFields, save_item
-    from afterimage.models import Item
+    from afterimage.catalog.rules import ItemFields, save_item
+    from afterimage.catalog.models import Item
 
     with app.app_context():
         hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == "hiroshima-mon-amour-1959"))

@@ -6,9 +6,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import Item
 
 HIROSHIMA = "hiroshima-mon-amour-1959"
 

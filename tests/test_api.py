@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import CuratedList, Item, Tag
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.catalog.slugs import change_slug
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
-from afterimage.slugs import change_slug
 from recs.text import fold_accents
 import sqlalchemy as sa
 

@@ -9,12 +9,12 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
-from afterimage.cover_images import process_cover
+from afterimage.catalog.cover_images import process_cover
+from afterimage.catalog.models import CuratedList, Item, Tag
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.catalog.slugs import change_slug
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from afterimage.recommendations import set_override, studio_recommendations
-from afterimage.slugs import change_slug
 from app import create_app
 from tests.test_cover_images import image_bytes
 from tests.test_studio_fixtures import PASSWORD, add_author, author_client, demo_author_client  # noqa: F401

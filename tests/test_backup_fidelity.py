@@ -12,13 +12,13 @@ from datetime import date, datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, get_or_create_tag, save_item
-from afterimage.cover_images import attach_cover, process_cover
+from afterimage.catalog.cover_images import attach_cover, process_cover
+from afterimage.catalog.models import CuratedList, DiaryEntry, Item, ListEntry, Tag
+from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
+from afterimage.catalog.slugs import change_slug
 from afterimage.extensions import db
-from afterimage.models import CuratedList, DiaryEntry, Item, ListEntry, Tag
 from afterimage.recommendations import set_override, studio_recommendations
-from afterimage.recommendations import store as recommendation_store
-from afterimage.slugs import change_slug
+from afterimage.recommendations import refit as recommendation_refit
 from app import create_app
 from tests.test_cover_images import image_bytes
 
@@ -174,7 +174,7 @@ def restored(demo_app, tmp_path):
     enrich_the_demo_catalog(demo_app)
     copy = restored_copy(demo_app, tmp_path)
     yield copy
-    recommendation_store.wait_for_refit(120)
+    recommendation_refit.wait_for_refit(120)
     with copy.app_context():
         db.session.remove()
         db.engine.dispose()

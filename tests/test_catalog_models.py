@@ -5,10 +5,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from afterimage.catalog import CatalogError, ItemFields, find_duplicate, get_or_create_tag, item_fields, save_item
+from afterimage.catalog.models import Creator, Item, Tag
+from afterimage.catalog.rules import CatalogError, ItemFields, find_duplicate, get_or_create_tag, item_fields, save_item
+from afterimage.catalog.slugs import change_slug, find_by_slug, slugify
 from afterimage.extensions import db
-from afterimage.models import Creator, Item, Tag
-from afterimage.slugs import change_slug, find_by_slug, slugify
 
 
 def film(title="Hiroshima mon amour", year=1959, **kw) -> ItemFields:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import Item
+from afterimage.catalog.models import Item
 from afterimage.recommendations import rebuild
 from afterimage.recommendations.models import MapCluster, MapPoint, Neighbour
 from recs import ItemDoc, TfidfRecommender

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from afterimage.catalog.models import CoverImage, Item
 from afterimage.extensions import db
-from afterimage.models import CoverImage, Item
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 

@@ -15,10 +15,10 @@ from typing import Callable
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, DiaryEntry, Item, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, DiaryEntry, Item, Tag
 from afterimage.recommendations import studio_recommendations
-from afterimage.recommendations import store as recommendation_store
+from afterimage.recommendations import refit as recommendation_refit
 from app import create_app
 from tests.conftest import csrf_token_from
 from tests.test_studio_fixtures import PASSWORD, add_author, sign_in
@@ -138,7 +138,7 @@ ENDPOINTS = sorted(state_changing_endpoints(create_app({
 
 def database_fingerprint(app) -> dict[str, tuple[int, str]]:
     """Row count and a checksum of every row of every table (ordered by primary key)."""
-    recommendation_store.wait_for_refit(120)
+    recommendation_refit.wait_for_refit(120)
     fingerprint = {}
     with app.app_context():
         for table in db.metadata.sorted_tables:

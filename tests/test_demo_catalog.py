@@ -5,10 +5,10 @@ import json
 
 import sqlalchemy as sa
 
-from afterimage.catalog import validate_item_fields
-from afterimage.demo import DEMO_PATH, demo_item_fields, load_demo_catalog
+from afterimage.catalog.demo import DEMO_PATH, demo_item_fields, load_demo_catalog
+from afterimage.catalog.models import CuratedList, Item, Tag
+from afterimage.catalog.rules import validate_item_fields
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 
 
 def test_demo_loads_at_least_sixty_items_and_three_lists(demo_app):

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import DiaryEntry, Item
+from afterimage.catalog.models import DiaryEntry, Item
 from app import create_app
 from tests.test_import_goodreads import COLUMNS_24, REMAINS, goodreads_csv, upload
 from tests.test_import_letterboxd import export_zip

@@ -9,13 +9,12 @@ import socket
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import Item
 from afterimage.extensions import db
-from afterimage.models import Item
 from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob
 from app import create_app
 from bench.load_client import AppServer, Browser

@@ -7,10 +7,10 @@ import feedparser
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import CuratedList, Item, Tag
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.catalog.slugs import change_slug
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
-from afterimage.slugs import change_slug
 
 
 def parse(client, url: str, **kwargs):

@@ -12,8 +12,8 @@ import sys
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import Tag
 from afterimage.extensions import db
-from afterimage.models import Tag
 
 
 def test_the_supported_interpreter_collects_only_at_safe_points():

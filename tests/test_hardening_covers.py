@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.demo import DEMO_PATH
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import Item
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE_TITLES = [
@@ -53,9 +53,7 @@ def test_a_hostile_title_gives_a_well_formed_cover_with_no_added_attribute(app, 
 
 
 def test_every_demo_title_gives_a_well_formed_cover(demo_app, demo_client):
-    titles = {entry["title"] for entry in json.loads(
-        (Path(demo_app.root_path) / "afterimage" / "data" / "demo_catalog.json").read_text(encoding="utf-8")
-    )["items"]}
+    titles = {entry["title"] for entry in json.loads(DEMO_PATH.read_text(encoding="utf-8"))["items"]}
     with demo_app.app_context():
         items = db.session.execute(sa.select(Item.slug, Item.title)).all()
     assert {title for _, title in items} >= titles

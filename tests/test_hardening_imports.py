@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
 from afterimage.importers import read_import_file
-from afterimage.models import Item
 from tests.hostile import corpus, zip_of
 from tests.conftest import csrf_token_from
 from tests.test_import_goodreads import apply_preview, upload

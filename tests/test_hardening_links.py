@@ -6,10 +6,10 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item, Tag
+from afterimage.catalog.slugs import change_slug
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
-from afterimage.next_url import local_path
-from afterimage.slugs import change_slug
+from afterimage.http.next_url import local_path
 from tests.conftest import csrf_token_from
 from tests.test_studio_fixtures import PASSWORD, add_author, demo_author_client  # noqa: F401
 

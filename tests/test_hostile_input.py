@@ -98,7 +98,7 @@ def walk(app: Flask, client) -> list[str]:
 def known_good_paths(app: Flask) -> list[str]:
     """Real pages from the demo catalog, to send hostile query strings to pages that exist."""
     from afterimage.extensions import db
-    from afterimage.models import CuratedList, Item, Tag
+    from afterimage.catalog.models import CuratedList, Item, Tag
     import sqlalchemy as sa
 
     with app.app_context():
@@ -218,7 +218,7 @@ def form_field_names() -> list[str]:
 def real_path(app, rule) -> str | None:
     """The rule's path for real rows of the demo catalog (None for static files)."""
     from afterimage.extensions import db
-    from afterimage.models import Creator, CuratedList, Item, ListEntry, Tag
+    from afterimage.catalog.models import Creator, CuratedList, Item, ListEntry, Tag
     import sqlalchemy as sa
 
     if rule.endpoint == "static":

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from flask import template_rendered
 
+from afterimage.catalog.models import CuratedList, Item, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from afterimage.recommendations.models import Neighbour
 from bench.load_client import page_forms
 from tests.test_studio_fixtures import demo_author_client, post_form  # noqa: F401

@@ -7,9 +7,9 @@ import zipfile
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import Item, Tag
 from afterimage.extensions import db
 from afterimage.importers import detect, records
-from afterimage.models import Item, Tag
 from tests.test_import_goodreads import COLUMNS_24, HUMAN_ACTS, REMAINS, goodreads_csv, upload
 from tests.test_import_letterboxd import RATINGS, export_zip
 from tests.test_studio_fixtures import author_client  # noqa: F401

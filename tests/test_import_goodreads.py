@@ -7,8 +7,8 @@ import io
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import Item
 from afterimage.extensions import db
-from afterimage.models import Item
 from tests.conftest import csrf_token_from
 from tests.test_studio_fixtures import author_client  # noqa: F401
 
@@ -152,7 +152,7 @@ def test_a_newer_file_updates_what_changed_but_not_what_the_author_edited(app, a
 
 def test_a_book_typed_by_hand_is_matched_by_title_and_year_not_duplicated(app, author_client):
     with app.app_context():
-        from afterimage.catalog import ItemFields, save_item
+        from afterimage.catalog.rules import ItemFields, save_item
 
         save_item(ItemFields(kind="book", title="the remains of the day", year=1989, note="Typed first."))
         db.session.commit()

@@ -6,8 +6,8 @@ import zipfile
 
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item
 from tests.test_import_goodreads import upload
 from tests.test_studio_fixtures import author_client  # noqa: F401
 

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from afterimage.catalog import ItemFields, get_or_create_tag, item_fields, save_item
-from afterimage.catalog_version import read_version
+from afterimage.catalog.rules import ItemFields, get_or_create_tag, item_fields, save_item
+from afterimage.catalog.version import read_version
 from afterimage.extensions import db
-from afterimage.models import Item, Tag
-from afterimage.studio.models import ImportChoice
+from afterimage.catalog.models import Item, Tag
+from afterimage.accounts.models import ImportChoice
 from tests.conftest import csrf_token_from
 from tests.test_import_goodreads import COLUMNS_24, HUMAN_ACTS, REMAINS, goodreads_csv, upload
 from tests.test_import_letterboxd import export_zip

@@ -7,9 +7,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade
 
+from afterimage.catalog.search_index import include_name, search_index_tables
 from afterimage.database import MIGRATIONS_DIR, create_schema
 from afterimage.extensions import db
-from afterimage.search_index import include_name, search_index_tables
 
 
 def schema_differences() -> list:

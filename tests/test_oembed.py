@@ -81,7 +81,7 @@ def test_a_missing_url_or_bad_size_is_a_400(demo_client, query):
 
 
 def test_the_embed_html_escapes_titles(demo_app, demo_client):
-    from afterimage.catalog import ItemFields, save_item
+    from afterimage.catalog.rules import ItemFields, save_item
     from afterimage.extensions import db
 
     with demo_app.app_context():

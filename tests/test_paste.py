@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from markdown_it import MarkdownIt
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import CuratedList, Item, ListEntry, Tag
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, ListEntry, Tag
 from tests.test_studio_fixtures import author_client, demo_author_client  # noqa: F401
 from tests.test_studio_pages import csp_offences
 

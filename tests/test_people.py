@@ -7,9 +7,9 @@ import re
 import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import Creator, Item
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import Creator, Item
 
 HIROSHIMA = "hiroshima-mon-amour-1959"
 

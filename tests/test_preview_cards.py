@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from PIL import Image, ImageDraw
 
 from afterimage import preview_cards
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import CuratedList, Item
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item
 from tests.ci import missing_requirement
 from tests.test_cover_images import image_bytes, upload
 from tests.test_studio_fixtures import author_client  # noqa: F401

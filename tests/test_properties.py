@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.catalog.search import query_terms, search_items
+from afterimage.catalog.slugs import MAX_SLUG, slugify
 from afterimage.extensions import db
 from afterimage.importers import apply_import, read_import_file
-from afterimage.models import Item
-from afterimage.search import query_terms, search_items
-from afterimage.slugs import MAX_SLUG, slugify
 from recs.text import fold_accents
 
 # Any printable text: letters of every script, compatibility letters ("𝓐", "ﬁ"), marks, emoji, punctuation.

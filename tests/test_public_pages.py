@@ -7,10 +7,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import CuratedList, Item, Tag
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
-from tests.conftest import csrf_token_from
 
 
 def all_slugs(app, model) -> list[str]:

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, item_fields, save_item
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import ItemFields, item_fields, save_item
 from afterimage.extensions import db
-from afterimage.models import Item
 from afterimage.recommendations import (
     recommend_for_item,
     recommend_for_items,
     set_override,
     studio_recommendations,
 )
-from afterimage.recommendations import store
+from afterimage.recommendations import documents, neighbour_rows, refit, store
 from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob
 from app import create_app
+from recs import TfidfRecommender
 
 KOREAN_WOMEN = "Korean women writers"
 
@@ -195,8 +196,8 @@ def test_an_import_full_of_new_words_returns_at_once_and_is_refit_in_the_backgro
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RecModelChange)) == 8
     # Its commit asked for a refit once, off the request; run it as the hook would.
     assert asked == [demo_app]
-    store.refit_in_background(asked[0])
-    store.wait_for_refit(60)
+    refit.refit_in_background(asked[0])
+    refit.wait_for_refit(60)
     with demo_app.app_context():
         assert db.session.scalar(sa.select(RecModel.n_items)) == fitted_before + 8
         # A refit starts a fresh change log, and its vocabulary now has the new words.
@@ -207,22 +208,22 @@ def test_an_import_full_of_new_words_returns_at_once_and_is_refit_in_the_backgro
 
 
 def test_a_background_refit_never_overwrites_an_edit_made_while_it_was_fitting(demo_app, monkeypatch):
-    fit = store.TfidfRecommender.fit
+    fit = TfidfRecommender.fit
 
     def fit_while_the_author_edits(self, docs):
         fitted = fit(self, docs)
-        monkeypatch.setattr(store.TfidfRecommender, "fit", fit)
+        monkeypatch.setattr(TfidfRecommender, "fit", fit)
         edited = item("the-vegetarian-2007")
         edited.description = "Edited while the refit was fitting: glimmerwort."
         db.session.commit()
         return fitted
 
     with demo_app.app_context():
-        monkeypatch.setattr(store.TfidfRecommender, "fit", fit_while_the_author_edits)
-        assert store.refit_unless_changed() is False
+        monkeypatch.setattr(TfidfRecommender, "fit", fit_while_the_author_edits)
+        assert refit.refit_unless_changed() is False
         # The edit stands, folded into the stored model; the next try wins.
         assert "glimmerwort" in item("the-vegetarian-2007").description
-        assert store.refit_unless_changed() is True
+        assert refit.refit_unless_changed() is True
         model = store.current_model()
         assert "glimmerwort" in model.vectorizer_.vocabulary_ or any(
             "glimmerwort" in name for name in model.feature_names_
@@ -238,12 +239,12 @@ def test_the_commit_hook_refits_after_an_import_in_a_process_of_its_own_and_the_
     with demo_app.app_context():
         fitted_before = db.session.scalar(sa.select(RecModel.n_items))
         apply_import(read_import_file("goodreads_library_export.csv", drifting_goodreads_export()))
-        process = store._refit_process
+        process = refit._refit_process
         # The import is back while the refit has not even started fitting (a new Python is still loading):
         # the request that imported holds no worker for a whole fit, and no thread of its server fits.
         assert process is not None and process.pid != os.getpid() and process.poll() is None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RecModelChange)) == 8
-    store.wait_for_refit(120)
+    refit.wait_for_refit(120)
     assert process.returncode == 0
     with demo_app.app_context():
         assert db.session.scalar(sa.select(RecModel.n_items)) == fitted_before + 8
@@ -281,10 +282,10 @@ def test_a_save_writes_only_the_rows_that_differ_and_leaves_every_list_as_the_mo
         for item_id in {i for i, _, _ in after}:
             for kind in ("film", "book"):
                 ranked = [(n, s) for (i, k, _), (n, s, _) in sorted(after.items()) if i == item_id and k == kind]
-                expected = [(n, float(s)) for n, s in model.neighbours(item_id, kind, store.TOP_N)]
+                expected = [(n, float(s)) for n, s in model.neighbours(item_id, kind, documents.TOP_N)]
                 assert [n for n, _ in ranked] == [n for n, _ in expected]
                 assert all(abs(s - e) < 1e-6 for (_, s), (_, e) in zip(ranked, expected))
-        assert all(reasons for (_, _, rank), (_, _, reasons) in after.items() if rank < store.REASONED_RANKS)
+        assert all(reasons for (_, _, rank), (_, _, reasons) in after.items() if rank < neighbour_rows.REASONED_RANKS)
         # Only what differs was written: far fewer rows than the lists it touched hold.
         moved = sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key))
         assert moved > 0

@@ -5,8 +5,8 @@ import re
 
 import sqlalchemy as sa
 
+from afterimage.catalog.models import Item
 from afterimage.extensions import db
-from afterimage.models import Item
 from afterimage.recommendations.queries import recommend_by_kind
 from recs.documents import STOP_WORDS, tag_key
 from recs.text import fold_accents

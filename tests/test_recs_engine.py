@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recs import FIELD_WEIGHTS, ItemDoc, TfidfRecommender, fold_accents
-from recs.model import FORMAT_VERSION
+from recs.persistence import FORMAT_VERSION
 
 WORDS = (
     "memory war lovers city river night summer ghost train letter island winter garden mirror "

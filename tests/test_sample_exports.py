@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from tests.test_import_goodreads import upload
 from tests.test_studio_fixtures import author_client  # noqa: F401
 

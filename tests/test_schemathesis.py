@@ -57,7 +57,7 @@ def real_path_parameters(demo_app, operation) -> dict[str, str]:
     """Path parameters naming real rows of the demo catalog."""
     import sqlalchemy as sa
 
-    from afterimage.models import CuratedList, Item, Tag
+    from afterimage.catalog.models import CuratedList, Item, Tag
 
     model = CuratedList if "/lists/" in operation.path else Tag if "/tags/" in operation.path else Item
     with demo_app.app_context():

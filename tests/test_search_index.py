@@ -12,15 +12,15 @@ from flask_migrate import downgrade, upgrade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from afterimage import search as search_module
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog import search as search_module
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.catalog.search import search_items
+from afterimage.catalog.search_index import FTS_TABLE, TRIGGERS, TRIGRAM_INDEX, drop_search_index
 from afterimage.database import MIGRATIONS_DIR
 from afterimage.extensions import db
 from afterimage.importers import apply_import, read_import_file
 from afterimage.importers.backup import backup_json, clear_catalog
-from afterimage.models import Item
-from afterimage.search import search_items
-from afterimage.search_index import FTS_TABLE, TRIGGERS, TRIGRAM_INDEX, drop_search_index
 
 CATALOG = [
     ItemFields(kind="film", title="Cléo from 5 to 7", year=1962, creators=[("Agnès Varda", "director")],

@@ -9,9 +9,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.catalog.search import search_items
 from afterimage.extensions import db
-from afterimage.search import search_items
 
 CATALOG = [
     ItemFields(kind="film", title="Hiroshima mon amour", year=1959, original_title="二十四時間の情事",

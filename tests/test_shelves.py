@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import CuratedList, Item, ListEntry, Tag
+from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, ListEntry, Tag
 from tests.conftest import csrf_token_from
 from tests.test_import_goodreads import COLUMNS_24, goodreads_csv, upload
 from tests.test_studio_fixtures import author_client, demo_author_client  # noqa: F401

@@ -13,8 +13,8 @@ import feedparser
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from recs.text import fold_accents
 from tests.fixtures_html import linked_slugs
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from afterimage.accounts import auth
+from afterimage.accounts.models import Author, AuthorSession, SignInAttempt
+from afterimage.catalog.models import utcnow
 from afterimage.extensions import db
-from afterimage.models import utcnow
-from afterimage.studio import auth
-from afterimage.studio.models import Author, AuthorSession, SignInAttempt
 from tests.conftest import csrf_token_from
 from tests.test_studio_fixtures import PASSWORD, add_author, author_client, post_form, sign_in  # noqa: F401
 

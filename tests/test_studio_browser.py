@@ -12,8 +12,8 @@ from typing import Callable
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList
 from afterimage.extensions import db
-from afterimage.models import CuratedList
 from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, LiveServer, playwright_and_chromium
 from tests.test_studio_fixtures import PASSWORD, add_author
 

@@ -7,7 +7,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from afterimage.extensions import db
-from afterimage.studio.models import Author
+from afterimage.accounts.models import Author
 from tests.conftest import csrf_token_from
 
 PASSWORD = "correct horse battery"

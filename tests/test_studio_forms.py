@@ -7,8 +7,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item
 from tests.test_studio_fixtures import PASSWORD, author_client, post_form  # noqa: F401
 from tests.test_studio_items import FILM
 

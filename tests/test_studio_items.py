@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import Item, Tag
 from afterimage.extensions import db
-from afterimage.models import Item, Tag
 from tests.conftest import csrf_token_from
 from tests.test_studio_fixtures import author_client, demo_author_client, post_form  # noqa: F401
 

@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 import sqlalchemy as sa
 from jinja2 import ChoiceLoader, DictLoader
 
+from afterimage.catalog.models import CuratedList, Item, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from tests.test_studio_fixtures import demo_author_client  # noqa: F401
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item
 from tests.conftest import csrf_token_from
 from tests.test_studio_fixtures import demo_author_client, post_form  # noqa: F401
 

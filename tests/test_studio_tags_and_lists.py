@@ -7,11 +7,11 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item, ListEntry, Tag
+from afterimage.catalog.search import search_items
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, ListEntry, Tag
-from afterimage.search import search_items
 from tests.conftest import csrf_token_from
-from afterimage.catalog import ItemFields, get_or_create_tag, save_item
+from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
 from tests.test_studio_fixtures import add_author, post_form, sign_in
 from tests.test_studio_pages import csp_offences
 

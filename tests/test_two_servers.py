@@ -8,8 +8,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import Item
 from afterimage.extensions import db
-from afterimage.models import Item
 from bench.load_client import AppServer, Browser, page_forms
 from tests.test_studio_fixtures import PASSWORD, add_author
 

@@ -7,10 +7,10 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, save_item
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.catalog.slugs import change_slug
 from afterimage.extensions import db
-from afterimage.models import Item
-from afterimage.slugs import change_slug
 from afterimage.widget.assets import csp_hash
 from app import create_app
 from tests.conftest import MARKUP_TITLE, add_film_titled_with_markup

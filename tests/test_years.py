@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from afterimage.catalog.models import Item
 from afterimage.extensions import db
-from afterimage.models import Item
 from tests.test_studio_fixtures import author_client  # noqa: F401
 from tests.test_studio_items import add_film
 
@@ -51,7 +51,7 @@ def test_an_old_book_is_accepted_from_1813_and_a_film_from_1870(app, author_clie
 
 
 def test_a_backup_keeps_bc_years_and_private_shelves(app, tmp_path):
-    from afterimage.catalog import ItemFields, save_item
+    from afterimage.catalog.rules import ItemFields, save_item
     from tests.test_backup import fresh_app
 
     with app.app_context():

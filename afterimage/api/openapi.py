@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API; the tests validate real answers against these schemas."""
 from __future__ import annotations
 
-from afterimage.models import KINDS, ROLES
+from afterimage.catalog.models import KINDS, ROLES
+from afterimage.http.query_args import MAX_PAGE
 
 
 def ref(name: str) -> dict:
@@ -180,7 +181,7 @@ def openapi_document(server_url: str, max_limit: int, default_limit: int) -> dic
                 "kind": {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(KINDS)},
                          "description": "Recommend only films or only books; both when absent."},
                 "tag": {"name": "tag", "in": "query", "schema": SLUG, "description": "Only items with this tag slug."},
-                "page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1}},
+                "page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
                 "limit": {"name": "limit", "in": "query",
                           "schema": {"type": "integer", "minimum": 1, "maximum": max_limit, "default": default_limit},
                           "description": "Recommendations per kind."},

@@ -5,14 +5,14 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, url_for
 
 from afterimage.api.openapi import openapi_document
-from afterimage.api.params import MAX_LIMIT, kind_arg, limit_arg, page_arg
 from afterimage.api.serializers import item_json, list_json, person_json, recommendation_json, role_works_json, tag_json
-from afterimage.api.subjects import Subject, find_subject, kept_query_args, recommendations_for
-from afterimage.catalog import published_items
+from afterimage.catalog.models import KINDS, Item, Tag, with_tags_and_credits
+from afterimage.catalog.people import find_person, works_by_role
+from afterimage.catalog.rules import published_items
+from afterimage.catalog.search import search_items
 from afterimage.extensions import db
-from afterimage.models import KINDS, Item, Tag, with_tags_and_credits
-from afterimage.people import find_person, works_by_role
-from afterimage.search import search_items
+from afterimage.http.query_args import MAX_LIMIT, kind_arg, limit_arg, page_arg
+from afterimage.recommendations.subjects import Subject, find_subject, kept_query_args, recommendations_for
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -1,23 +1,12 @@
 """Catalog rows as the plain JSON objects the API, the widget script and oEmbed share."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import url_for
 
-from afterimage.cover_images import cover_src
-from afterimage.models import Creator, CuratedList, Item, Tag
-from afterimage.people import RoleWorks
+from afterimage.catalog.cover_images import cover_src
+from afterimage.catalog.models import Creator, CuratedList, Item, Tag, iso_utc
+from afterimage.catalog.people import RoleWorks
 from afterimage.recommendations import Recommendation
-
-
-def iso_utc(moment: datetime | None) -> str | None:
-    """An RFC 3339 timestamp in UTC; SQLite hands back naive datetimes that were stored as UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def cover_url(item: Item) -> str:

@@ -13,13 +13,12 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
-from afterimage.api.serializers import iso_utc
-from afterimage.catalog import is_published, published_items, tag_is_published, year_label
+from afterimage.catalog.cover_images import cover_src
+from afterimage.catalog.models import CuratedList, Item, ListEntry, Tag, iso_utc, with_tags_and_credits
+from afterimage.catalog.rules import is_published, published_items, tag_is_published, year_label
+from afterimage.catalog.slugs import find_by_slug
 from afterimage.config import instance_site_id
-from afterimage.cover_images import cover_src
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, ListEntry, Tag, with_tags_and_credits
-from afterimage.slugs import find_by_slug
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 

@@ -14,13 +14,15 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from afterimage import recommendations
-from afterimage.catalog import ItemFields, save_item, validate_item_fields
+from afterimage.catalog.cover_images import SIZE_ORDER, CoverRefused, CoverSize, attach_cover, stored_cover
+from afterimage.catalog.models import (
+    Creator, Credit, CuratedList, DiaryEntry, Item, ListEntry, SlugRedirect, Tag, item_tags,
+)
+from afterimage.catalog.rules import ItemFields, save_item, validate_item_fields
 from afterimage.diary import day_problem, parse_day, rating_problem
-from afterimage.cover_images import SIZE_ORDER, CoverRefused, CoverSize, attach_cover, stored_cover
 from afterimage.extensions import db
 from afterimage.importers.detect import ImportRefused
 from afterimage.importers.report import ImportReport
-from afterimage.models import Creator, Credit, CuratedList, DiaryEntry, Item, ListEntry, SlugRedirect, Tag, item_tags
 from recs.text import fold_accents
 
 FORMAT = {"name": "afterimage-backup", "version": 1}
@@ -246,7 +248,7 @@ def clear_catalog() -> None:
     # Bulk deletes bypass the identity map: drop the stale catalog objects (not the signed-in author)
     # so that restored rows reusing their ids are not confused with them.
     for obj in list(db.session.identity_map.values()):
-        if type(obj).__module__ != "afterimage.studio.models":
+        if type(obj).__module__ != "afterimage.accounts.models":
             db.session.expunge(obj)
 
 

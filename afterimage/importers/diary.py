@@ -14,7 +14,7 @@ from afterimage.diary import REMOVED_DAYS, Viewing, add_viewing, day_problem, pa
 from afterimage.extensions import db
 from afterimage.importers.records import ImportedItem, ImportPlan, find_existing
 from afterimage.importers.report import ImportReport
-from afterimage.models import DiaryEntry, Item
+from afterimage.catalog.models import DiaryEntry, Item
 
 # Values per IN (...) query: well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 500

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import re
 
-from afterimage.catalog import ItemFields, isbn13_is_valid, rating_is_valid, year_problem
+from afterimage.catalog.rules import ItemFields, isbn13_is_valid, rating_is_valid, year_problem
 from afterimage.importers.detect import ImportRefused, csv_rows
 from afterimage.importers.diary import goodreads_viewings
 from afterimage.importers.records import ImportedItem, ImportPlan

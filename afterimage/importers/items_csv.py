@@ -7,9 +7,9 @@ import io
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from afterimage.catalog.models import Item
 from afterimage.extensions import db
 from afterimage.importers.backup import iso
-from afterimage.models import Item
 
 COLUMNS = (
     "kind", "title", "original_title", "year", "creators", "tags", "status", "rating", "country", "language",

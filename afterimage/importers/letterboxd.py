@@ -7,7 +7,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from afterimage.catalog import ItemFields, rating_is_valid
+from afterimage.catalog.rules import ItemFields, rating_is_valid
 from afterimage.diary import Viewing
 from afterimage.importers import detect
 from afterimage.importers.diary import add_once, letterboxd_viewing

@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, find_by_name, item_fields, validate_item_fields, year_label
-from afterimage.catalog_version import read_version
+from afterimage.catalog.rules import ItemFields, find_by_name, item_fields, validate_item_fields, year_label
+from afterimage.catalog.version import read_version
 from afterimage.extensions import db
 from afterimage.importers import apply_import
 from afterimage.importers.goodreads import shelf_tag
@@ -22,8 +22,8 @@ from afterimage.importers.records import (
     EMPTY, ImportedItem, ImportedList, ImportPlan, comparable, merge_tags, record_value,
 )
 from afterimage.importers.report import ImportReport
-from afterimage.models import STATUSES, CuratedList, Item, Tag, with_tags_and_credits
-from afterimage.studio.models import ImportChoice
+from afterimage.catalog.models import STATUSES, CuratedList, Item, Tag, with_tags_and_credits
+from afterimage.accounts.models import ImportChoice
 from recs.text import fold_accents
 
 SHELF_ACTIONS = ("tag", "map", "status", "ignore")

@@ -6,14 +6,14 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from afterimage.catalog import (
+from afterimage.catalog.models import CuratedList, Item, ListEntry
+from afterimage.catalog.rules import (
     CatalogError, ItemFields, find_duplicate, item_fields, save_item, validate_item_fields, year_label,
 )
+from afterimage.catalog.slugs import slugify, unique_slug
 from afterimage.diary import Viewing
 from afterimage.extensions import db
 from afterimage.importers.report import FieldNote, ImportReport
-from afterimage.models import CuratedList, Item, ListEntry
-from afterimage.slugs import slugify, unique_slug
 from recs.text import fold_accents
 
 # Fields an importer can bring; creators and tags are compared as lists, the rest as values.

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import jsonify, render_template, url_for
 
-from afterimage.catalog import published_items
-from afterimage.covers import DEFAULT_FAMILY, FAMILY_COLOURS
+from afterimage.catalog.rules import published_items
+from afterimage.catalog.covers import DEFAULT_FAMILY, FAMILY_COLOURS
 from afterimage.extensions import db
-from afterimage.models import Item, Tag, item_tags
-from afterimage.public.routes import bp
+from afterimage.catalog.models import Item, Tag, item_tags
+from afterimage.public.blueprint import bp
 from afterimage.recommendations.models import MapCluster, MapPoint, Neighbour
 
 # Coordinates go out as integers in [-COORDINATE_SCALE, COORDINATE_SCALE]: a third of the bytes of floats.

@@ -5,10 +5,10 @@ from typing import Any
 
 from flask import abort, render_template, url_for
 
-from afterimage.models import Creator, Item
-from afterimage.people import RoleWorks, find_person, is_public, works_by_role
+from afterimage.catalog.models import Creator, Item
+from afterimage.catalog.people import RoleWorks, find_person, is_public, works_by_role
 from afterimage.preview_cards import preview_card_url
-from afterimage.public.routes import bp
+from afterimage.public.blueprint import bp
 
 
 @bp.app_template_global()

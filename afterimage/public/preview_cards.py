@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Response, abort, request
 
-from afterimage.models import CuratedList, Item, Tag
-from afterimage.people import find_person
+from afterimage.catalog.models import CuratedList, Item, Tag
+from afterimage.catalog.people import find_person
+from afterimage.catalog.rules import readers_may_see
+from afterimage.catalog.slugs import find_by_slug
 from afterimage.preview_cards import card_for, card_png, poster_of, poster_png, preview_card_url, raster_cover_url
-from afterimage.catalog import readers_may_see
-from afterimage.public.routes import bp
-from afterimage.slugs import find_by_slug
+from afterimage.public.blueprint import bp
 
 ONE_YEAR = 31_536_000
 MODELS = {"item": Item, "poster": Item, "list": CuratedList, "tag": Tag}

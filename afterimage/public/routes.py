@@ -5,25 +5,25 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 
-from afterimage import query_args
-from afterimage.covers import placeholder_svg
-from afterimage.extensions import csrf, db
-from afterimage.languages import title_language
-from afterimage.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
-from afterimage.recommendations import recommend_by_kind, recommend_for_items
-from afterimage.catalog import (
+from afterimage.accounts.auth import current_author
+from afterimage.catalog.covers import placeholder_svg
+from afterimage.catalog.languages import title_language
+from afterimage.catalog.models import KINDS, CuratedList, Item, ListEntry, Tag, item_tags, with_tags_and_credits
+from afterimage.catalog.rules import (
     is_http_url, is_published, published_items, readers_may_see, up_next_items, year_label,
 )
-from afterimage.next_url import next_or
+from afterimage.catalog.search import search_catalog, search_people, snippets
+from afterimage.catalog.slugs import find_by_slug
+from afterimage.extensions import csrf, db
+from afterimage.http import query_args
+from afterimage.http.next_url import next_or
+from afterimage.public.blueprint import bp
 from afterimage.public.structured_data import item_json_ld
-from afterimage.search import search_catalog, search_people, snippets
+from afterimage.recommendations import recommend_by_kind, recommend_for_items
 from afterimage.security import is_cross_site_request
-from afterimage.studio.auth import current_author
-from afterimage.slugs import find_by_slug
 
-bp = Blueprint("public", __name__)
 
 SORTS = {
     "title": (Item.title_key, Item.year),
@@ -296,7 +296,3 @@ def toggle_liked(slug: str):
         secure=request.is_secure,
     )
     return response
-
-# Views in modules of their own register on this blueprint as they are imported.
-from afterimage.public import people, preview_cards, uploaded_covers, years  # noqa: E402,F401
-from afterimage.public import map as map_views  # noqa: E402,F401  (the module name would hide the builtin)

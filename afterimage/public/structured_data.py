@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from afterimage.models import Item
+from afterimage.catalog.models import Item
 
 
 def item_json_ld(item: Item, url: str, image: str) -> dict[str, Any]:

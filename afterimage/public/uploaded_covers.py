@@ -4,10 +4,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort
 
-from afterimage.cover_images import cover_src
+from afterimage.catalog.cover_images import cover_src
+from afterimage.catalog.models import CoverImage
 from afterimage.extensions import db
-from afterimage.models import CoverImage
-from afterimage.public.routes import bp
+from afterimage.public.blueprint import bp
 
 ONE_YEAR = 31_536_000
 

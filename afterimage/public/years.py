@@ -6,10 +6,10 @@ from datetime import MAXYEAR, MINYEAR
 
 from flask import abort, render_template
 
-from afterimage.catalog import readers_may_see
+from afterimage.catalog.rules import readers_may_see
 from afterimage.diary import day_label, diary_phrases, neighbour_years, year_in_diary
-from afterimage.models import DiaryEntry, Item
-from afterimage.public.routes import bp
+from afterimage.catalog.models import DiaryEntry, Item
+from afterimage.public.blueprint import bp
 
 bp.add_app_template_filter(day_label)
 

@@ -12,7 +12,8 @@ from flask.cli import AppGroup
 
 from afterimage.extensions import db
 from afterimage.recommendations.models import RecModel, RecModelBlob
-from afterimage.recommendations.store import MODEL_ROW, rebuild, refit_with_retries
+from afterimage.recommendations.refit import refit_with_retries
+from afterimage.recommendations.store import MODEL_ROW, rebuild
 
 recs_cli = AppGroup("recs", help="Build and inspect the recommendation model.")
 
@@ -48,7 +49,7 @@ def status_command() -> None:
 
 @recs_cli.command("refit-in-background", hidden=True)
 def refit_in_background_command() -> None:
-    """One background refit, in the process store.refit_in_background starts after a drifting commit."""
+    """One background refit, in the process refit.refit_in_background starts after a drifting commit."""
     if hasattr(os, "nice"):
         os.nice(BACKGROUND_NICENESS)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s refit[%(process)d] %(levelname)s %(message)s")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import sqlalchemy.orm as so
 from flask import current_app, has_app_context
 
-from afterimage.models import Item
-from afterimage.recommendations.store import REFIT_DUE, REFRESHING, apply_item_changes, refit_in_background
+from afterimage.catalog.models import Item
+from afterimage.recommendations.refit import refit_in_background
+from afterimage.recommendations.store import REFIT_DUE, REFRESHING, apply_item_changes
 
 CHANGED, REMOVED = "recs_changed", "recs_removed"
 

@@ -7,11 +7,12 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from afterimage.catalog import published_items
+from afterimage.catalog.models import Item, with_tags_and_credits
+from afterimage.catalog.rules import published_items
 from afterimage.extensions import db
-from afterimage.models import Item, with_tags_and_credits
+from afterimage.recommendations.documents import TOP_N
 from afterimage.recommendations.models import Neighbour, RecOverride
-from afterimage.recommendations.store import TOP_N, current_model
+from afterimage.recommendations.store import current_model
 
 AUTHORS_PICK = "the author's pick"
 

@@ -1,41 +1,30 @@
-"""Fitting, folding and storing the model: the bridge between catalog rows and the plain `recs` engine."""
+"""The stored model: loaded once per process, folded on each save (with a change log other processes replay),
+refitted and stored whole; the bridge between catalog rows and the plain `recs` engine."""
 from __future__ import annotations
 
-import atexit
-import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Flask
 
-from afterimage.catalog import published_items
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import published_items
 from afterimage.extensions import db
-from afterimage.models import KINDS, Creator, Credit, Item, Tag, item_tags
 from afterimage.recommendations.collection_map import store_collection_map
-from afterimage.recommendations.models import Neighbour, RecModel, RecModelBlob, RecModelChange
-from recs import ItemDoc, TfidfRecommender
+from afterimage.recommendations.documents import item_docs, new_recommender
+from afterimage.recommendations.models import RecModel, RecModelBlob, RecModelChange
+from afterimage.recommendations.neighbour_rows import write_neighbour_rows
+from recs import TfidfRecommender
 
 log = logging.getLogger(__name__)
 
 MODEL_ROW = 1
-TOP_N = 20
-# Pages show five per kind; reasons for the first ten are written with the rows, deeper ones on demand.
-REASONED_RANKS = 10
 # Folding in more than this share of the catalog at once costs more than a refit.
 REFIT_SHARE = 0.2
-WRITE_CHUNK = 5000
-# Three parameters a row: well under SQLite's limit on a statement's parameters.
-DELETE_CHUNK = 300
 # Session flag set while the commit hook refreshes recommendations (see hooks.py).
 REFRESHING = "recs_busy"
-
 # This process's copy of each database's model: valid while the stored token matches; `seq` is the
 # last logged change replayed into it.
 # A model in this cache is never changed in place: a reader thread may be ranking with it. Replays and
@@ -44,9 +33,6 @@ _models: dict[str, dict[str, object]] = {}
 _lock = threading.RLock()
 # Session flag: this transaction left the model drifted; refit once it has committed (see hooks.py).
 REFIT_DUE = "recs_refit_due"
-_refit_lock = threading.Lock()
-# The refit this process started last (refit_in_background); it logs its own failures.
-_refit_process: subprocess.Popen | None = None
 
 
 def _cached() -> dict[str, object]:
@@ -63,47 +49,6 @@ def _invalidate_cache() -> None:
 def _forget_cached_model() -> None:
     """Drop every copy, as a new process would start (tests use it between databases)."""
     _models.clear()
-
-
-def new_recommender() -> TfidfRecommender:
-    """The engine as configured for the site."""
-    return TfidfRecommender(top_n=TOP_N)
-
-
-def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
-    """Engine documents for the given items, or for the whole catalog: public items only, so that what she
-    has not watched or read is never recommended nor takes a recommendation's place.
-
-    Plain rows, not ORM objects: a refit reads every item, and building 10,000 objects with their
-    credits and tags cost more than the fit itself.
-    """
-    wanted = list(ids) if ids is not None else None
-
-    def only(query: sa.Select, column: sa.ColumnElement) -> sa.Select:
-        return query if wanted is None else query.where(column.in_(wanted))
-
-    creators: dict[int, list[str]] = {}
-    for item_id, name in db.session.execute(only(
-        sa.select(Credit.item_id, Creator.name).join(Creator, Creator.id == Credit.creator_id)
-        .order_by(Credit.item_id, Credit.position), Credit.item_id,
-    )):
-        creators.setdefault(item_id, []).append(name)
-    tags: dict[int, list[str]] = {}
-    for item_id, name in db.session.execute(only(
-        sa.select(item_tags.c.item_id, Tag.name).join(Tag, Tag.id == item_tags.c.tag_id)
-        .order_by(item_tags.c.item_id, Tag.name_key), item_tags.c.item_id,
-    )):
-        tags.setdefault(item_id, []).append(name)
-    rows = db.session.execute(only(
-        sa.select(Item.id, Item.kind, Item.title, Item.original_title, Item.description, Item.note, Item.year)
-        .where(published_items()).order_by(Item.id), Item.id,
-    ))
-    return [
-        ItemDoc(id=item_id, kind=kind, title=title, original_title=original_title or "",
-                creators=tuple(creators.get(item_id, ())), tags=tuple(tags.get(item_id, ())),
-                description=description or "", note=note or "", year=year)
-        for item_id, kind, title, original_title, description, note, year in rows
-    ]
 
 
 def current_model() -> TfidfRecommender | None:
@@ -196,134 +141,6 @@ def log_changes(model: TfidfRecommender, changed: set[int], removed: set[int]) -
     _cached().update(token=token, blob_token=row.blob_token, seq=seq, model=model)
 
 
-def write_neighbour_rows(
-    model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int] = frozenset()
-) -> None:
-    """Replace the stored top lists of these items (all items when None) with the model's.
-
-    Reasons already stored for a pair are kept unless one of the two items was `edited`: explaining
-    is the costly part of a small update.
-    """
-    wanted = None if item_ids is None else sorted(set(item_ids))
-    _write_neighbour_rows(model, wanted, edited, None if wanted is None else stored_rows(wanted))
-
-
-def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]:
-    """The stored rows of these items (of all when None): (item, kind, rank) -> (neighbour, score, reasons
-    as JSON text).
-
-    Read below the ORM, through the driver's cursor in this transaction: a refit reads all 400,000 rows of
-    a 10,000-item catalog.
-    """
-    sql = "SELECT item_id, kind, rank, neighbour_id, score, reasons FROM neighbours"
-    if item_ids is None:
-        queries = [sql]
-    else:
-        queries = [f"{sql} WHERE item_id IN ({','.join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])})"
-                   for at in range(0, len(item_ids), WRITE_CHUNK)]
-    rows: dict[tuple[int, str, int], tuple] = {}
-    cursor = db.session.connection().connection.cursor()
-    try:
-        for query in queries:
-            cursor.execute(query)
-            for item_id, kind, rank, other, score, reasons in cursor.fetchall():
-                # SQLite hands back the stored text, PostgreSQL's driver the parsed list: one spelling for both.
-                text = reasons if reasons is None or isinstance(reasons, str) else json.dumps(reasons)
-                rows[(item_id, kind, rank)] = (other, float(score), text)
-    finally:
-        cursor.close()
-    return rows
-
-
-def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, edited: set[int],
-                          stored: dict[tuple[int, str, int], tuple] | None) -> None:
-    """Rewrite the lists.
-
-    A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
-    and rewrites the fifty-odd lists it may enter) writes only the rows that differ: a fold-in changes
-    the saved item's own scores and shifts a few ranks, and rewriting all forty rows of every list (2,293
-    inserts a save on 2,000 items) was most of the database's work for her save.
-    """
-    known: dict[tuple[int, int], list[str]] = {}
-    # `stored`, on a small update: the rows there were (stored_rows), taken out as they are matched.
-    if item_ids is None:
-        db.session.execute(sa.delete(Neighbour))
-        ids = model.ids_.tolist()
-    else:
-        ids = sorted(set(item_ids) & set(model.row_of_))
-        gone = sorted(set(item_ids) - set(ids))
-        if gone:
-            # Rows of items no longer in the model go too.
-            db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(gone)))
-        stored = {key: row for key, row in stored.items() if key[0] in model.row_of_}
-        known = {(a, b): json.loads(reasons) for (a, _, _), (b, _, reasons) in stored.items()
-                 if reasons is not None and a not in edited and b not in edited}
-    rows: list[dict] = []
-    unexplained: list[dict] = []
-
-    def flush_rows() -> None:
-        # Reasons for a whole chunk at once: one sparse product instead of a call per pair.
-        for row, reasons in zip(unexplained, model.explain_many((r["item_id"], r["neighbour_id"]) for r in unexplained)):
-            row["reasons"] = reasons
-        changed = []
-        for r in rows:
-            # The JSON text once, for the comparison with the stored row and for the insert.
-            r["reasons_json"] = None if r["reasons"] is None else json.dumps(r["reasons"])
-            if stored is None or stored.pop((r["item_id"], r["kind"], r["rank"]), None) != (
-                    r["neighbour_id"], float(r["score"]), r["reasons_json"]):
-                changed.append(r)
-        if stored is not None:
-            delete_neighbour_rows([(r["item_id"], r["kind"], r["rank"]) for r in changed])
-        insert_neighbour_rows(changed)
-        rows.clear()
-        unexplained.clear()
-
-    for item_id in ids:
-        for kind in KINDS:
-            for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
-                row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons=None)
-                if rank < REASONED_RANKS:
-                    row["reasons"] = known.get((item_id, other))
-                    if not row["reasons"]:
-                        unexplained.append(row)
-                rows.append(row)
-        if len(rows) >= WRITE_CHUNK:
-            flush_rows()
-    if rows:
-        flush_rows()
-    if stored:
-        # Ranks a list no longer has (a catalog smaller than the lists are long).
-        delete_neighbour_rows(list(stored))
-
-
-def delete_neighbour_rows(keys: list[tuple[int, str, int]]) -> None:
-    """Delete the rows at these (item, kind, rank) places, in statements of a few hundred."""
-    for at in range(0, len(keys), DELETE_CHUNK):
-        chunk = keys[at:at + DELETE_CHUNK]
-        db.session.execute(sa.delete(Neighbour).where(
-            sa.tuple_(Neighbour.item_id, Neighbour.kind, Neighbour.rank).in_(chunk)))
-
-
-# Straight to the driver: a rebuild writes 40 rows per item, and SQLAlchemy's per-row parameter
-# processing cost more than the database's own work. (SQLite and PostgreSQL are the two databases served.)
-_DRIVER_INSERTS = {
-    "sqlite": "INSERT INTO neighbours (item_id, kind, rank, neighbour_id, score, reasons) VALUES (?, ?, ?, ?, ?, ?)",
-    "postgresql": "INSERT INTO neighbours (item_id, kind, rank, neighbour_id, score, reasons) "
-                  "VALUES (%s, %s, %s, %s, %s, %s::json)",
-}
-
-
-def insert_neighbour_rows(rows: list[dict]) -> None:
-    """Insert neighbour rows in one executemany; `reasons_json` is the reasons' JSON text, None is SQL NULL
-    (not yet explained)."""
-    if not rows:
-        return
-    connection = db.session.connection()
-    connection.exec_driver_sql(_DRIVER_INSERTS[connection.dialect.name], [
-        (r["item_id"], r["kind"], r["rank"], r["neighbour_id"], float(r["score"]), r["reasons_json"]) for r in rows
-    ])
-
-
 def rebuild(progress: Callable[[str], None] | None = None) -> TfidfRecommender:
     """Refit on the whole catalog and replace every stored list, inside the caller's transaction."""
     say = progress or (lambda step: None)
@@ -378,95 +195,3 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
         # Too many unknown words folded in: refit, but after this commit and off the request, so the
         # author's import returns at once and her next edit does not queue behind a whole refit.
         db.session.info[REFIT_DUE] = True
-
-
-def refit_in_background(app: Flask) -> None:
-    """Refit in a process of its own (`flask recs refit-in-background`), unless the one this process started last still runs.
-
-    Not a thread of the app server: a fit holds the interpreter for seconds, so readers on that worker
-    would wait for it. A process leaves the request free at once and lets the operating system share the
-    cores. It refits the same database (the URL goes by environment, never on the command line, where `ps`
-    would show a password).
-    """
-    global _refit_process
-    # The lock only makes check-and-start one step for the threads of a gthread worker.
-    with _refit_lock:
-        # poll() also reaps the last one, if it has finished.
-        if _refit_process is not None and _refit_process.poll() is None:
-            return
-        env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-               "SECRET_KEY": app.config["SECRET_KEY"]}
-        try:
-            _refit_process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "app", "recs", "refit-in-background"], env=env,
-                cwd=Path(__file__).resolve().parents[2], stdin=subprocess.DEVNULL,
-            )
-        except OSError:
-            log.exception("could not start the background refit; the next change will ask for one again")
-
-
-def wait_for_refit(timeout: float | None = None) -> None:
-    """Block until the refit this process started (if any) has finished."""
-    process = _refit_process
-    if process is not None:
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("background refit still running after %s s", timeout)
-
-
-def stop_refit() -> None:
-    """End the refit this process started, if it still runs: its database is about to go (tests)."""
-    process = _refit_process
-    if process is not None and process.poll() is None:
-        process.terminate()
-        process.wait()
-
-
-def refit_with_retries() -> None:
-    """The background refit itself (in its own process): a few tries, each losing only to an edit
-    committed during its fit, which then asks for a refit again anyway."""
-    try:
-        for _ in range(3):
-            if refit_unless_changed():
-                break
-    finally:
-        db.session.remove()
-
-
-def refit_unless_changed() -> bool:
-    """Fit on the catalog as it is now, and store the result only if nothing was folded in meanwhile.
-
-    The fit runs outside any write; the write starts with a compare-and-set on the model's version, so
-    an edit committed during the fit is never overwritten by a model that has not seen it.
-    """
-    seen = db.session.scalar(sa.select(RecModel.version).where(RecModel.id == MODEL_ROW))
-    if seen is None:
-        return True
-    docs = item_docs()
-    db.session.rollback()  # no read transaction held open while fitting
-    model = new_recommender().fit(docs)
-    try:
-        if db.session.get_bind().dialect.name == "postgresql":
-            # Writers lock items (and, by cascade, their neighbour rows) before the model's row; the refit
-            # takes them the other way round. It gives way before PostgreSQL's deadlock check (1 s) would
-            # pick a victim, which could be the author's import.
-            db.session.execute(sa.text("SET LOCAL lock_timeout = '500ms'"))
-        swapped = db.session.execute(
-            sa.update(RecModel).where(RecModel.id == MODEL_ROW, RecModel.version == seen)
-            .values(version=RecModel.version + 1)
-        ).rowcount
-        if not swapped:
-            db.session.rollback()
-            return False
-        store_refit(model)
-        db.session.commit()
-    except sa.exc.OperationalError:
-        db.session.rollback()
-        log.info("background refit gave way to a concurrent write; trying again")
-        return False
-    return True
-
-
-# A command-line import must not exit halfway through the refit it started.
-atexit.register(wait_for_refit)

@@ -8,15 +8,15 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from afterimage.accounts.auth import create_author, find_author, password_problem, set_password
+from afterimage.accounts.models import Author
 from afterimage.extensions import db
-from afterimage.importers import ImportRefused, apply_import, read_import_file
+from afterimage.importers import ImportRefused, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.detect import check_size
 from afterimage.importers.plan import (
     MappingError, ShelfChoice, apply_steered, preview_import, read_mapping, read_shelf_options, shelves_with_choices,
 )
-from afterimage.studio.auth import create_author, find_author, password_problem, set_password
-from afterimage.studio.models import Author
 
 author_cli = AppGroup("author", help="Manage the author accounts that may sign in to the studio.")
 

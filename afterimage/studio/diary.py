@@ -9,9 +9,9 @@ from afterimage.diary import (
     Viewing, add_viewing, day_problem, parse_day, rating_problem, remove_viewing, seen_words,
 )
 from afterimage.extensions import db
-from afterimage.models import DiaryEntry, Item
+from afterimage.catalog.models import DiaryEntry, Item
 from afterimage.studio.forms import parse_number, rating_choices, strip_filter
-from afterimage.studio.routes import bp, commit
+from afterimage.studio.blueprint import bp, commit
 
 
 class DiaryEntryForm(FlaskForm):

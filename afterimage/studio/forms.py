@@ -10,8 +10,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from afterimage.catalog import STATUS_LABELS, ItemFields
-from afterimage.models import ROLES, STATUSES
+from afterimage.catalog.models import ROLES, STATUSES
+from afterimage.catalog.rules import STATUS_LABELS, ItemFields
 
 FAMILIES = [
     SelectChoice(value, label) for value, label in (

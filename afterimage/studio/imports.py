@@ -17,17 +17,17 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from afterimage.catalog import find_by_name
-from afterimage.catalog_version import read_version
+from afterimage.catalog.rules import find_by_name
+from afterimage.catalog.version import read_version
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, detect, read_import_file
 from afterimage.importers.plan import (
     GROUPS, ImportPreview, MappingError, ShelfChoice, apply_steered, parse_choice, plan_import, preview_import,
 )
 from afterimage.importers.records import ImportPlan
-from afterimage.models import STATUSES, Tag
+from afterimage.catalog.models import STATUSES, Tag
 from afterimage.studio.forms import ImportForm
-from afterimage.studio.routes import bp
+from afterimage.studio.blueprint import bp
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 KEEP_FOR_SECONDS = 24 * 60 * 60

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from flask import render_template, url_for
 from werkzeug.datastructures import MultiDict
 
-from afterimage.catalog import is_published, published_items
+from afterimage.catalog.models import CuratedList, Item, Tag
+from afterimage.catalog.rules import is_published, published_items
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, Tag
 from afterimage.preview_cards import raster_cover_url
-from afterimage.slugs import find_by_slug
+from afterimage.catalog.slugs import find_by_slug
 
 # A tag can gather hundreds of items; a post shows its first ones, as the widget does.
 MAX_TAG_ITEMS = 100

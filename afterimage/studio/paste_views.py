@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 from flask import Response, jsonify, render_template, request, url_for
 
+from afterimage.catalog.models import CuratedList, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Tag
+from afterimage.studio.blueprint import bp
+from afterimage.studio.lists import curated_or_404
 from afterimage.studio.paste import (
     MAX_PICKED_ITEMS, TAG_ORDERS, PasteOptions, PickedItems, block_for, paste_codes, paste_html, picked_items,
     tag_items,
 )
-from afterimage.studio.routes import bp, curated_or_404
 
 # The preview holds her block and nothing else: its inline styles and her covers, no script, no form, no
 # framing by anything but the studio.

@@ -7,9 +7,9 @@ from flask import Response, abort, current_app, jsonify, request, url_for
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from afterimage.api.subjects import Subject, find_subject
+from afterimage.http.query_args import whole_number_arg
 from afterimage.preview_cards import SIZE as THUMBNAIL_SIZE, preview_card_url
-from afterimage.query_args import whole_number_arg
+from afterimage.recommendations.subjects import Subject, find_subject
 from afterimage.widget.assets import resize_listener
 from afterimage.widget.options import DEFAULT_WIDTH, FIXED_HEIGHT
 

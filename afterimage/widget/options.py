@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import abort, request
 
-from afterimage.api.params import limit_arg
+from afterimage.http.query_args import limit_arg
 
 KIND_CHOICES = {"both": ("film", "book"), "films": ("film",), "books": ("book",)}
 THEMES = ("auto", "light", "dark")

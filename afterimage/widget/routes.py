@@ -7,11 +7,11 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from afterimage.api.params import MAX_LIMIT
-from afterimage.api.subjects import find_subject, kept_query_args, recommendations_for
-from afterimage.catalog import published_items
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import published_items
 from afterimage.extensions import db
-from afterimage.models import Item
+from afterimage.http.query_args import MAX_LIMIT
+from afterimage.recommendations.subjects import find_subject, kept_query_args, recommendations_for
 from afterimage.widget.assets import csp_hash, embed_script, resize_listener, resize_script, widget_css
 from afterimage.widget.oembed import oembed_answer
 from afterimage.widget.options import DEFAULT_ACCENT, frame_height, widget_options

@@ -4,7 +4,7 @@ Revision ID: 0003_search_index
 Revises: 0002_catalog_version
 Create Date: 2026-11-25
 
-The statements are written out here, not imported from afterimage.search_index, so this migration
+The statements are written out here, not imported from afterimage.catalog.search_index, so this migration
 keeps doing what it did whatever the app's code becomes; tests/test_search_index.py checks that it
 makes the same objects as db.create_all.
 """

@@ -24,7 +24,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 
 def person_slug(name: str) -> str:
-    """The slug rule of afterimage.slugs.slugify, frozen here as it was when this migration was written."""
+    """The slug rule of afterimage.catalog.slugs.slugify, frozen here as it was when this migration was written."""
     return _NON_WORD.sub("-", fold_accents(name)).strip("-")[:80].rstrip("-") or "person"
 
 

@@ -258,7 +258,7 @@ def author_site(demo_app):
     import sqlalchemy as sa
 
     from afterimage.extensions import db
-    from afterimage.models import CuratedList, Item, Tag
+    from afterimage.catalog.models import CuratedList, Item, Tag
 
     add_author(demo_app)
     with demo_app.app_context():

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from afterimage.catalog import published_items
+from afterimage.catalog.rules import published_items
 from afterimage.extensions import db
-from afterimage.models import DiaryEntry, Item
+from afterimage.catalog.models import DiaryEntry, Item
 from tests.browser.conftest import HIROSHIMA
 from tests.browser.test_phone_widths import too_wide
 

@@ -7,8 +7,8 @@ import io
 import sqlalchemy as sa
 from PIL import Image
 
+from afterimage.catalog.models import Item
 from afterimage.extensions import db
-from afterimage.models import Item
 from tests.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
 
 HIROSHIMA = "hiroshima-mon-amour-1959"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList
 from afterimage.extensions import db
-from afterimage.models import CuratedList
 from tests.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
 
 
@@ -161,7 +161,7 @@ def test_the_up_and_down_buttons_save_without_a_reload_and_keep_focus(demo_app, 
 
 
 def test_pinning_a_recommendation_updates_the_section_without_a_reload(demo_app, live):
-    from afterimage.models import Item
+    from afterimage.catalog.models import Item
     from afterimage.recommendations import studio_recommendations
 
     with demo_app.app_context():

@@ -1,6 +1,7 @@
 """Top-k neighbour search over L2-normalised sparse rows, without ever forming the n x n matrix."""
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,6 +13,21 @@ except ImportError:  # pragma: no cover - exercised only where the package is ab
 
 # Rows of queries multiplied at once on the scipy path: bounds the memory of one partial product.
 _QUERY_CHUNK = 512
+
+
+@dataclass
+class NeighbourTable:
+    """The best neighbours of one kind for every item: ids and scores, best first, 0-padded."""
+
+    ids: np.ndarray  # (n_items, top_n) int64
+    scores: np.ndarray  # (n_items, top_n) float32; 0 marks an empty slot
+
+    def pairs(self, row: int) -> list[tuple[int, float]]:
+        """Return the filled slots of one row as (id, score) pairs."""
+        filled = self.scores[row] > 0
+        return list(zip(self.ids[row][filled].tolist(), self.scores[row][filled].tolist()))
+
+
 
 
 def top_k_rows(

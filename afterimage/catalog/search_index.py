@@ -1,6 +1,6 @@
 """The index behind reader search, so a query reads the matching rows instead of scanning every item.
 
-Search is substring matching on items.search_text (see afterimage.search). Both indexes work on
+Search is substring matching on items.search_text (see afterimage.catalog.search). Both indexes work on
 trigrams, the only kind of index that can answer "contains" for an arbitrary substring:
 
 - SQLite: an FTS5 table with the trigram tokenizer, holding no copy of the text (external content on
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from afterimage.models import Item
+from afterimage.catalog.models import Item
 
 FTS_TABLE = "items_search"
 # The tables FTS5 makes for an external-content table (no _content: the text stays in items).

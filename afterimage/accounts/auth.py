@@ -11,9 +11,9 @@ from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from afterimage.accounts.models import Author, AuthorSession, SignInAttempt
+from afterimage.catalog.models import utcnow
 from afterimage.extensions import db
-from afterimage.models import utcnow
-from afterimage.studio.models import Author, AuthorSession, SignInAttempt
 
 SESSION_KEY = "studio_token"
 SESSION_LIFETIME = timedelta(days=14)

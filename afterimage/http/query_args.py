@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from flask import abort, request
+from flask import abort, current_app, request
+
+from afterimage.catalog.models import KINDS
 
 # No listing has this many pages; a bigger ?page= would only make the database skip rows (or overflow).
 MAX_PAGE = 10_000
@@ -53,3 +55,16 @@ def own_args(names: Iterable[str]) -> dict[str, str]:
     url_for as its own keywords: a TypeError (a 500) or a link to somewhere else.
     """
     return {name: request.args[name] for name in names if request.args.get(name)}
+
+
+def limit_arg() -> int:
+    """?limit=: recommendations per kind, 1 to MAX_LIMIT, the site's setting by default."""
+    return whole_number_arg("limit", current_app.config["RECOMMENDATIONS_PER_KIND"], 1, MAX_LIMIT)
+
+
+def kind_arg() -> str | None:
+    """?kind=film or ?kind=book; absent means both."""
+    kind = request.args.get("kind") or None
+    if kind not in (None, *KINDS):
+        abort(400, "kind must be film or book (leave it out for both).")
+    return kind

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from afterimage.models import CatalogVersion
+from afterimage.catalog.models import CatalogVersion
 
 VERSION_ROW = 1
 # Session flag: this transaction wrote something readers see, so its commit moves the version.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from flask import Flask, Response, current_app, g, request
 
-from afterimage.catalog_version import read_version
+from afterimage.catalog.version import read_version
 from afterimage.extensions import db
 
 CACHED_BLUEPRINTS = frozenset({"public", "widget", "api", "feeds"})

@@ -7,8 +7,8 @@ from typing import Optional
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from afterimage.catalog.models import utcnow
 from afterimage.extensions import db
-from afterimage.models import utcnow
 
 
 class Author(db.Model):

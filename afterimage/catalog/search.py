@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from markupsafe import Markup, escape
 
+from afterimage.catalog.models import Creator, Credit, Item, Tag, item_tags
+from afterimage.catalog.people import public_credits
+from afterimage.catalog.search_index import bm25_ranking, indexable, narrowing_filter, sharing_trigrams
 from afterimage.extensions import db
-from afterimage.models import Creator, Credit, Item, Tag, item_tags
-from afterimage.people import public_credits
-from afterimage.search_index import bm25_ranking, indexable, narrowing_filter, sharing_trigrams
 from recs.text import fold_accents
 
 MAX_TERMS = 8

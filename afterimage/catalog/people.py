@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from afterimage.catalog import is_published, published_items
+from afterimage.catalog.models import ROLES, Creator, Credit, Item
+from afterimage.catalog.rules import is_published, published_items
 from afterimage.extensions import db
-from afterimage.models import ROLES, Creator, Credit, Item
 
 ROLE_HEADINGS = {
     "director": "Directed",

@@ -5,8 +5,8 @@ import re
 import textwrap
 from xml.sax.saxutils import escape, quoteattr
 
-from afterimage.catalog import year_label
-from afterimage.models import Item
+from afterimage.catalog.models import Item
+from afterimage.catalog.rules import year_label
 
 FAMILY_COLOURS = {
     "war": ("#7a2e21", "#f6e7e1"),

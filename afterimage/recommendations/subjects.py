@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import url_for
 
-from afterimage.catalog import published_items, readers_may_see
+from afterimage.catalog.models import KINDS, CuratedList, Item, Tag, with_tags_and_credits
+from afterimage.catalog.rules import published_items, readers_may_see
+from afterimage.catalog.slugs import find_by_slug
 from afterimage.extensions import db
-from afterimage.models import KINDS, CuratedList, Item, Tag, with_tags_and_credits
-from afterimage.query_args import own_args
+from afterimage.http.query_args import own_args
 from afterimage.recommendations import Recommendation, recommend_by_kind, recommend_for_items
-from afterimage.slugs import find_by_slug
 
 # The URL segment of each subject: its model, its public page and its widget page.
 SUBJECT_TYPES = {

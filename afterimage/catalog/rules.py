@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from afterimage.catalog.models import KINDS, ROLES, STATUSES, Creator, Credit, CuratedList, Item, Tag, item_tags
+from afterimage.catalog.slugs import item_slug_base, slugify, unique_slug
 from afterimage.extensions import db
-from afterimage.models import KINDS, ROLES, STATUSES, Creator, Credit, CuratedList, Item, Tag, item_tags
-from afterimage.slugs import item_slug_base, slugify, unique_slug
 from recs.text import fold_accents
 
 # Films begin with the first moving pictures; books may be as old as writing (negative years are BC).
@@ -331,9 +331,8 @@ def searchable_text(title: str, original_title: str | None, year: int | None, co
     return fold_accents(" ".join(str(p) for p in parts if p))
 
 
-@sa.event.listens_for(so.Session, "before_flush")
-def _refresh_derived_item_columns(session: so.Session, flush_context: Any, instances: Any) -> None:
-    """Keep title_key and search_text in step with every change, whoever made it."""
+def refresh_derived_item_columns(session: so.Session) -> None:
+    """Keep title_key and search_text in step with every change, whoever made it (before each flush)."""
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, Item):
             obj.title_key = fold_accents(obj.title or "")

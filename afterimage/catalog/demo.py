@@ -8,10 +8,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from afterimage.catalog import ItemFields, find_duplicate, get_or_create_tag, save_item
+from afterimage.catalog.models import CuratedList, DiaryEntry, ListEntry, Tag
+from afterimage.catalog.rules import ItemFields, find_duplicate, get_or_create_tag, save_item
+from afterimage.catalog.slugs import slugify, unique_slug
 from afterimage.extensions import db
-from afterimage.models import CuratedList, DiaryEntry, ListEntry, Tag
-from afterimage.slugs import slugify, unique_slug
 
 DEMO_PATH = Path(__file__).parent / "data" / "demo_catalog.json"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flask import url_for
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from afterimage.models import CoverImage, Item
+from afterimage.catalog.models import CoverImage, Item
 
 MAX_COVER_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 6000

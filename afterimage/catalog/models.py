@@ -23,6 +23,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def iso_utc(moment: datetime | None) -> str | None:
+    """An RFC 3339 timestamp in UTC; SQLite hands back naive datetimes that were stored as UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 item_tags = sa.Table(
     "item_tags",
     db.metadata,

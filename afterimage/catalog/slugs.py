@@ -6,8 +6,8 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
+from afterimage.catalog.models import CuratedList, Item, SlugRedirect, Tag
 from afterimage.extensions import db
-from afterimage.models import CuratedList, Item, SlugRedirect, Tag
 from recs.text import fold_accents
 
 Sluggable = TypeVar("Sluggable", Item, Tag, CuratedList)

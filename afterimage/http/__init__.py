@@ -1,0 +1,1 @@
+"""HTTP plumbing every audience shares: caching validators and 304s, query-string arguments, safe redirects."""

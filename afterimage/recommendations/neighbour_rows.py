@@ -1,0 +1,148 @@
+"""The stored top lists (the `neighbours` table) rewritten from a model: whole on a refit, only the rows that
+differ on a fold-in, reasons written with the first ranks."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from afterimage.catalog.models import KINDS
+from afterimage.extensions import db
+from afterimage.recommendations.documents import TOP_N
+from afterimage.recommendations.models import Neighbour
+from recs import TfidfRecommender
+
+# Pages show five per kind; reasons for the first ten are written with the rows, deeper ones on demand.
+REASONED_RANKS = 10
+WRITE_CHUNK = 5000
+# Three parameters a row: well under SQLite's limit on a statement's parameters.
+DELETE_CHUNK = 300
+
+
+def write_neighbour_rows(
+    model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int] = frozenset()
+) -> None:
+    """Replace the stored top lists of these items (all items when None) with the model's.
+
+    Reasons already stored for a pair are kept unless one of the two items was `edited`: explaining
+    is the costly part of a small update.
+    """
+    wanted = None if item_ids is None else sorted(set(item_ids))
+    _write_neighbour_rows(model, wanted, edited, None if wanted is None else stored_rows(wanted))
+
+
+def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]:
+    """The stored rows of these items (of all when None): (item, kind, rank) -> (neighbour, score, reasons
+    as JSON text).
+
+    Read below the ORM, through the driver's cursor in this transaction: a refit reads all 400,000 rows of
+    a 10,000-item catalog.
+    """
+    sql = "SELECT item_id, kind, rank, neighbour_id, score, reasons FROM neighbours"
+    if item_ids is None:
+        queries = [sql]
+    else:
+        queries = [f"{sql} WHERE item_id IN ({','.join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])})"
+                   for at in range(0, len(item_ids), WRITE_CHUNK)]
+    rows: dict[tuple[int, str, int], tuple] = {}
+    cursor = db.session.connection().connection.cursor()
+    try:
+        for query in queries:
+            cursor.execute(query)
+            for item_id, kind, rank, other, score, reasons in cursor.fetchall():
+                # SQLite hands back the stored text, PostgreSQL's driver the parsed list: one spelling for both.
+                text = reasons if reasons is None or isinstance(reasons, str) else json.dumps(reasons)
+                rows[(item_id, kind, rank)] = (other, float(score), text)
+    finally:
+        cursor.close()
+    return rows
+
+
+def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, edited: set[int],
+                          stored: dict[tuple[int, str, int], tuple] | None) -> None:
+    """Rewrite the lists.
+
+    A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
+    and rewrites the fifty-odd lists it may enter) writes only the rows that differ: a fold-in changes
+    the saved item's own scores and shifts a few ranks, so rewriting every row of every list would be
+    most of the database's work for her save.
+    """
+    known: dict[tuple[int, int], list[str]] = {}
+    # `stored`, on a small update: the rows there were (stored_rows), taken out as they are matched.
+    if item_ids is None:
+        db.session.execute(sa.delete(Neighbour))
+        ids = model.ids_.tolist()
+    else:
+        ids = sorted(set(item_ids) & set(model.row_of_))
+        gone = sorted(set(item_ids) - set(ids))
+        if gone:
+            # Rows of items no longer in the model go too.
+            db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(gone)))
+        stored = {key: row for key, row in stored.items() if key[0] in model.row_of_}
+        known = {(a, b): json.loads(reasons) for (a, _, _), (b, _, reasons) in stored.items()
+                 if reasons is not None and a not in edited and b not in edited}
+    rows: list[dict] = []
+    unexplained: list[dict] = []
+
+    def flush_rows() -> None:
+        # Reasons for a whole chunk at once: one sparse product instead of a call per pair.
+        for row, reasons in zip(unexplained, model.explain_many((r["item_id"], r["neighbour_id"]) for r in unexplained)):
+            row["reasons"] = reasons
+        changed = []
+        for r in rows:
+            # The JSON text once, for the comparison with the stored row and for the insert.
+            r["reasons_json"] = None if r["reasons"] is None else json.dumps(r["reasons"])
+            if stored is None or stored.pop((r["item_id"], r["kind"], r["rank"]), None) != (
+                    r["neighbour_id"], float(r["score"]), r["reasons_json"]):
+                changed.append(r)
+        if stored is not None:
+            delete_neighbour_rows([(r["item_id"], r["kind"], r["rank"]) for r in changed])
+        insert_neighbour_rows(changed)
+        rows.clear()
+        unexplained.clear()
+
+    for item_id in ids:
+        for kind in KINDS:
+            for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
+                row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons=None)
+                if rank < REASONED_RANKS:
+                    row["reasons"] = known.get((item_id, other))
+                    if not row["reasons"]:
+                        unexplained.append(row)
+                rows.append(row)
+        if len(rows) >= WRITE_CHUNK:
+            flush_rows()
+    if rows:
+        flush_rows()
+    if stored:
+        # Ranks a list no longer has (a catalog smaller than the lists are long).
+        delete_neighbour_rows(list(stored))
+
+
+def delete_neighbour_rows(keys: list[tuple[int, str, int]]) -> None:
+    """Delete the rows at these (item, kind, rank) places, in statements of a few hundred."""
+    for at in range(0, len(keys), DELETE_CHUNK):
+        chunk = keys[at:at + DELETE_CHUNK]
+        db.session.execute(sa.delete(Neighbour).where(
+            sa.tuple_(Neighbour.item_id, Neighbour.kind, Neighbour.rank).in_(chunk)))
+
+
+# Straight to the driver: a rebuild writes 40 rows per item, and SQLAlchemy's per-row parameter
+# processing cost more than the database's own work. (SQLite and PostgreSQL are the two databases served.)
+_DRIVER_INSERTS = {
+    "sqlite": "INSERT INTO neighbours (item_id, kind, rank, neighbour_id, score, reasons) VALUES (?, ?, ?, ?, ?, ?)",
+    "postgresql": "INSERT INTO neighbours (item_id, kind, rank, neighbour_id, score, reasons) "
+                  "VALUES (%s, %s, %s, %s, %s, %s::json)",
+}
+
+
+def insert_neighbour_rows(rows: list[dict]) -> None:
+    """Insert neighbour rows in one executemany; `reasons_json` is the reasons' JSON text, None is SQL NULL
+    (not yet explained)."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    connection.exec_driver_sql(_DRIVER_INSERTS[connection.dialect.name], [
+        (r["item_id"], r["kind"], r["rank"], r["neighbour_id"], float(r["score"]), r["reasons_json"]) for r in rows
+    ])
