@@ -206,7 +206,7 @@ def test_the_map_of_an_empty_catalog_says_it_is_empty(client):
 
 
 def test_a_large_map_is_not_drawn_in_the_commit_that_refits_but_by_the_background_refit(app, monkeypatch):
-    from afterimage.recommendations import collection_map, hooks, store
+    from afterimage.recommendations import collection_map, hooks, refit
 
     asked: list = []
     monkeypatch.setattr(hooks, "refit_in_background", asked.append)
@@ -218,5 +218,5 @@ def test_a_large_map_is_not_drawn_in_the_commit_that_refits_but_by_the_backgroun
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MapPoint)) == 0
         assert asked == [app]
-        assert store.refit_unless_changed() is True
+        assert refit.refit_unless_changed() is True
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MapPoint)) == 4
