@@ -246,6 +246,17 @@ class CatalogIndex(Lookups):
         taken.add(candidate)
         return candidate
 
+    def unload_big_collections(self) -> None:
+        """After a flush, let go of the other side of what the chunk wrote: the items of its tags, the credits of
+        its creators, the list places of its items. Held, "fiction" gathered most of the file's items, and every
+        flush diffed them again; unloaded, the next chunk's additions are queued without loading them."""
+        for model, collection in ((Tag, "items"), (Creator, "credits")):
+            for row in self.names[model].values():
+                db.session.expire(row, [collection])
+        for item, _ in self.list_keys.values():
+            db.session.expire(item, ["list_entries"])
+        self.list_keys.clear()
+
     # Lists
 
     def curated_list(self, title: str) -> CuratedList | None:
@@ -263,12 +274,11 @@ class CatalogIndex(Lookups):
         return self.list_keys[id(item)][1]
 
     def write_list_snapshots(self) -> None:
-        """Write the list keys gathered since the last call into the items' snapshots, once each."""
+        """Write the list keys gathered since the last flush into the items' snapshots, once each."""
         for item, keys in self.list_keys.values():
             snapshot = item.import_snapshot or {}
             if sorted(keys) != snapshot.get("lists", []):
                 item.import_snapshot = {**snapshot, "lists": sorted(keys)}
-        self.list_keys.clear()
 
 
 def merge_imported_item(record: ImportedItem, report: ImportReport, index: CatalogIndex | None = None) -> Item | None:
@@ -418,6 +428,7 @@ def apply_records(plan: ImportPlan, report: ImportReport, tick: Callable[[int], 
                 merge_imported_item(record, report, index)
                 tick(1)
             db.session.flush()
+            index.unload_big_collections()
 
         def item_for_entry(record: ImportedItem) -> Item | None:
             # A list may name films she never logged; they are added so the list is complete.
@@ -430,6 +441,7 @@ def apply_records(plan: ImportPlan, report: ImportReport, tick: Callable[[int], 
                 tick(1)
             index.write_list_snapshots()
             db.session.flush()
+            index.unload_big_collections()
     if report.created + report.updated > REFIT_ROWS:
         refit_at_commit()
 

@@ -95,7 +95,10 @@ def delete_author_command(name: str) -> None:
 @click.option("--replace", is_flag=True, help="Restoring a backup: delete the current catalog first.")
 @with_appcontext
 def import_command(path: Path, replace: bool) -> None:
-    """Import a Goodreads CSV, a Letterboxd ZIP or CSV, or restore an Afterimage backup JSON."""
+    """Import a Goodreads CSV, a Letterboxd ZIP or CSV, or restore an Afterimage backup JSON.
+
+    The way to bring in a big library: it runs in its own process while the site keeps serving, in one
+    transaction, and a big import refits the recommendations once as it commits."""
     require_schema()
     try:
         check_size(path.stat().st_size)
