@@ -133,12 +133,14 @@ def phase(kind: str, size: int) -> dict:
     refits: list[float] = []
     peaks: list[float] = []
     refit_cpu: list[float] = []
+    rss_at_refit: list[float] = []
     fit_and_store = store.rebuild
 
     def timed_rebuild(*args, **kwargs):
         # The refit the import's commit runs, timed apart from the rows.
         started, cpu_started = time.perf_counter(), time.process_time()
         peaks.append(peak_mb())
+        rss_at_refit.append(int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20)
         try:
             return fit_and_store(*args, **kwargs)
         finally:
@@ -161,7 +163,7 @@ def phase(kind: str, size: int) -> dict:
             db.engine.dispose()
     return {"kind": kind, "size": size, "seconds": seconds, "cpu_s": cpu_s, "read_s": read_s,
             "refits": len(refits), "refit_s": sum(refits), "refit_cpu_s": sum(refit_cpu), "peak_mb": peak_mb(),
-            "peak_mb_before_refit": peaks[0] if peaks else peak_mb(),
+            "peak_mb_before_refit": peaks[0] if peaks else peak_mb(), "rss_mb_at_refit": rss_at_refit[0] if rss_at_refit else 0.0,
             "items": items, "items_with_recommendations": neighbours, "created": report.created,
             "lists": report.lists_created, "skipped": len(report.skipped)}
 

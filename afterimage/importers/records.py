@@ -1,6 +1,7 @@
 """Imported rows as catalog values, and the three-way merge that respects the author's own edits."""
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -421,7 +422,12 @@ def merge_imported_list(imported: ImportedList, report: ImportReport, on_item: C
             continue
         seen_on = index.lists_of(item) if index is not None else set((item.import_snapshot or {}).get("lists", []))
         if id(item) not in present and list_key not in seen_on:
-            list_entry = ListEntry(item=item, note=entry.note)
+            list_entry = ListEntry(note=entry.note)
+            if index is not None and item.id is not None:
+                # By id: through the relationship, adding the entry walked the item's places on every other list.
+                list_entry.item_id = item.id
+            else:
+                list_entry.item = item
             if index is not None:
                 index.number(list_entry)
             curated.entries.append(list_entry)
@@ -458,9 +464,7 @@ def apply_records(plan: ImportPlan, report: ImportReport, tick: Callable[[int], 
             for record in chunk:
                 merge_imported_item(record, report, index)
                 tick(1)
-            db.session.flush()
-            index.unload_big_collections()
-            index.start_numbering(wrote=bool(report.created or report.updated or report.lists_created))
+            flush_chunk(index, report)
 
         def item_for_entry(record: ImportedItem) -> Item | None:
             # A list may name films she never logged; they are added so the list is complete.
@@ -472,11 +476,19 @@ def apply_records(plan: ImportPlan, report: ImportReport, tick: Callable[[int], 
                 merge_imported_list(imported, report, item_for_entry, index)
                 tick(1)
             index.write_list_snapshots()
-            db.session.flush()
-            index.unload_big_collections()
-            index.start_numbering(wrote=bool(report.created or report.updated or report.lists_created))
+            flush_chunk(index, report)
     if report.created + report.updated > REFIT_ROWS:
         refit_at_commit()
+        # The import's rows, written, are garbage (ORM objects hold cycles): free them before the refit's matrices.
+        del index
+        gc.collect()
+
+
+def flush_chunk(index: CatalogIndex, report: ImportReport) -> None:
+    """One flush for a chunk, then let go of what it wrote, and number new rows once the transaction has written."""
+    db.session.flush()
+    index.unload_big_collections()
+    index.start_numbering(wrote=bool(report.created or report.updated or report.lists_created))
 
 
 def in_batches(values: list, size: int) -> Iterable[list]:
