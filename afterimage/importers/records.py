@@ -180,6 +180,7 @@ class CatalogIndex(Lookups):
 
     @staticmethod
     def keys_of(item: Item) -> list[tuple]:
+        """The keys find_existing may find an item by: its service ids, then its kind, title and year."""
         keys: list[tuple] = [(column, getattr(item, column)) for column in SOURCE_COLUMNS if getattr(item, column)]
         return keys + [title_key(item.kind, item.title, item.year)]
 
