@@ -224,7 +224,8 @@ class CatalogIndex(Lookups):
         name = " ".join(name.split())
         creator = self.named(Creator, name)
         if creator is None:
-            creator = Creator(name=name, name_key=fold_accents(name), slug=self.free_slug(Creator, slugify(name) or "person"))
+            slug = self.free_slug(Creator, slugify(name) or "person")
+            creator = Creator(name=name, name_key=fold_accents(name), slug=slug)
             self.number(creator)
             db.session.add(creator)
             self.names[Creator][creator.name_key] = creator
