@@ -248,14 +248,34 @@ def unique_creator_slug(name: str) -> str:
     return candidate
 
 
-def save_item(f: ItemFields, item: Item | None = None) -> Item:
+class Lookups:
+    """How a save finds tags and creators by name and picks a free item slug: a query each, as one form's save
+    needs. An import of thousands of rows passes its own (importers/records.py), which answers from memory."""
+
+    def tag(self, name: str) -> Tag:
+        """The tag with this name ignoring case and accents, created if new."""
+        return get_or_create_tag(name)
+
+    def creator(self, name: str) -> Creator:
+        """The creator with this name ignoring case and accents, created if new."""
+        return get_or_create_creator(name)
+
+    def item_slug(self, base: str) -> str:
+        """A slug no item or old item address holds yet."""
+        return unique_slug(Item, base)
+
+
+QUERY_EACH = Lookups()
+
+
+def save_item(f: ItemFields, item: Item | None = None, lookups: Lookups = QUERY_EACH) -> Item:
     """Validate and write an item (new when `item` is None); raises CatalogError and writes nothing if invalid."""
     errors = validate_item_fields(f)
     if errors:
         raise CatalogError(errors)
     if item is None:
         item = Item(kind=f.kind)
-        item.slug = unique_slug(Item, item_slug_base(f.title.strip(), f.year))
+        item.slug = lookups.item_slug(item_slug_base(f.title.strip(), f.year))
         db.session.add(item)
     item.kind = f.kind
     item.title = f.title.strip()
@@ -272,8 +292,8 @@ def save_item(f: ItemFields, item: Item | None = None) -> Item:
         if name in ("description", "note"):
             value = value or ""
         setattr(item, name, value or ("" if name in ("description", "note") else None))
-    set_credits(item, f.creators)
-    item.tags = unique_tags(get_or_create_tag(t) for t in f.tags if t.strip())
+    set_credits(item, f.creators, lookups)
+    item.tags = unique_tags(lookups.tag(t) for t in f.tags if t.strip())
     return item
 
 
@@ -283,11 +303,11 @@ def unique_tags(tags: Iterable[Tag]) -> list[Tag]:
     return [t for t in tags if not (t.name_key in seen or seen.add(t.name_key))]
 
 
-def set_credits(item: Item, creators: list[tuple[str, str]]) -> None:
+def set_credits(item: Item, creators: list[tuple[str, str]], lookups: Lookups = QUERY_EACH) -> None:
     """Replace the item's credits, keeping the order given and dropping repeats."""
     wanted: list[tuple[Creator, str]] = []
     for name, role in creators:
-        creator = get_or_create_creator(name)
+        creator = lookups.creator(name)
         if (creator.name_key, role) not in {(c.name_key, r) for c, r in wanted}:
             wanted.append((creator, role))
     current = {(c.creator.name_key, c.role): c for c in item.credits}

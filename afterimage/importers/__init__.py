@@ -17,7 +17,7 @@ from afterimage.importers.goodreads import looks_like_goodreads, read_goodreads_
 from afterimage.importers.letterboxd import (
     LIST_MARKER, identify_csv, is_list_meta_header, read_letterboxd_csv, read_letterboxd_zip,
 )
-from afterimage.importers.records import ImportedItem, ImportPlan, find_existing, merge_imported_item, merge_imported_list
+from afterimage.importers.records import ImportPlan, apply_records
 from afterimage.importers.report import ImportReport
 
 __all__ = ["ImportRefused", "ImportReport", "ImportPlan", "read_import_file", "apply_import"]
@@ -72,21 +72,8 @@ def apply_import(plan: ImportPlan, replace: bool = False, tick: Callable[[int], 
         else:
             if replace:
                 raise ImportRefused("Replacing the catalog only applies to an Afterimage backup.")
-            for record in plan.items:
-                # One flush per record instead of one per query: rows of the file still see each other.
-                with db.session.no_autoflush:
-                    merge_imported_item(record, report)
-                db.session.flush()
-                tick(1)
+            apply_records(plan, report, tick)
             merge_imported_diary(plan.items, report)
-
-            def item_for_entry(record: ImportedItem):
-                # A list may name films she never logged; they are added so the list is complete.
-                return find_existing(record) or merge_imported_item(record, report)
-
-            for imported in plan.lists:
-                merge_imported_list(imported, report, item_for_entry)
-                tick(1)
         db.session.commit()
     except sa.exc.IntegrityError as error:
         db.session.rollback()

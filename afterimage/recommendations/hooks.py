@@ -9,7 +9,7 @@ from flask import current_app, has_app_context
 
 from afterimage.catalog.models import Item
 from afterimage.recommendations.refit import refit_in_background
-from afterimage.recommendations.store import REFIT_DUE, REFRESHING, apply_item_changes
+from afterimage.recommendations.store import REFIT_AT_COMMIT, REFIT_DUE, REFRESHING, apply_item_changes
 
 CHANGED, REMOVED = "recs_changed", "recs_removed"
 
@@ -39,6 +39,7 @@ def refresh_recommendations(session: so.Session) -> None:
     changed = session.info.pop(CHANGED, set())
     removed = session.info.pop(REMOVED, set())
     if not changed and not removed:
+        session.info.pop(REFIT_AT_COMMIT, None)
         return
     session.info[REFRESHING] = True
     try:
@@ -59,4 +60,5 @@ def forget_item_changes(session: so.Session) -> None:
     session.info.pop(CHANGED, None)
     session.info.pop(REMOVED, None)
     session.info.pop(REFIT_DUE, None)
+    session.info.pop(REFIT_AT_COMMIT, None)
     session.info[REFRESHING] = False

@@ -33,6 +33,8 @@ _models: dict[str, dict[str, object]] = {}
 _lock = threading.RLock()
 # Session flag: this transaction left the model drifted; refit once it has committed (see hooks.py).
 REFIT_DUE = "recs_refit_due"
+# Session flag: this transaction changes many items (a big import): its commit refits instead of folding in.
+REFIT_AT_COMMIT = "recs_refit_at_commit"
 
 
 def _cached() -> dict[str, object]:
@@ -167,7 +169,8 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     locked = db.session.execute(
         sa.update(RecModel).where(RecModel.id == MODEL_ROW).values(version=RecModel.version + 1)
     ).rowcount
-    model = current_model() if locked else None
+    refit_asked = db.session.info.pop(REFIT_AT_COMMIT, False)
+    model = current_model() if locked and not refit_asked else None
     catalog_size = len(model.ids_) if model is not None else 0
     if model is None or len(changed | removed) > max(REFIT_SHARE * catalog_size, 1):
         rebuild()
@@ -195,3 +198,9 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
         # Too many unknown words folded in: refit, but after this commit and off the request, so the
         # author's import returns at once and her next edit does not queue behind a whole refit.
         db.session.info[REFIT_DUE] = True
+
+
+def refit_at_commit() -> None:
+    """Have this transaction's commit refit the model once, rather than fold its items in one at a time: each
+    fold-in copies the whole model, so folding in thousands of imported rows cost more than one fit."""
+    db.session.info[REFIT_AT_COMMIT] = True

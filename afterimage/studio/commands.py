@@ -105,7 +105,10 @@ def delete_author_command(name: str) -> None:
 @with_appcontext
 def import_command(path: Path, replace: bool, shelf_options: tuple[str, ...], mapping: Path | None,
                    dry_run: bool) -> None:
-    """Import a Goodreads CSV, a Letterboxd ZIP or CSV, or restore an Afterimage backup JSON."""
+    """Import a Goodreads CSV, a Letterboxd ZIP or CSV, or restore an Afterimage backup JSON.
+
+    The way to bring in a big library: it runs in its own process while the site keeps serving, in one
+    transaction, and a big import refits the recommendations once as it commits."""
     require_schema()
     try:
         choices = shelf_choices(mapping, shelf_options)
