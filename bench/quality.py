@@ -242,6 +242,7 @@ CANDIDATES: dict[str, dict] = {
     "no era factor": {"year_weight": 0.0},
     "era weight 2": {"year_weight": 2.0},
     "era scale 10 years": {"year_scale": 10.0},
+    "era scale 5 years (before 2026-12-06)": {"year_scale": 5.0},
     "no evidence floor": {"evidence_floor": 0.0},
     "evidence floor 0.3": {"evidence_floor": 0.3},
     "cosine pool 60": {"candidate_pool": 60},

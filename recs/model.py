@@ -114,7 +114,7 @@ class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
         latent_components: int = 100,
         latent_weight: float = 0.5,
         year_weight: float = 1.0,
-        year_scale: float = 5.0,
+        year_scale: float = 4.0,
         evidence_floor: float = 0.2,
         candidate_pool: int = 200,
         random_state: int = 0,
