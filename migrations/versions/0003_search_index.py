@@ -5,7 +5,7 @@ Revises: 0002_catalog_version
 Create Date: 2026-11-25
 
 The statements are written out here, not imported from afterimage.catalog.search_index, so this migration
-keeps doing what it did whatever the app's code becomes; tests/test_search_index.py checks that it
+keeps doing what it did whatever the app's code becomes; tests/catalog/test_search_index.py checks that it
 makes the same objects as db.create_all.
 """
 from alembic import op

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from tests.ci import missing_requirement
 from tests.conftest import MARKUP_TITLE, add_film_titled_with_markup
-from tests.test_studio_fixtures import PASSWORD, add_author
+from tests.studio.test_studio_fixtures import PASSWORD, add_author
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.browser.test_phone_widths import too_wide
-from tests.test_import_goodreads import COLUMNS_24, goodreads_csv
+from tests.importers.test_import_goodreads import COLUMNS_24, goodreads_csv
 
 LONG_TITLE = "Dostoevsky's Notes from Underground and the Double, with Other Stories of the Petersburg Years, Annotated"
 ROWS = [

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from afterimage.catalog.models import CuratedList
 from afterimage.extensions import db
-from tests.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
+from tests.studio.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
 
 KOREAN_LIST = "8-korean-books-written-by-women-every-reader-should-read-once"
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from afterimage.catalog.models import Item
 from afterimage.extensions import db
-from tests.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
+from tests.studio.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
 
 HIROSHIMA = "hiroshima-mon-amour-1959"
 

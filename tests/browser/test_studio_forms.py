@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from afterimage.catalog.models import Item
 from afterimage.extensions import db
-from tests.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
+from tests.studio.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
 
 
 def test_the_error_summary_takes_focus_lists_every_error_and_leads_to_the_field(live):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from afterimage.catalog.models import CuratedList
 from afterimage.extensions import db
-from tests.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
+from tests.studio.test_studio_browser import in_browser, live, screenshot_path  # noqa: F401
 
 
 def first_list(app) -> tuple[int, list[int]]:
