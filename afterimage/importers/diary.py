@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from afterimage.diary import REMOVED_DAYS, Viewing, add_viewing, day_problem, parse_day, rating_problem
 from afterimage.extensions import db
-from afterimage.importers.records import ImportedItem, ImportPlan, find_existing
+from afterimage.importers.catalog_index import find_existing
+from afterimage.importers.records import ImportedItem, ImportPlan
 from afterimage.importers.report import ImportReport
 from afterimage.catalog.models import DiaryEntry, Item
 

@@ -14,9 +14,8 @@ from afterimage.extensions import db
 from afterimage.importers import ImportRefused, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.detect import check_size
-from afterimage.importers.plan import (
-    MappingError, ShelfChoice, apply_steered, preview_import, read_mapping, read_shelf_options, shelves_with_choices,
-)
+from afterimage.importers.plan import apply_steered, preview_import, shelves_with_choices
+from afterimage.importers.shelf_choices import MappingError, ShelfChoice, read_mapping, read_shelf_options
 
 author_cli = AppGroup("author", help="Manage the author accounts that may sign in to the studio.")
 

@@ -21,9 +21,8 @@ from afterimage.catalog.rules import find_by_name
 from afterimage.catalog.version import read_version
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, detect, read_import_file
-from afterimage.importers.plan import (
-    GROUPS, ImportPreview, MappingError, ShelfChoice, apply_steered, parse_choice, plan_import, preview_import,
-)
+from afterimage.importers.plan import GROUPS, ImportPreview, apply_steered, plan_import, preview_import
+from afterimage.importers.shelf_choices import MappingError, ShelfChoice, parse_choice
 from afterimage.importers.records import ImportPlan
 from afterimage.catalog.models import STATUSES, Tag
 from afterimage.studio.forms import ImportForm
