@@ -148,14 +148,22 @@
     context.lineWidth = 4;
     context.strokeStyle = card;
     context.fillStyle = ink;
+    var placed = [];  // label boxes drawn so far: a label that would cover another moves, or waits for a zoom
     data.clusters.forEach(function (cluster) {
       var lx = cx + cluster.x * k, ly = cy + cluster.y * k;
       if (lx < 0 || ly < 0 || lx > w || ly > h) return;
       // Kept whole inside the canvas, however near its edge the cluster lies.
       var half = context.measureText(cluster.label).width / 2 + 4;
       lx = half * 2 > w ? w / 2 : Math.min(Math.max(lx, half), w - half);
-      context.strokeText(cluster.label, lx, ly);
-      context.fillText(cluster.label, lx, ly);
+      var y = [0, 18, -18, 36, -36].map(function (d) { return ly + d; }).find(function (candidate) {
+        return candidate > 12 && candidate < h - 4 && !placed.some(function (box) {
+          return Math.abs(box.x - lx) < box.half + half && Math.abs(box.y - candidate) < 17;
+        });
+      });
+      if (y === undefined) return;
+      placed.push({x: lx, y: y, half: half});
+      context.strokeText(cluster.label, lx, y);
+      context.fillText(cluster.label, lx, y);
     });
     if (hovered >= 0) {
       var p = toScreen(hovered);
