@@ -206,7 +206,9 @@ def jaccard_ranker(docs: list[ItemDoc]) -> Ranker:
 
 def plain_tfidf_ranker(docs: list[ItemDoc]) -> Ranker:
     """scikit-learn's TfidfVectorizer with its defaults over "title creators tags", cosine (sum over seeds)."""
-    texts = [" ".join([doc.title, *doc.creators, *doc.tags]) for doc in docs]
+    # Every person credited, as the baseline has always had them (translators and Goodreads' Additional
+    # Authors included), though the engine's documents now keep them apart from the makers.
+    texts = [" ".join([doc.title, *doc.creators, *(name for name, _ in doc.contributors), *doc.tags]) for doc in docs]
     matrix = TfidfVectorizer().fit_transform(texts).tocsr()
 
     def rank(seeds: list[int], k: int) -> list[int]:

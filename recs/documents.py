@@ -177,6 +177,9 @@ class ItemDoc:
     description: str = ""
     note: str = ""
     year: int | None = None
+    # (name, role) of people credited besides the makers: a translator, an illustrator. They match as
+    # creators do; a reason names them by their role ("Also translated by Deborah Smith").
+    contributors: tuple[tuple[str, str], ...] = ()
 
 
 def phrase_key(phrase: str) -> str:
@@ -228,6 +231,7 @@ class FeatureCounts:
     counts: sp.csr_matrix  # (n_items, n_features) float32, columns in the order of `names`
     names: list[str]
     labels: dict[str, str] = field(default_factory=dict)  # phrase feature -> first spelling seen
+    roles: dict[str, str] = field(default_factory=dict)  # creator feature -> role, for people never a maker
 
 
 # Word fields, each one segment of a document; phrase fields follow.
@@ -288,7 +292,7 @@ def _segments(doc: ItemDoc, phrases: list[_Phrases]) -> list[list[bytes]]:
         _word_tokens_bytes(doc.description),
         _word_tokens_bytes(doc.note),
         phrases[0].distinct((series,) if series else ()),
-        phrases[1].distinct(doc.creators),
+        phrases[1].distinct(doc.creators + tuple(name for name, _ in doc.contributors)),
         phrases[2].distinct(doc.tags),
     ]
 
@@ -311,6 +315,7 @@ def count_features(docs: list[ItemDoc], vocabulary: dict[str, int] | None = None
         segments = list(chain.from_iterable(_segments(doc, phrases) for doc in docs[start : start + _COUNT_BATCH]))
         batches.append(_count_batch(segments, column_of))
     names = [token.decode() for token in column_of]
+    roles = contributor_roles(docs)
     counts = sp.vstack(
         [sp.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], len(names))) for b in batches]
         or [sp.csr_matrix((0, len(names)), dtype=np.float32)],
@@ -320,7 +325,7 @@ def count_features(docs: list[ItemDoc], vocabulary: dict[str, int] | None = None
         keep = np.array([name.startswith(PHRASE_PREFIXES) or is_content_word(name) for name in names], dtype=bool)
         kept_names = [name for name, kept in zip(names, keep) if kept]
         counts = counts[:, np.flatnonzero(keep)].tocsr()
-        return FeatureCounts(counts, kept_names, labels)
+        return FeatureCounts(counts, kept_names, labels, roles)
     # Onto the given vocabulary's columns.
     target = np.array([vocabulary.get(name, -1) for name in names], dtype=np.int64)
     coo = counts.tocoo()
@@ -329,7 +334,22 @@ def count_features(docs: list[ItemDoc], vocabulary: dict[str, int] | None = None
         (coo.data[known], (coo.row[known], target[coo.col[known]])), shape=(len(docs), len(vocabulary)),
         dtype=np.float32,
     )
-    return FeatureCounts(counts, [], labels)
+    return FeatureCounts(counts, [], labels, roles)
+
+
+def contributor_roles(docs: list[ItemDoc]) -> dict[str, str]:
+    """The creator features of people credited only besides the makers (translators, illustrators), with the
+    first role seen; someone who is a maker anywhere is named as one."""
+    roles: dict[str, str] = {}
+    for doc in docs:
+        for name, role in doc.contributors:
+            if key := phrase_key(name):
+                roles.setdefault(CREATOR_PREFIX + key, role)
+    if roles:
+        for doc in docs:
+            for name in doc.creators:
+                roles.pop(CREATOR_PREFIX + phrase_key(name), None)
+    return roles
 
 
 def _count_batch(segments: list[list[bytes]], column_of: dict[bytes, int]) -> sp.csr_matrix:

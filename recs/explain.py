@@ -23,7 +23,9 @@ MAX_NAMED = 3
 _EXPLAIN_CHUNK = 8192
 
 # What a feature is, for a reason.
-HIDDEN, CREATOR, SERIES, TAG, WORD = 0, 1, 2, 3, 4
+HIDDEN, CREATOR, SERIES, TAG, WORD, CONTRIBUTOR = 0, 1, 2, 3, 4, 5
+# How a reason names people credited besides the makers, by their role.
+ROLE_PHRASES = {"translator": "Also translated by ", "illustrator": "Also illustrated by "}
 
 
 def display_tag(label: str) -> str:
@@ -37,9 +39,10 @@ class Explainer:
     Built from a fitted model's feature names and labels; caches what each feature is.
     """
 
-    def __init__(self, feature_names: np.ndarray, labels: dict[str, str]):
+    def __init__(self, feature_names: np.ndarray, labels: dict[str, str], roles: dict[str, str] | None = None):
         self.feature_names = feature_names
         self.labels = labels
+        self.roles = roles or {}
         self.creator_words = {
             word for feature, label in labels.items() if feature.startswith(CREATOR_PREFIX)
             for word in word_tokens(fold_accents(label))
@@ -53,6 +56,8 @@ class Explainer:
             if name.startswith(prefix):
                 label = self.labels.get(name, name[len(prefix):])
                 self.group[feature], self.text[feature] = group, display_tag(label) if group == TAG else label
+                if name in self.roles:
+                    self.group[feature], self.text[feature] = CONTRIBUTOR, (self.roles[name], label)
                 return
         # A pair of characters may be cut from a longer run ("김지" from "김지영"): it counts for
         # the score but is never named; the whole run, when both share it, is.
@@ -75,12 +80,16 @@ class Explainer:
         texts = self.text[features].tolist()
         creators = [t for g, t in zip(groups, texts) if g == CREATOR]
         series = [t for g, t in zip(groups, texts) if g == SERIES]
+        credited: dict[str, list[str]] = {}
+        for role, name in (t for g, t in zip(groups, texts) if g == CONTRIBUTOR):
+            credited.setdefault(ROLE_PHRASES.get(role, "Also credited: "), []).append(name)
         top_groups, top_texts = groups[:TOP_CONTRIBUTORS], texts[:TOP_CONTRIBUTORS]
         tags = [t for g, t in zip(top_groups, top_texts) if g == TAG][:max_words]
         words = [t for g, t in zip(top_groups, top_texts) if g == WORD][:max_words]
         reasons = []
         if creators:
             reasons.append("Also by " + " and ".join(creators[:2]))
+        reasons += [phrase + " and ".join(names[:2]) for phrase, names in credited.items()]
         if series:
             reasons.append("Same series: " + series[0])
         if tags:

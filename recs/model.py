@@ -163,7 +163,7 @@ class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
         self.folded_tokens_ = 0
         self.folded_unknown_tokens_ = 0
         self.drift_ = 0.0
-        self.explainer_ = Explainer(self.feature_names_, self.labels_)
+        self.explainer_ = Explainer(self.feature_names_, self.labels_, self.roles_)
         pruned = self._pruned_search() if len(docs) >= self.exact_below else None
         self.neighbours_ = {
             kind: self._table_for(kind, np.arange(len(docs)), pruned) for kind in self._kind_names()
@@ -195,6 +195,7 @@ class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
             self.matrix_ = _unit_rows(sp.csr_matrix(counts.multiply(idf[None, :]), dtype=np.float32))
         vocabulary = self.vectorizer_.vocabulary_
         self.labels_ = {feature: label for feature, label in counted.labels.items() if feature in vocabulary}
+        self.roles_ = {feature: role for feature, role in counted.roles.items() if feature in vocabulary}
         self.phrase_columns_ = np.array(
             [str(name).startswith(PHRASE_PREFIXES) for name in self.feature_names_], dtype=bool
         )

@@ -4,7 +4,7 @@ import pickle
 from typing import Self
 
 # Bumped whenever the pickled layout changes; loads() refuses other versions.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 class PersistenceMixin:

@@ -11,6 +11,9 @@ from afterimage.extensions import db
 from recs import ItemDoc, TfidfRecommender
 
 TOP_N = 20
+# Credits a reason names as "Also by": who made the work. Other roles (translator, illustrator,
+# contributor) match alike but are named by their role.
+MAKER_ROLES = ("director", "screenwriter", "author")
 
 
 def new_recommender() -> TfidfRecommender:
@@ -31,11 +34,15 @@ def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
         return query if wanted is None else query.where(column.in_(wanted))
 
     creators: dict[int, list[str]] = {}
-    for item_id, name in db.session.execute(only(
-        sa.select(Credit.item_id, Creator.name).join(Creator, Creator.id == Credit.creator_id)
+    contributors: dict[int, list[tuple[str, str]]] = {}
+    for item_id, name, role in db.session.execute(only(
+        sa.select(Credit.item_id, Creator.name, Credit.role).join(Creator, Creator.id == Credit.creator_id)
         .order_by(Credit.item_id, Credit.position), Credit.item_id,
     )):
-        creators.setdefault(item_id, []).append(name)
+        if role in MAKER_ROLES:
+            creators.setdefault(item_id, []).append(name)
+        else:
+            contributors.setdefault(item_id, []).append((name, role))
     tags: dict[int, list[str]] = {}
     for item_id, name in db.session.execute(only(
         sa.select(item_tags.c.item_id, Tag.name).join(Tag, Tag.id == item_tags.c.tag_id)
@@ -49,6 +56,7 @@ def item_docs(ids: Iterable[int] | None = None) -> list[ItemDoc]:
     return [
         ItemDoc(id=item_id, kind=kind, title=title, original_title=original_title or "",
                 creators=tuple(creators.get(item_id, ())), tags=tuple(tags.get(item_id, ())),
-                description=description or "", note=note or "", year=year)
+                description=description or "", note=note or "", year=year,
+                contributors=tuple(contributors.get(item_id, ())))
         for item_id, kind, title, original_title, description, note, year in rows
     ]

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from afterimage.catalog.models import Item
 from afterimage.extensions import db
+from afterimage.recommendations.documents import MAKER_ROLES
 from afterimage.recommendations.queries import recommend_by_kind
 from recs.documents import STOP_WORDS, tag_key
 from recs.text import fold_accents
@@ -38,6 +39,11 @@ def test_every_demo_recommendation_has_evidence_and_readable_reasons(demo_app):
             also_by = any(reason.startswith(("Also by ", "Same series: ")) for reason in reasons)
             assert shared_tags - {""} or shared_creators or also_by or has_words, (item.title, other.title, reasons)
             named_creators = " ".join(r.removeprefix("Also by ") for r in reasons if r.startswith("Also by "))
+            # "Also by" names only people who made both works; a shared translator is named as one.
+            makers = ({c.name for c in item.creators_by_role(*MAKER_ROLES)}
+                      & {c.name for c in other.creators_by_role(*MAKER_ROLES)})
+            for name in named_creators.split(" and ") if named_creators else ():
+                assert name in makers, (item.title, other.title, reasons)
             for reason in reasons:
                 match = _WORDS.match(reason)
                 if not match:
@@ -64,3 +70,6 @@ def test_demo_sanity_cases_still_hold(demo_app):
         assert any("Marguerite Duras" in {c.name for c in rec.item.makers} for rec in hiroshima["book"])
         han_kang = recommend_by_kind(by_title["The Vegetarian"], ("book",))["book"]
         assert all("Korean women writers" in {t.name for t in rec.item.tags} for rec in han_kang[:4])
+        white_book = next(rec for rec in recommend_by_kind(by_title["The Vegetarian"], ("book",))["book"]
+                          if rec.item.title == "The White Book")
+        assert white_book.reasons[:2] == ["Also by Han Kang", "Also translated by Deborah Smith"]

@@ -197,6 +197,31 @@ def test_reasons_only_name_features_both_items_really_have():
                         assert word in fold_accents(f"{b.title} {b.description} {b.note}").split()
 
 
+def test_a_translator_is_named_by_role_and_matches_as_a_creator_does():
+    def book(id, title, author, translator):
+        return ItemDoc(id, "book", title, tags=("fiction",), description="a novel",
+                       creators=(author,), contributors=((translator, "translator"),))
+
+    docs = [book(1, "The Vegetarian", "Han Kang", "Deborah Smith"),
+            book(2, "Human Acts", "Han Kang", "Deborah Smith"),
+            book(3, "The Disaster Tourist", "Yun Ko-eun", "Lizzie Buehler"),
+            book(4, "Flights", "Olga Tokarczuk", "Jennifer Croft"),
+            book(5, "Drive Your Plow", "Olga Tokarczuk", "Antonia Lloyd-Jones"),
+            book(6, "Love in the Big City", "Sang Young Park", "Anton Hur"),
+            book(7, "Cursed Bunny", "Bora Chung", "Anton Hur")]
+    model = TfidfRecommender().fit(docs)
+    assert model.explain(1, 2)[:2] == ["Also by Han Kang", "Also translated by Deborah Smith"]
+    assert model.explain(6, 7)[0] == "Also translated by Anton Hur"
+    assert not any(r.startswith("Also by") for r in model.explain(6, 7))
+    # The same people given as plain creators make the same scores: only the wording knows the role.
+    plain = TfidfRecommender().fit([
+        ItemDoc(d.id, d.kind, d.title, tags=d.tags, description=d.description,
+                creators=d.creators + tuple(name for name, _ in d.contributors)) for d in docs
+    ])
+    assert model.neighbours(6) == plain.neighbours(6) and model.neighbours(1) == plain.neighbours(1)
+    assert plain.explain(6, 7)[0] == "Also by Anton Hur"
+
+
 def test_explain_set_names_what_the_item_shares_with_the_set():
     model = TfidfRecommender().fit(duras_catalog())
     assert model.explain_set([2, 3], 1) == [
