@@ -20,11 +20,12 @@ from afterimage.importers import apply_import
 from afterimage.importers.records import (
     EMPTY, ImportedItem, ImportedList, ImportPlan, comparable, merge_tags, record_value,
 )
+from afterimage.importers.catalog_index import CatalogIndex
 from afterimage.importers.report import ImportReport
 from afterimage.importers.shelf_choices import (
     Shelf, ShelfChoice, remember_choices, remembered_choices, shelves_in, source_family, steer,
 )
-from afterimage.catalog.models import CuratedList, Item, with_tags_and_credits
+from afterimage.catalog.models import CuratedList
 from recs.text import fold_accents
 
 GROUPS = ("new", "changed", "unchanged", "refused")
@@ -188,47 +189,12 @@ def labelled(f: ItemFields) -> str:
     return f.title + (f" ({year_label(f.year)})" if f.year is not None else "")
 
 
-class CatalogIndex:
-    """The items a file's records may stand for, read in a few queries instead of two per row, and found by
-    find_existing's rules: the service's id first, then kind, folded title and year, except a Goodreads book
-    whose title matches a book with another Goodreads id."""
-
-    CHUNK = 500
-
-    def __init__(self, records: list[ImportedItem]):
-        wanted: dict[str, set[str]] = {"goodreads_id": set(), "letterboxd_uri": set()}
-        titles: set[str] = set()
-        for record in records:
-            if record.source_key:
-                wanted[record.source_key[0]].add(record.source_key[1])
-            titles.add(fold_accents(record.fields.title.strip()))
-        self.by_source: dict[tuple[str, str], Item] = {}
-        self.by_title: dict[tuple[str, str, int | None], Item] = {}
-        for column, values in wanted.items():
-            for item in self.items_where(getattr(Item, column), values):
-                self.by_source.setdefault((column, getattr(item, column)), item)
-        for item in self.items_where(Item.title_key, titles):
-            self.by_title.setdefault((item.kind, item.title_key, item.year), item)
-
-    def items_where(self, column, values: set[str]) -> list[Item]:
-        """The items whose column holds one of the values, oldest first, with what item_fields reads."""
-        ordered = sorted(values)
-        found: list[Item] = []
-        for start in range(0, len(ordered), self.CHUNK):
-            found += db.session.scalars(with_tags_and_credits(
-                sa.select(Item).where(column.in_(ordered[start:start + self.CHUNK])).order_by(Item.id))).all()
-        return found
-
-    def find(self, record: ImportedItem) -> Item | None:
-        """The catalog item the record stands for, as find_existing would find it."""
-        if record.source_key and (item := self.by_source.get(record.source_key)) is not None:
-            return item
-        f = record.fields
-        item = self.by_title.get((f.kind, fold_accents(f.title.strip()), f.year))
-        if item is not None and record.source_key and record.source_key[0] == "goodreads_id":
-            if item.goodreads_id not in (None, "", record.source_key[1]):
-                return None
-        return item
+def catalog_index(records: list[ImportedItem]) -> CatalogIndex:
+    """The items these records may stand for, read in a few queries (the import's own look-ups, so the
+    preview finds what apply_import will find)."""
+    index = CatalogIndex()
+    index.prefetch(records)
+    return index
 
 
 def plan_row(record: ImportedItem, pending: dict[tuple, tuple[ItemFields, dict]], catalog: CatalogIndex) -> PlannedRow:
@@ -281,10 +247,10 @@ def preview_import(plan: ImportPlan, shelves: list[Shelf]) -> ImportPreview:
     steered = steer(plan, {s.key: s.choice for s in shelves})
     pending: dict[tuple, tuple[ItemFields, dict]] = {}
     with db.session.no_autoflush:
-        catalog = CatalogIndex(steered.items)
+        catalog = catalog_index(steered.items)
         preview.rows += [plan_row(record, pending, catalog) for record in steered.items]
         titles = {fold_accents(t.strip()) for t in db.session.scalars(sa.select(CuratedList.title))}
-        entries = CatalogIndex([e.item for imported in steered.lists for e in imported.entries])
+        entries = catalog_index([e.item for imported in steered.lists for e in imported.entries])
         preview.lists = [plan_list(imported, titles, pending, entries) for imported in steered.lists]
     return preview
 
