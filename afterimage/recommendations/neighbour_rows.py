@@ -16,8 +16,6 @@ from recs import TfidfRecommender
 # Pages show five per kind; reasons for the first ten are written with the rows, deeper ones on demand.
 REASONED_RANKS = 10
 WRITE_CHUNK = 5000
-# Three parameters a row: well under SQLite's limit on a statement's parameters.
-DELETE_CHUNK = 300
 
 
 def write_neighbour_rows(
@@ -120,12 +118,20 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
         delete_neighbour_rows(list(stored))
 
 
+# One primary-key lookup a row, sent as one executemany. SQLite does not use the primary key for a row-value
+# `(item_id, kind, rank) IN (...)`: each chunk of such a DELETE scanned all 400,000 rows of a 10,000-item
+# catalog (0.26 s a chunk against 0.02 s for the same 300 rows by key), most of a save's time.
+_DELETE_BY_KEY = sa.delete(Neighbour.__table__).where(
+    Neighbour.item_id == sa.bindparam("item"), Neighbour.kind == sa.bindparam("kind"),
+    Neighbour.rank == sa.bindparam("rank"),
+)
+
+
 def delete_neighbour_rows(keys: list[tuple[int, str, int]]) -> None:
-    """Delete the rows at these (item, kind, rank) places, in statements of a few hundred."""
-    for at in range(0, len(keys), DELETE_CHUNK):
-        chunk = keys[at:at + DELETE_CHUNK]
-        db.session.execute(sa.delete(Neighbour).where(
-            sa.tuple_(Neighbour.item_id, Neighbour.kind, Neighbour.rank).in_(chunk)))
+    """Delete the rows at these (item, kind, rank) places, each by its primary key."""
+    if keys:
+        db.session.connection().execute(
+            _DELETE_BY_KEY, [{"item": item, "kind": kind, "rank": rank} for item, kind, rank in keys])
 
 
 # Straight to the driver: a rebuild writes 40 rows per item, and SQLAlchemy's per-row parameter
