@@ -20,8 +20,8 @@ configuration (deploy/nginx.conf) too.
    checked in the database (one missing is a lost write), and the readers' copies of the edited pages are
    checked against her saves: `max_stale_s` is the longest a reader was still shown a note she had replaced.
 
-Pages are kept `--max-age` seconds by the proxy (AFTERIMAGE_CACHE_MAX_AGE; 5 by default, so a run of a
-minute or two sees pages expire and come back). Readers pick items Zipf-like by default (`--popularity
+Pages are kept `--max-age` seconds by the proxy (AFTERIMAGE_CACHE_MAX_AGE; 60 by default, the app's own
+default; `--max-age 5` makes a run of a minute or two see pages expire and come back again and again). Readers pick items Zipf-like by default (`--popularity
 uniform` makes every item page a cold one).
 
 Prints a table, then as its last line one JSON object:
@@ -521,9 +521,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--proxy", choices=("none", "nginx"), default="none",
                         help="nginx: also measure through the shipped deploy/nginx.conf, and run the mixed phase "
                              "through it")
-    parser.add_argument("--max-age", type=int, default=5,
-                        help="seconds pages may be kept (AFTERIMAGE_CACHE_MAX_AGE; default 5, so pages expire "
-                             "within the run)")
+    parser.add_argument("--max-age", type=int, default=60,
+                        help="seconds pages may be kept (AFTERIMAGE_CACHE_MAX_AGE; default 60, the app's own "
+                             "default; 5 makes pages expire again and again within the run)")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: deploy/gunicorn.conf.py's, from the core count)")
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default=None,
