@@ -126,6 +126,7 @@ def phase(kind: str, size: int) -> dict:
     import sqlalchemy as sa
 
     from afterimage.recommendations import store
+    from afterimage.recommendations.refit import stop_refit
 
     data, name = (goodreads_export(size), "goodreads_library_export.csv") if kind == "goodreads" else \
         (letterboxd_lists_zip(size), "letterboxd-export.zip")
@@ -158,6 +159,8 @@ def phase(kind: str, size: int) -> dict:
             seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
             items = db.session.scalar(sa.select(sa.func.count(Item.id)))
             neighbours = db.session.scalar(sa.select(sa.func.count(sa.distinct(Neighbour.item_id))))
+            # The commit may have started a background refit (to draw the map); its database is about to go.
+            stop_refit()
             db.session.remove()
             db.engine.dispose()
     return {"kind": kind, "size": size, "seconds": seconds, "cpu_s": cpu_s, "read_s": read_s,

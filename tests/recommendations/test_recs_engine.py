@@ -85,6 +85,25 @@ def test_neighbours_match_brute_force_cosine_on_random_catalogs(seed):
             )
 
 
+def test_pairs_scored_in_small_blocks_rank_as_brute_force_does(monkeypatch):
+    # A fit scores its candidate pairs a block at a time (to bound memory); block edges must not show.
+    import recs.model
+
+    docs = random_catalog(5, 60)
+    whole = TfidfRecommender(top_n=5).fit(docs)
+    monkeypatch.setattr(recs.model, "_BLEND_CHUNK", 7)
+    blocked = TfidfRecommender(top_n=5).fit(docs)
+    scores = brute_force_scores(blocked)
+    for item_id in blocked.ids_.tolist():
+        for kind in ("film", "book"):
+            assert_same_ranking(
+                blocked.neighbours(item_id, kind=kind), expected_neighbours(blocked, scores, item_id, kind, 5)
+            )
+            assert blocked.neighbours(item_id, kind=kind) == whole.neighbours(item_id, kind=kind)
+    members = blocked.ids_[:6].tolist()
+    assert blocked.recommend_for_set(members, k=5) == whole.recommend_for_set(members, k=5)
+
+
 def test_both_search_engines_agree_with_each_other():
     pytest.importorskip("sparse_dot_topn")
     docs = random_catalog(4, 80)
