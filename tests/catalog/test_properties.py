@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 
 import sqlalchemy as sa
@@ -17,13 +16,13 @@ from afterimage.catalog.slugs import MAX_SLUG, slugify
 from afterimage.extensions import db
 from afterimage.importers import apply_import, read_import_file
 from recs.text import fold_accents
+from tests.ci import in_ci
 
 # Any printable text: letters of every script, compatibility letters ("𝓐", "ﬁ"), marks, emoji, punctuation.
 TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn")), max_size=80)
 TITLE = TEXT.map(lambda t: " ".join(t.split())).filter(lambda t: 0 < len(t) <= 200 and t.strip())
 # Deterministic examples in CI (a red build must be reproducible); new random ones on a laptop.
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-BASE = settings(derandomize=IN_CI, deadline=None)
+BASE = settings(derandomize=in_ci(), deadline=None)
 DB_SETTINGS = settings(BASE, max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 URL_SAFE = re.compile(r"^[^\s/?#%&<>\"'\\]*$")
