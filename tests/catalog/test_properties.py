@@ -5,6 +5,7 @@ import csv
 import io
 import re
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -113,6 +114,7 @@ def test_goodreads_rows_keep_any_unicode_title_as_written(titles):
     assert [record.fields.title for record in plan.items] == titles
 
 
+@pytest.mark.slow
 @DB_SETTINGS
 @given(titles=st.lists(TITLE, min_size=1, max_size=4, unique_by=fold_accents))
 def test_imported_titles_round_trip_through_the_database_and_the_item_pages(app, titles):
