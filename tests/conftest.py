@@ -1,15 +1,20 @@
 """Fixtures: a fresh database per test from the factory, a client, a CLI runner and the demo catalog."""
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from pathlib import Path
 
+import jinja2
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from werkzeug.routing.rules import Rule
 
 from afterimage.catalog.demo import load_demo_catalog
 from afterimage.extensions import db
+from afterimage.http import cache as http_cache
 from afterimage.recommendations import refit as recommendation_refit
 from afterimage.recommendations import store as recommendation_store
 from app import create_app
@@ -29,6 +34,91 @@ def pytest_addoption(parser):
     parser.addoption("--postgres", action="store_true", help="run against a real PostgreSQL server")
 
 
+class SharedTemplateBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for every app of this test process.
+
+    Each test builds its own app, whose Jinja environment would compile every template it renders again
+    (about 35 ms for a first page). Jinja keys the bytecode by template name and checks it against a hash
+    of the source, so an edited or substituted template is compiled afresh.
+    """
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Give the bucket the bytecode an earlier app stored, if any."""
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Keep what this app compiled for the apps of later tests."""
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = SharedTemplateBytecode()
+
+
+def shared_url_builder(compile_builder):
+    """Werkzeug's Rule._compile_builder, sharing the builder of each URL rule between the apps of this process.
+
+    Werkzeug writes and compiles a Python function per rule for url_for (about 20 ms of every create_app).
+    The function reads the rule's converters from the rule it is bound to, so one built for the same rule,
+    trace and defaults serves every app; a rule whose defaults fill a URL part is built afresh.
+    """
+    builders: dict[tuple, object] = {}
+
+    def build(rule, append_unknown: bool = True):
+        defaults = rule.defaults or {}
+        if any(is_dynamic and part in defaults for is_dynamic, part in rule._trace):
+            return compile_builder(rule, append_unknown)
+        key = (rule.rule, append_unknown, tuple(rule._trace), tuple(sorted(defaults.items(), key=repr)))
+        try:
+            return builders[key]
+        except KeyError:
+            builders[key] = compile_builder(rule, append_unknown)
+            return builders[key]
+        except TypeError:  # an unhashable default
+            return compile_builder(rule, append_unknown)
+
+    return build
+
+
+@pytest.fixture(autouse=True, scope="session")
+def work_shared_between_apps():
+    """What every test's create_app would repeat for the same result: the build fingerprint and URL builders."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http_cache, "build_fingerprint", functools.cache(http_cache.build_fingerprint))
+        patch.setattr(Rule, "_compile_builder", shared_url_builder(Rule._compile_builder))
+        yield
+
+
+def make_test_app(database_url: str, **config) -> Flask:
+    """The factory's app with test settings, sharing compiled templates with the other tests of this process."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url,
+                      **config})
+    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
+    return app
+
+
+def dispose_sqlite(app: Flask) -> None:
+    """Close the app's connections and fold the WAL into the file, so the file alone holds the database."""
+    with app.app_context():
+        db.session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def empty_sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file with the schema db.create_all makes and no rows, built once per test process."""
+    path = tmp_path_factory.mktemp("empty-template") / "empty.db"
+    template_app = make_test_app(f"sqlite:///{path}")
+    with template_app.app_context():
+        db.create_all()
+    dispose_sqlite(template_app)
+    return path
+
+
 @pytest.fixture
 def database_url(request, tmp_path: Path) -> str:
     """A fresh, empty database for this test: a SQLite file, or a new PostgreSQL database with --postgres."""
@@ -37,19 +127,29 @@ def database_url(request, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'afterimage.db'}"
 
 
+def replace_sqlite_file(app: Flask, template: Path) -> None:
+    """Make the app's SQLite database a copy of `template`, closing its connections to the old file first."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    target = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(template, target)
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path):
+def app(database_url: str, tmp_path: Path, request):
     """The site on its own database, schema created, CSRF on as in production."""
     # Each test is a fresh "process": no recommendation model carried over from another database.
     recommendation_store._forget_cached_model()
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "IMPORT_UPLOAD_FOLDER": str(tmp_path / "imports"),
-    })
-    with app.app_context():
-        db.create_all()
+    app = make_test_app(database_url, IMPORT_UPLOAD_FOLDER=str(tmp_path / "imports"))
+    if database_url.startswith("sqlite:///"):
+        # The schema db.create_all makes, copied from a file made once (a copy is a tenth of create_all).
+        replace_sqlite_file(app, request.getfixturevalue("empty_sqlite_template"))
+    else:
+        with app.app_context():
+            db.create_all()
     yield app
     # A refit a test's commits started in the background goes with its database; tests that read its
     # result wait for it themselves.
@@ -62,7 +162,7 @@ def app(database_url: str, tmp_path: Path):
 @pytest.fixture
 def bare_app(database_url: str):
     """The site on an empty database: no db.create_all, so only the migrations can make tables."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
+    app = make_test_app(database_url)
     yield app
     recommendation_refit.stop_refit()
     with app.app_context():
@@ -86,29 +186,21 @@ def runner(app):
 def demo_sqlite_template(tmp_path_factory) -> Path:
     """A SQLite file with the demo catalog and its recommendations, built once per run."""
     path = tmp_path_factory.mktemp("demo-template") / "demo.db"
-    template_app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    template_app = make_test_app(f"sqlite:///{path}")
     with template_app.app_context():
         db.create_all()
         load_demo_catalog()
-        db.session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.remove()
-        db.engine.dispose()
+    dispose_sqlite(template_app)
     return path
 
 
 @pytest.fixture
 def demo_app(app, request):
     """The app with the demo catalog loaded (on SQLite, a copy of a catalog built once per run)."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    with app.app_context():
-        if url.startswith("sqlite:///"):
-            db.session.remove()
-            db.engine.dispose()
-            target = Path(url.removeprefix("sqlite:///"))
-            for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
-                leftover.unlink(missing_ok=True)
-            shutil.copyfile(request.getfixturevalue("demo_sqlite_template"), target)
-        else:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        replace_sqlite_file(app, request.getfixturevalue("demo_sqlite_template"))
+    else:
+        with app.app_context():
             load_demo_catalog()
     return app
 

@@ -52,6 +52,7 @@ def test_a_hostile_title_gives_a_well_formed_cover_with_no_added_attribute(app, 
         assert root.get("aria-label") == f"Film: {stored}"
 
 
+@pytest.mark.slow
 def test_every_demo_title_gives_a_well_formed_cover(demo_app, demo_client):
     titles = {entry["title"] for entry in json.loads(DEMO_PATH.read_text(encoding="utf-8"))["items"]}
     with demo_app.app_context():

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -17,13 +17,13 @@ from afterimage.catalog.slugs import MAX_SLUG, slugify
 from afterimage.extensions import db
 from afterimage.importers import apply_import, read_import_file
 from recs.text import fold_accents
+from tests.ci import in_ci
 
 # Any printable text: letters of every script, compatibility letters ("𝓐", "ﬁ"), marks, emoji, punctuation.
 TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn")), max_size=80)
 TITLE = TEXT.map(lambda t: " ".join(t.split())).filter(lambda t: 0 < len(t) <= 200 and t.strip())
 # Deterministic examples in CI (a red build must be reproducible); new random ones on a laptop.
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-BASE = settings(derandomize=IN_CI, deadline=None)
+BASE = settings(derandomize=in_ci(), deadline=None)
 DB_SETTINGS = settings(BASE, max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 URL_SAFE = re.compile(r"^[^\s/?#%&<>\"'\\]*$")
@@ -114,6 +114,7 @@ def test_goodreads_rows_keep_any_unicode_title_as_written(titles):
     assert [record.fields.title for record in plan.items] == titles
 
 
+@pytest.mark.slow
 @DB_SETTINGS
 @given(titles=st.lists(TITLE, min_size=1, max_size=4, unique_by=fold_accents))
 def test_imported_titles_round_trip_through_the_database_and_the_item_pages(app, titles):

@@ -132,6 +132,7 @@ def test_title_matches_come_first_best_first(catalog_app):
         assert titles("river", "film") == ["River of No Return", "Under the Bridge"] == scanned_titles("river", "film")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
 def test_odd_input_is_searched_literally_like_a_scan(catalog_app, query):
     with catalog_app.app_context():

@@ -138,6 +138,7 @@ def ids_of(feed) -> list[str]:
     return [feed.feed.id] + [e.id for e in feed.entries]
 
 
+@pytest.mark.slow
 def test_every_feed_parses_with_the_same_ids_whatever_the_host(demo_app, demo_client):
     feeds = every_feed(demo_app)
     assert len(feeds) > 10

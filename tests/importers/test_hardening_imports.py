@@ -53,6 +53,7 @@ def small_catalog_client(app, author_client):
     return author_client
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hostile", CORPUS, ids=[h.id for h in CORPUS])
 def test_a_hostile_file_is_refused_by_name_in_bounded_memory_and_changes_nothing(app, small_catalog_client, hostile):
     data = hostile.build()

@@ -15,6 +15,9 @@ from afterimage.recommendations.models import Neighbour, RecModelChange
 from tests.importers.test_import_goodreads import COLUMNS_24, goodreads_csv
 from recs.text import fold_accents
 
+# Hundreds of rows per test, imported in chunks: the fast loop (make test-fast) leaves them to `make test`.
+pytestmark = pytest.mark.slow
+
 ROWS = 300
 
 

@@ -237,6 +237,7 @@ def test_a_preview_belongs_to_her_session_and_goes_after_apply_or_cancel(app, au
     assert catalog(app) == {}
 
 
+@pytest.mark.slow
 def test_ten_thousand_rows_preview_as_counts_and_pages(app, author_client):
     rows = [{"Book Id": str(n), "Title": f"Book {n}", "Author": "A. Writer", "Exclusive Shelf": "read",
              "Bookshelves": "fiction" if n % 2 else "fiction, poetry"} for n in range(10_000)]

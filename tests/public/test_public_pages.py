@@ -17,6 +17,7 @@ def all_slugs(app, model) -> list[str]:
         return db.session.scalars(sa.select(model.slug)).all()
 
 
+@pytest.mark.slow
 def test_every_demo_item_tag_and_list_page_renders(demo_app, demo_client):
     for model, prefix in ((Item, "/items/"), (Tag, "/tags/"), (CuratedList, "/lists/")):
         slugs = all_slugs(demo_app, model)

@@ -1,6 +1,7 @@
 """Recommendations as readers and the author meet them: sensible, explained, fresh after every edit."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from afterimage.catalog.models import Item
@@ -181,6 +182,7 @@ def drifting_goodreads_export() -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
+@pytest.mark.slow
 def test_an_import_full_of_new_words_returns_at_once_and_is_refit_in_the_background(demo_app, monkeypatch):
     from afterimage.importers import apply_import, read_import_file
     from afterimage.recommendations import hooks
@@ -230,6 +232,7 @@ def test_a_background_refit_never_overwrites_an_edit_made_while_it_was_fitting(d
         )
 
 
+@pytest.mark.slow
 def test_the_commit_hook_refits_after_an_import_in_a_process_of_its_own_and_the_import_returns_first(demo_app):
     import os
 

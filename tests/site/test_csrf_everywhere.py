@@ -174,6 +174,7 @@ def test_the_table_covers_every_state_changing_route(demo_app):
     assert set(state_changing_endpoints(demo_app)) == set(demo_posts(demo_app))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_a_signed_in_forged_post_is_refused_and_changes_nothing(demo_app, endpoint):
     author = signed_in_client(demo_app, "Mina")
@@ -204,6 +205,7 @@ def test_a_signed_in_forged_post_is_refused_and_changes_nothing(demo_app, endpoi
     assert changed_tables(before, database_fingerprint(demo_app)) != [], f"{endpoint} with its own token changed nothing"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("endpoint", sorted(set(ENDPOINTS) - EXEMPT))
 def test_a_signed_out_forged_post_is_refused_and_changes_nothing(demo_app, endpoint):
     author = signed_in_client(demo_app, "Mina")

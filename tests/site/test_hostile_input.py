@@ -114,6 +114,7 @@ def known_good_paths(app: Flask) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_no_route_fails_or_reflects_markup_for_an_anonymous_reader(demo_app, demo_client):
     problems = walk(demo_app, demo_client)
     for path in known_good_paths(demo_app):
@@ -122,6 +123,7 @@ def test_no_route_fails_or_reflects_markup_for_an_anonymous_reader(demo_app, dem
     assert problems == []
 
 
+@pytest.mark.slow
 def test_no_route_fails_or_reflects_markup_for_the_signed_in_author(demo_app, client):
     add_author(demo_app)
     assert sign_in(client).status_code == 303
