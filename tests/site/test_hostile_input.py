@@ -156,8 +156,6 @@ def test_a_request_body_over_the_size_limit_is_refused(demo_app, demo_client):
 
 def test_oversized_anonymous_requests_do_bounded_work(demo_app, demo_client):
     """Thousands of slugs, words or pages in one request cost a handful of queries, not one per value."""
-    import time
-
     import sqlalchemy as sa
 
     from afterimage.extensions import db
@@ -183,11 +181,10 @@ def test_oversized_anonymous_requests_do_bounded_work(demo_app, demo_client):
         problems = []
         for url in urls:
             statements.clear()
-            started = time.perf_counter()
             response = demo_client.get(url)
-            elapsed = time.perf_counter() - started
-            if response.status_code >= 500 or len(statements) > 40 or elapsed > 3:
-                problems.append(f"{url[:80]}: {response.status_code}, {len(statements)} queries, {elapsed:.2f}s")
+            # Bounded work is counted in queries, not timed: a wall clock flakes on shared cores.
+            if response.status_code >= 500 or len(statements) > 40:
+                problems.append(f"{url[:80]}: {response.status_code}, {len(statements)} queries")
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
     assert problems == []

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -92,7 +91,7 @@ def hold_a_write_lock(url: str, writing: threading.Event, done: threading.Event)
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         connection.execute(sa.update(Item).values(note=Item.note + " "))
         writing.set()
-        done.wait(10)
+        done.wait(60)
         connection.commit()
     engine.dispose()
 
@@ -132,12 +131,12 @@ def test_readers_are_never_locked_out_while_the_author_writes(demo_app):
     try:
         assert writing.wait(10)
         client = demo_app.test_client()
-        started = time.monotonic()
         for path in ("/", "/items", "/items/the-white-book-2016", "/api/v1/items/the-white-book-2016/recommendations",
                      "/widget/items/the-white-book-2016", "/search?q=memory"):
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
-        assert time.monotonic() - started < 5  # nobody waited for the writer's lock
+        # The writer still holds its transaction: no reader waited for it to end (counted, not timed).
+        assert writer.is_alive()
     finally:
         done.set()
         writer.join(15)
