@@ -1,6 +1,7 @@
-"""Import behaviour the mutation run (docs/testing.md) found unasserted: an export's ISBN-10 kept as ISBN-13."""
+"""Import and backup behaviour the mutation run (docs/testing.md) found unasserted."""
 from __future__ import annotations
 
+from tests.importers.test_backup import import_backup, minimal_backup, with_item
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, book, goodreads_csv, upload
 from tests.studio.test_studio_fixtures import author_client  # noqa: F401
 
@@ -17,3 +18,13 @@ def test_an_isbn10_alone_is_kept_as_its_isbn13_and_a_malformed_one_is_dropped(ap
         assert book("The Remains of the Day").isbn13 == "9780679731726"
         assert book("An X check digit").isbn13 == "9780804429573"
         assert book("Not an ISBN").isbn13 is None
+
+
+def test_a_backup_error_lists_the_allowed_values_and_cuts_a_long_value_at_forty_characters(app, runner, tmp_path):
+    result = import_backup(runner, tmp_path, minimal_backup(
+        slug_redirects=[{"entity": "page", "old_slug": "a", "target": "b"}],
+        items=with_item(3, title=list(range(30))),
+    ))
+    assert result.exit_code != 0
+    assert 'slug_redirects[0].entity: must be one of "item", "tag", "list", not \'page\'' in result.output, result.output
+    assert "items[3].title: must be string, not [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11...;" in result.output
