@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tests.importers.test_backup import import_backup, minimal_backup, with_item
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, book, goodreads_csv, upload
+from tests.importers.test_import_letterboxd import LIST
 from tests.studio.test_studio_fixtures import author_client  # noqa: F401
 
 
@@ -28,3 +29,10 @@ def test_a_backup_error_lists_the_allowed_values_and_cuts_a_long_value_at_forty_
     assert result.exit_code != 0
     assert 'slug_redirects[0].entity: must be one of "item", "tag", "list", not \'page\'' in result.output, result.output
     assert "items[3].title: must be string, not [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11...;" in result.output
+
+
+def test_a_bad_row_of_a_list_file_is_reported_by_its_line_in_the_file(app, author_client):
+    text = LIST + "4,Odd year,19x0,https://letterboxd.com/film/odd/,\r\n"  # the file's ninth line
+    html = upload(author_client, text.encode(), "cities.csv").get_data(as_text=True)
+    assert "<strong>3</strong> created" in html
+    assert "cities.csv row 9</td><td>its year or position is not a number." in html
