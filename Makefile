@@ -40,11 +40,12 @@ test-fast: $(VENV)/.installed-test
 
 # Mutation testing (docs/testing.md) with the fast tests over the modules [tool.mutmut] names; the report goes to
 # build/mutation-report.txt. All ~8,700 mutants take hours on 2 cores: `make mutation SAMPLE=10` checks a fixed one
-# in ten, `MUTANTS='recs.*'` one module group.
+# in ten (after any first run has generated the mutants), `MUTANTS='recs.*'` one module group.
 MUTANTS ?= *
 mutation: $(VENV)/.installed-test
-	$(BIN)/mutmut run --max-children 2 $(if $(SAMPLE),$$($(BIN)/python scripts/mutation_report.py sample $(SAMPLE) '$(MUTANTS)'),'$(MUTANTS)')
 	mkdir -p build
+	$(if $(SAMPLE),$(BIN)/python scripts/mutation_report.py sample $(SAMPLE) '$(MUTANTS)' > build/mutation-sample.txt)
+	$(BIN)/mutmut run --max-children 2 $(if $(SAMPLE),$$(cat build/mutation-sample.txt),'$(MUTANTS)')
 	$(BIN)/python scripts/mutation_report.py report | tee build/mutation-report.txt
 
 # Load test: gunicorn on 127.0.0.1 with a 10,000-item catalog; `make bench ARGS=--postgres` for PostgreSQL.

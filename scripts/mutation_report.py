@@ -69,6 +69,9 @@ def report() -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["sample"]:
-        print("\n".join(sample(int(sys.argv[2]), *sys.argv[3:4])))
+        names = sample(int(sys.argv[2]), *sys.argv[3:4])
+        if not names:
+            sys.exit("No mutants to sample: generate them first with a run of one group, e.g. make mutation MUTANTS='recs.text*'")
+        print("\n".join(names))
     else:
         sys.stdout.write(report())
