@@ -167,6 +167,7 @@ def test_searching_adds_items_with_notes_and_the_order_can_change(demo_app, demo
         response = post_form(demo_author_client, edit, {"item_id": str(target), "q": "x"},
                              action=f"/studio/lists/{list_id}/entries")
         assert response.status_code == 303
+        assert response.headers["Location"].endswith(f"/studio/lists/{list_id}?q=x#entries")  # her search stays
     again = post_form(demo_author_client, edit, {"item_id": str(first)}, action=f"/studio/lists/{list_id}/entries")
     assert "already on the list" in demo_author_client.get(again.headers["Location"]).get_data(as_text=True)
 
