@@ -17,9 +17,14 @@ CHANGED = "catalog_changed"
 PRIVATE_TABLES = frozenset({"author_sessions", "sign_in_attempts", "authors", "catalog_version"})
 
 
+# A Core statement on the session's connection: every conditional request reads it, and the ORM's
+# per-statement machinery cost more than the read itself.
+_READ_VERSION = sa.select(CatalogVersion.__table__.c.version).where(CatalogVersion.__table__.c.id == VERSION_ROW)
+
+
 def read_version(session: so.Session) -> int:
     """The catalog's version now (0 on a database that has no counter row yet)."""
-    return session.scalar(sa.select(CatalogVersion.version).where(CatalogVersion.id == VERSION_ROW)) or 0
+    return session.connection().execute(_READ_VERSION).scalar() or 0
 
 
 def mark_changed(session: so.Session) -> None:

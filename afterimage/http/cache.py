@@ -63,9 +63,11 @@ def current_etag() -> str:
 def shared_cache_control(response: Response) -> None:
     """public, max-age and stale-while-revalidate from the configuration."""
     config = current_app.config
-    response.cache_control.public = True
-    response.cache_control.max_age = int(config["CACHE_MAX_AGE"])
-    response.cache_control.stale_while_revalidate = int(config["CACHE_STALE_WHILE_REVALIDATE"])
+    # One header string: each attribute set on response.cache_control re-serialises the whole header.
+    response.headers["Cache-Control"] = (
+        f"public, max-age={int(config['CACHE_MAX_AGE'])}, "
+        f"stale-while-revalidate={int(config['CACHE_STALE_WHILE_REVALIDATE'])}"
+    )
     if request.endpoint in COOKIE_PAGES:
         response.vary.add("Cookie")
 
@@ -119,17 +121,20 @@ def set_cache_headers(response: Response) -> Response:
 
 
 @functools.cache
-def static_file_version(path: Path) -> str:
-    """A short hash of one static file's content, read once per process (a deploy restarts it)."""
+def static_file_version(path: Path) -> str | None:
+    """A short hash of one static file's content (None if there is no such file), read once per process: a
+    deploy restarts it. Pages build several static URLs each, so even the missing-file answer is kept."""
+    if not path.is_file():
+        return None
     return hashlib.blake2b(path.read_bytes(), digest_size=5).hexdigest()
 
 
 def fingerprint_static_urls(endpoint: str, values: dict) -> None:
     """url_for('static', ...) gains ?v=<content hash>: a changed file is a new URL, so files can be kept a year."""
     if endpoint == "static" and "v" not in values:
-        path = Path(current_app.static_folder) / values.get("filename", "")
-        if path.is_file():
-            values["v"] = static_file_version(path)
+        version = static_file_version(Path(current_app.static_folder) / values.get("filename", ""))
+        if version is not None:
+            values["v"] = version
 
 
 def init_app(app: Flask) -> None:
