@@ -568,7 +568,8 @@ def measure_routes_wrk(base_url: str, routes: tuple[str, ...], files: dict, args
         run = run_wrk(base_url, file, args.duration, args.clients, threads=args.wrk_threads)
         measured[route] = wrk_route_run(route, run)
         print(f"  wrk {route}: {run.requests} answers in {run.seconds:.1f} s, p99 {run.p99_ms:.1f} ms, "
-              f"statuses {run.statuses}, X-Cache-Status {run.cache_statuses}", flush=True)
+              f"statuses {run.statuses}, X-Cache-Status {run.cache_statuses}; load average "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
     return measured, warm
 
 
@@ -639,7 +640,7 @@ def parse_args() -> argparse.Namespace:
                         "has saved this many edits")
     parser.add_argument("--client", choices=("python", "wrk"), default="python",
                         help="who drives the readers-alone phases: this script's asyncio client (default) or wrk "
-                             "(Debian's package) over a file of each route's --requests paths drawn by popularity, "
+                             "(Debian's package) over a file of each route's --requests / 5 paths drawn by popularity, "
                              "for --duration seconds a route; through nginx each route's pages are asked for once "
                              "first (the warm-up, reported apart). The mixed phase always uses the Python client")
     parser.add_argument("--duration", type=int, default=10, help="seconds wrk measures each route (--client wrk)")
@@ -713,6 +714,7 @@ def main() -> None:
     args = parse_args()
     settings = gunicorn_settings(args)
     proxied = args.proxy == "nginx"
+    load_at_start = os.getloadavg()
     with throwaway_database(args.postgres, "afterimage-load-") as (url, workdir):
         extra_env = {"SECRET_KEY": "load-bench", "AFTERIMAGE_CACHE_MAX_AGE": str(args.max_age)}
         if proxied:
@@ -745,8 +747,9 @@ def main() -> None:
             drive(server.port, ROUTES, 200, 8, slugs, Results(), seed=0)
             through, cold, warm = {}, Results(), {}
             if args.client == "wrk":
-                # Each route's --requests paths, drawn by popularity once: the same pages straight and through nginx.
-                files = write_paths_files(workdir, ROUTES, args.requests, slugs)
+                # Each route's --requests / 5 paths, drawn by popularity once (as many as the Python client sends a
+                # route): wrk walks them over and over, the same pages straight and through nginx.
+                files = write_paths_files(workdir, ROUTES, per_route, slugs)
                 direct, _ = measure_routes_wrk(server.base_url, ROUTES, files, args)
             else:
                 direct = measure_routes(server.port, ROUTES, per_route, args.clients, slugs, first_seed=1)
@@ -796,6 +799,9 @@ def main() -> None:
         report["author_save_ms_p50_alone"] = round(statistics.median(alone_log["edit_ms"]), 1) \
             if alone_log["edit_ms"] else None
         report["errors"] += alone_log["edit_failures"] + (1 if "author_error" in alone_log else 0)
+        # The machine is shared: the 1, 5 and 15 minute load averages when the run began and ended.
+        report["load_average"] = {"start": [round(x, 2) for x in load_at_start],
+                                  "end": [round(x, 2) for x in os.getloadavg()]}
         print_report(report, direct, through, mixed, log, workdir)
         print(json.dumps(report))
 
@@ -906,6 +912,7 @@ def print_report(report: dict, direct: dict, through: dict, mixed: Results, log:
         print(f"nginx: item/hello {p['item_vs_hello']}, "
               f"widget/hello {p['widget_vs_hello']}; longest a reader saw a replaced note: {p['max_stale_s']} s "
               f"({p['stale_checks']} copies checked, max-age {report['max_age_s']} s)")
+    print(f"load average at the start {report.get('load_average', {}).get('start')}, now {os.getloadavg()}")
     print(f"errors: {report['errors']}; lost writes: {report['lost_writes']}; straight to gunicorn item/hello "
           f"{report['item_vs_hello']}, widget/hello {report['widget_vs_hello']}")
     for samples in [*(r.error_samples for r in [*direct.values(), *through.values()]), mixed.error_samples]:
