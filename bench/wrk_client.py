@@ -61,7 +61,8 @@ def parse_output(text: str) -> WrkRun:
             values[key] = int(value)
     errors = {kind: values.get(kind, 0) for kind in ("bad_status", "empty_body")}
     # wrk's own "status" count (codes over 399) is already in bad_status.
-    errors.update({f"socket_{kind}": values.get(f"socket_{kind}", 0) for kind in ("connect", "read", "write", "timeout")})
+    for kind in ("connect", "read", "write", "timeout"):
+        errors[f"socket_{kind}"] = values.get(f"socket_{kind}", 0)
     return WrkRun(
         requests=values["requests"], seconds=values["duration_us"] / 1e6,
         p50_ms=values["p50_us"] / 1000, p90_ms=values["p90_us"] / 1000, p99_ms=values["p99_us"] / 1000,
