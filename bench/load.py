@@ -12,6 +12,10 @@ configuration (deploy/nginx.conf) too.
 3. With `--proxy nginx`: starts nginx with the shipped configuration in front of that gunicorn, sends
    `--requests` requests over the cacheable routes through it as the cache fills (its hit ratio is reported as
    `cold_hit_ratio`), then measures each route alone again through it (X-Cache-Status tells hits from misses).
+   With `--client wrk`, wrk (Debian's package, bench/wrk_client.py) measures the readers-alone phases of 2 and
+   3 for `--duration` seconds a route over a file of `--requests` paths per route drawn by popularity; through
+   nginx each route's distinct pages are first asked for once (`proxy.warmup`: compulsory misses, reported
+   apart), so `proxy.hit_ratio` is the cache in steady state, as a blog's is once it has been up a while.
 4. The author saves five notes with no reader about (her baseline). Then a mixed phase of `--requests`
    requests over all routes (through nginx when proxied; more requests if need be, until the author's import
    has returned and she has saved `--min-edits` edits) while the author, signed in through /studio in two
@@ -51,6 +55,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,6 +64,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from cpu_shares import CpuShares  # noqa: E402
 from load_client import HOST, AppServer, Browser, NginxProxy, throwaway_database  # noqa: E402
+from wrk_client import WrkRun, run_wrk, wrk_binary  # noqa: E402
 
 ROUTES = ("hello", "item", "widget", "api", "search")
 CACHEABLE_ROUTES = ("item", "widget", "api", "search")
@@ -242,7 +248,8 @@ def check_body(headers: dict[str, str], body: bytes) -> str | None:
 
 
 def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: Popularity, results: Results,
-          seed: int, keep_going: Callable[[], bool] = lambda: False, rate: float = 0.0) -> float:
+          seed: int, keep_going: Callable[[], bool] = lambda: False, rate: float = 0.0,
+          paths: list[tuple[str, str, str]] | None = None) -> float:
     """`clients` keep-alive connections share `total` requests over `routes`; returns the wall time in seconds.
 
     One asyncio loop rather than a thread per client: 64 threads contending for the GIL delayed the
@@ -250,14 +257,17 @@ def drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: P
     client as much as the site. Each client sends what a browser sends (`Accept-Encoding: gzip`), and
     checks one body in twenty fully (a gzip one must inflate). With a `rate`, requests go out on a schedule of
     that many per second over all clients (fewer if the answers are slower than that), instead of each client
-    sending its next request as soon as it has the answer.
+    sending its next request as soon as it has the answer. With `paths` ((route, path, slug) each), the clients
+    ask for those, each once, instead of drawing `total` requests over `routes`.
     """
-    return asyncio.run(_drive(port, routes, total, clients, slugs, results, seed, keep_going, rate))
+    return asyncio.run(_drive(port, routes, total, clients, slugs, results, seed, keep_going, rate, paths))
 
 
 async def _drive(port: int, routes: tuple[str, ...], total: int, clients: int, slugs: Popularity,
-                 results: Results, seed: int, keep_going: Callable[[], bool], rate: float) -> float:
-    remaining, sent = [total], [0]
+                 results: Results, seed: int, keep_going: Callable[[], bool], rate: float,
+                 paths: list[tuple[str, str, str]] | None) -> float:
+    given = iter(paths) if paths is not None else None
+    remaining, sent = [len(paths) if paths is not None else total], [0]
     deadline = time.monotonic() + PHASE_DEADLINE_S
     phase_started = time.perf_counter()
 
@@ -269,8 +279,11 @@ async def _drive(port: int, routes: tuple[str, ...], total: int, clients: int, s
             if rate:
                 sent[0] += 1
                 await asyncio.sleep(max(0.0, phase_started + sent[0] / rate - time.perf_counter()))
-            route = rng.choice(routes)
-            path, slug = route_path(route, slugs, rng)
+            if given is not None:
+                route, path, slug = next(given)
+            else:
+                route = rng.choice(routes)
+                path, slug = route_path(route, slugs, rng)
             request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept-Encoding: gzip\r\n\r\n".encode()
             started = time.perf_counter()
             for attempt in (1, 2):
@@ -463,35 +476,121 @@ def percentile_ms(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] * 1000
 
 
+@dataclass
+class RouteRun:
+    """One route measured alone, by either client: answers, errors, throughput, latency and cache answers."""
+
+    done: int
+    errors: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    hits: int
+    cache_statuses: dict[str, int]
+    error_samples: list[str]
+    retries: int = 0
+
+
+def python_route_run(route: str, results: Results, seconds: float) -> RouteRun:
+    """The Python client's counts for one route measured alone."""
+    latencies = results.latencies[route]
+    return RouteRun(
+        done=results.done(route), errors=results.errors[route], rps=len(latencies) / seconds,
+        p50_ms=percentile_ms(latencies, 50), p99_ms=percentile_ms(latencies, 99), max_ms=percentile_ms(latencies, 100),
+        hits=results.cache_hits[route], cache_statuses=dict(results.cache_statuses),
+        error_samples=results.error_samples, retries=results.retries)
+
+
+def wrk_route_run(route: str, run: WrkRun) -> RouteRun:
+    """wrk's counts for one route measured alone (only 2xx answers count towards its throughput)."""
+    ok = sum(n for status, n in run.statuses.items() if status.startswith("2"))
+    return RouteRun(
+        done=run.requests, errors=run.errors, rps=ok / run.seconds if run.seconds else 0.0,
+        p50_ms=run.p50_ms, p99_ms=run.p99_ms, max_ms=run.max_ms,
+        hits=sum(n for status, n in run.cache_statuses.items() if status in CACHE_HITS),
+        cache_statuses=dict(run.cache_statuses),
+        error_samples=[f"{route}: {kind} x{n} (statuses {run.statuses})" for kind, n in run.error_kinds.items()])
+
+
 def measure_routes(port: int, routes: tuple[str, ...], per_route: int, clients: int, slugs: Popularity,
-                   first_seed: int) -> dict[str, tuple[Results, float]]:
-    """Each route alone, one after another: (results, seconds) by route."""
+                   first_seed: int) -> dict[str, RouteRun]:
+    """Each route alone, one after another, with the Python client."""
     measured = {}
     for n, route in enumerate(routes, start=first_seed):
         results = Results()
-        measured[route] = (results, drive(port, (route,), per_route, clients, slugs, results, seed=n))
+        seconds = drive(port, (route,), per_route, clients, slugs, results, seed=n)
+        measured[route] = python_route_run(route, results, seconds)
     return measured
 
 
-def summarize(measured: dict[str, tuple[Results, float]]) -> dict:
+def route_paths(route: str, count: int, slugs: Popularity, seed: int) -> list[tuple[str, str, str]]:
+    """`count` requests for one route drawn by popularity, as (route, path, slug)."""
+    rng = random.Random(seed)
+    return [(route, *route_path(route, slugs, rng)) for _ in range(count)]
+
+
+def write_paths_files(folder: Path, routes: tuple[str, ...], count: int, slugs: Popularity
+                      ) -> dict[str, tuple[Path, list[tuple[str, str, str]]]]:
+    """Each route's requests for wrk, a file of paths per route (the same for both targets); and the requests."""
+    files = {}
+    for n, route in enumerate(routes):
+        paths = route_paths(route, count, slugs, seed=500 + n)
+        file = folder / f"paths-{route}.txt"
+        file.write_text("".join(f"{path}\n" for _, path, _ in paths))
+        files[route] = (file, paths)
+    return files
+
+
+def warm_up(port: int, paths: list[tuple[str, str, str]], clients: int) -> dict:
+    """Each distinct path once, in the order first drawn, with the Python client: what a site's cache holds once it
+    has been up a while. Its misses are compulsory ones (a page's first reader), reported apart."""
+    distinct: dict[str, tuple[str, str, str]] = {}
+    for request in paths:
+        distinct.setdefault(request[1], request)
+    results = Results()
+    seconds = drive(port, (), 0, clients, Popularity([], "uniform"), results, seed=0, paths=list(distinct.values()))
+    done = sum(results.done(route) for route in ROUTES)
+    return {"requests": done, "errors": sum(results.errors.values()),
+            "hits": sum(results.cache_hits.values()), "seconds": round(seconds, 1),
+            "cache_statuses": dict(sorted(results.cache_statuses.items())), "error_samples": results.error_samples}
+
+
+def measure_routes_wrk(base_url: str, routes: tuple[str, ...], files: dict, args: argparse.Namespace,
+                       warm_port: int | None = None) -> tuple[dict[str, RouteRun], dict[str, dict]]:
+    """Each route alone with wrk for --duration seconds over its paths file; with `warm_port` (nginx), each
+    cacheable route's pages are first asked for once each (`warm_up`). Returns the runs and the warm-ups."""
+    measured, warm = {}, {}
+    for route in routes:
+        file, paths = files[route]
+        if warm_port is not None and route in CACHEABLE_ROUTES:
+            warm[route] = warm_up(warm_port, paths, args.clients)
+        run = run_wrk(base_url, file, args.duration, args.clients, threads=args.wrk_threads)
+        measured[route] = wrk_route_run(route, run)
+        print(f"  wrk {route}: {run.requests} answers in {run.seconds:.1f} s, p99 {run.p99_ms:.1f} ms, "
+              f"statuses {run.statuses}, X-Cache-Status {run.cache_statuses}; load average "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
+    return measured, warm
+
+
+def summarize(measured: dict[str, RouteRun]) -> dict:
     """Requests per second, p50, p99, max, errors and cache hits of each route measured alone."""
     summary = {"requests": 0, "errors": 0, "rps": {}, "p50_ms": {}, "p99_ms": {}, "max_ms": {}, "hits": {}}
-    for route, (results, seconds) in measured.items():
-        latencies = results.latencies[route]
-        summary["requests"] += results.done(route)
-        summary["errors"] += results.errors[route]
-        summary["rps"][route] = round(len(latencies) / seconds, 1)
-        for key, q in (("p50_ms", 50), ("p99_ms", 99), ("max_ms", 100)):
-            summary[key][route] = round(percentile_ms(latencies, q), 1)
-        summary["hits"][route] = results.cache_hits[route]
+    for route, run in measured.items():
+        summary["requests"] += run.done
+        summary["errors"] += run.errors
+        summary["rps"][route] = round(run.rps, 1)
+        for key in ("p50_ms", "p99_ms", "max_ms"):
+            summary[key][route] = round(getattr(run, key), 1)
+        summary["hits"][route] = run.hits
     return summary
 
 
-def merged_statuses(all_results: list[Results]) -> dict[str, int]:
+def merged_statuses(counts: list[dict[str, int]]) -> dict[str, int]:
     """X-Cache-Status counts over several phases."""
     merged: dict[str, int] = defaultdict(int)
-    for results in all_results:
-        for status, count in results.cache_statuses.items():
+    for statuses in counts:
+        for status, count in statuses.items():
             merged[status] += count
     return dict(sorted(merged.items()))
 
@@ -502,13 +601,13 @@ def hit_ratio(hits: dict[str, int], done: dict[str, int]) -> float:
     return round(sum(hits.get(route, 0) for route in CACHEABLE_ROUTES) / max(asked, 1), 3)
 
 
-def print_table(title: str, summary: dict, measured: dict[str, tuple[Results, float]]) -> None:
+def print_table(title: str, summary: dict, measured: dict[str, RouteRun]) -> None:
     """One line per route."""
     print(f"\n{title}\n{'route':8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7} {'hits':>6}")
-    for route, (results, _) in measured.items():
-        hits = summary["hits"][route] / max(results.done(route), 1)
+    for route, run in measured.items():
+        hits = summary["hits"][route] / max(run.done, 1)
         print(f"{route:8} {summary['rps'][route]:9.1f} {summary['p50_ms'][route]:8.1f} {summary['p99_ms'][route]:8.1f} "
-              f"{summary['max_ms'][route]:8.1f} {results.errors[route]:7d} {hits:6.0%}")
+              f"{summary['max_ms'][route]:8.1f} {run.errors:7d} {hits:6.0%}")
 
 
 def parse_args() -> argparse.Namespace:
@@ -539,6 +638,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--min-edits", type=int, default=10,
                         help="the mixed phase goes on past --requests until the import has returned and the author "
                         "has saved this many edits")
+    parser.add_argument("--client", choices=("python", "wrk"), default="python",
+                        help="who drives the readers-alone phases: this script's asyncio client (default) or wrk "
+                             "(Debian's package) over a file of each route's --requests / 5 paths drawn by popularity, "
+                             "for --duration seconds a route; through nginx each route's pages are asked for once "
+                             "first (the warm-up, reported apart). The mixed phase always uses the Python client")
+    parser.add_argument("--duration", type=int, default=10, help="seconds wrk measures each route (--client wrk)")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's threads (--client wrk; default 2)")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster instead of SQLite")
     parser.add_argument("--popularity", choices=("zipf", "uniform"), default="zipf",
                         help="how readers pick items: Zipf (s=1, realistic) or uniform (every page cold)")
@@ -552,7 +658,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--trace", type=Path, default=None,
                         help="write the mixed phase's requests and the author's saves to this CSV file "
                              "(kind, started s, duration ms, hit, client), to find stalls in time")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.client == "wrk":
+        wrk_binary()  # fails now, with the package's name, rather than after the catalog is built
+    return args
 
 
 def gunicorn_settings(args: argparse.Namespace) -> dict:
@@ -605,6 +714,7 @@ def main() -> None:
     args = parse_args()
     settings = gunicorn_settings(args)
     proxied = args.proxy == "nginx"
+    load_at_start = os.getloadavg()
     with throwaway_database(args.postgres, "afterimage-load-") as (url, workdir):
         extra_env = {"SECRET_KEY": "load-bench", "AFTERIMAGE_CACHE_MAX_AGE": str(args.max_age)}
         if proxied:
@@ -635,13 +745,24 @@ def main() -> None:
                 studio.start()
             # Warm up each worker's model and templates, unmeasured.
             drive(server.port, ROUTES, 200, 8, slugs, Results(), seed=0)
-            direct = measure_routes(server.port, ROUTES, per_route, args.clients, slugs, first_seed=1)
-            through, cold = {}, Results()
+            through, cold, warm = {}, Results(), {}
+            if args.client == "wrk":
+                # Each route's --requests / 5 paths, drawn by popularity once (as many as the Python client sends a
+                # route): wrk walks them over and over, the same pages straight and through nginx.
+                files = write_paths_files(workdir, ROUTES, per_route, slugs)
+                direct, _ = measure_routes_wrk(server.base_url, ROUTES, files, args)
+            else:
+                direct = measure_routes(server.port, ROUTES, per_route, args.clients, slugs, first_seed=1)
             if proxy:
                 proxy.start()
-                # First contact, unmeasured but counted: the cache fills as a site's does when it goes up.
-                drive(proxy.port, CACHEABLE_ROUTES, args.requests, args.clients, slugs, cold, seed=10)
-                through = measure_routes(proxy.port, ROUTES, per_route, args.clients, slugs, first_seed=11)
+                if args.client == "wrk":
+                    # Steady state: each route's pages are asked for once (the warm-up, its misses reported
+                    # apart), then wrk measures that route.
+                    through, warm = measure_routes_wrk(proxy.base_url, ROUTES, files, args, warm_port=proxy.port)
+                else:
+                    # First contact, unmeasured but counted: the cache fills as a site's does when it goes up.
+                    drive(proxy.port, CACHEABLE_ROUTES, args.requests, args.clients, slugs, cold, seed=10)
+                    through = measure_routes(proxy.port, ROUTES, per_route, args.clients, slugs, first_seed=11)
             front = proxy or server
 
             def classify(pid: int, name: str, session: int) -> str | None:
@@ -674,15 +795,18 @@ def main() -> None:
                     shutil.copyfile(workdir / name, args.keep_logs / name)
         if args.trace:
             write_trace(args.trace, mixed.trace, log["spans"])
-        report = build_report(args, settings, direct, through, cold, mixed, mixed_seconds, log, lost, cpu_s)
+        report = build_report(args, settings, direct, through, cold, warm, mixed, mixed_seconds, log, lost, cpu_s)
         report["author_save_ms_p50_alone"] = round(statistics.median(alone_log["edit_ms"]), 1) \
             if alone_log["edit_ms"] else None
         report["errors"] += alone_log["edit_failures"] + (1 if "author_error" in alone_log else 0)
+        # The machine is shared: the 1, 5 and 15 minute load averages when the run began and ended.
+        report["load_average"] = {"start": [round(x, 2) for x in load_at_start],
+                                  "end": [round(x, 2) for x in os.getloadavg()]}
         print_report(report, direct, through, mixed, log, workdir)
         print(json.dumps(report))
 
 
-def build_report(args, settings: dict, direct: dict, through: dict, cold: Results, mixed: Results,
+def build_report(args, settings: dict, direct: dict, through: dict, cold: Results, warm: dict, mixed: Results,
                  mixed_seconds: float, log: dict, lost: int, cpu_s: dict) -> dict:
     """The figures, as the JSON line prints them."""
     alone = summarize(direct)
@@ -692,6 +816,8 @@ def build_report(args, settings: dict, direct: dict, through: dict, cold: Result
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "database": "postgresql" if args.postgres else "sqlite", "items": args.items, "clients": args.clients,
         "popularity": args.popularity, "max_age_s": args.max_age, "gunicorn": settings,
+        "client": args.client if args.client == "python" else
+                  f"wrk (readers alone, {args.duration} s a route, {args.wrk_threads} threads); python (mixed)",
         "requests": alone["requests"] + mixed_done + sum(mixed.errors.values()),
         "errors": alone["errors"] + mixed_errors, "lost_writes": lost,
         "rps": alone["rps"], "p50_ms": alone["p50_ms"], "p99_ms": alone["p99_ms"], "max_ms": alone["max_ms"],
@@ -718,13 +844,17 @@ def build_report(args, settings: dict, direct: dict, through: dict, cold: Result
             "import_status": log.get("import_status"), "import_rows": args.import_rows,
             "error": log.get("author_error"),
         },
-        "retried_on_new_connection": sum(r.retries for r, _ in [*direct.values(), *through.values()]) + mixed.retries,
+        "retried_on_new_connection": sum(r.retries for r in [*direct.values(), *through.values()]) + mixed.retries,
     }
     if through:
         proxied = summarize(through)
-        report["requests"] += proxied["requests"] + sum(cold.done(route) for route in CACHEABLE_ROUTES)
-        report["errors"] += proxied["errors"] + sum(cold.errors.values())
-        done = {route: results.done(route) for route, (results, _) in through.items()}
+        warm_requests = sum(w["requests"] for w in warm.values())
+        warm_hits = sum(w["hits"] for w in warm.values())
+        report["requests"] += proxied["requests"] + sum(cold.done(route) for route in CACHEABLE_ROUTES) + warm_requests
+        report["errors"] += proxied["errors"] + sum(cold.errors.values()) + sum(w["errors"] for w in warm.values())
+        cold_hit_ratio = round(warm_hits / max(warm_requests, 1), 3) if warm else \
+            hit_ratio(cold.cache_hits, {route: cold.done(route) for route in CACHEABLE_ROUTES})
+        done = {route: run.done for route, run in through.items()}
         mixed_done_by_route = {route: mixed.done(route) for route in ROUTES}
         stale_s, stale_copy = max_staleness(log["saves"], mixed.seen_edits)
         report["proxy"] = {
@@ -733,8 +863,8 @@ def build_report(args, settings: dict, direct: dict, through: dict, cold: Result
             "hit_ratio": hit_ratio(proxied["hits"], done),
             "hit_ratio_by_route": {r: round(proxied["hits"][r] / max(done[r], 1), 3) for r in CACHEABLE_ROUTES},
             "mixed_hit_ratio": hit_ratio(mixed.cache_hits, mixed_done_by_route),
-            "cold_hit_ratio": hit_ratio(cold.cache_hits, {route: cold.done(route) for route in CACHEABLE_ROUTES}),
-            "cache_statuses": merged_statuses([results for results, _ in through.values()]),
+            "cold_hit_ratio": cold_hit_ratio,
+            "cache_statuses": merged_statuses([run.cache_statuses for run in through.values()]),
             "mixed_cache_statuses": dict(sorted(mixed.cache_statuses.items())),
             # Through nginx against /healthz straight to gunicorn, in this run.
             "item_vs_hello": round(proxied["rps"]["item"] / alone["rps"]["hello"], 3),
@@ -742,6 +872,16 @@ def build_report(args, settings: dict, direct: dict, through: dict, cold: Result
             "max_stale_s": round(stale_s, 2), "max_stale_copy": stale_copy,
             "stale_checks": len(mixed.seen_edits),
         }
+        if warm:
+            # Each distinct page once before wrk measured its route: these misses are compulsory (a page's first
+            # reader), so they are counted here and not in hit_ratio, which is the cache in steady state.
+            report["proxy"]["warmup"] = {
+                "requests": warm_requests, "misses": warm_requests - warm_hits, "hit_ratio": cold_hit_ratio,
+                "seconds": round(sum(w["seconds"] for w in warm.values()), 1),
+                "errors": sum(w["errors"] for w in warm.values()),
+                "by_route": {route: {key: w[key] for key in ("requests", "hits", "seconds", "cache_statuses")}
+                             for route, w in warm.items()},
+            }
     return report
 
 
@@ -762,16 +902,21 @@ def print_report(report: dict, direct: dict, through: dict, mixed: Results, log:
           + ", ".join(f"{group} {value}" for group, value in m["cpu_s"].items()))
     if "proxy" in report:
         p = report["proxy"]
+        if "warmup" in p:
+            w = p["warmup"]
+            print(f"nginx warm-up (each page once before wrk measured its route): {w['requests']} requests, "
+                  f"{w['misses']} misses (compulsory), {w['seconds']} s, {w['errors']} errors")
         print(f"nginx: hit ratio {p['cold_hit_ratio']} filling the cache, {p['hit_ratio']} per route, "
               f"{p['mixed_hit_ratio']} mixed (X-Cache-Status per route: {p['cache_statuses']}, mixed: "
               f"{p['mixed_cache_statuses']})")
         print(f"nginx: item/hello {p['item_vs_hello']}, "
               f"widget/hello {p['widget_vs_hello']}; longest a reader saw a replaced note: {p['max_stale_s']} s "
               f"({p['stale_checks']} copies checked, max-age {report['max_age_s']} s)")
+    print(f"load average at the start {report.get('load_average', {}).get('start')}, now {os.getloadavg()}")
     print(f"errors: {report['errors']}; lost writes: {report['lost_writes']}; straight to gunicorn item/hello "
           f"{report['item_vs_hello']}, widget/hello {report['widget_vs_hello']}")
-    for results in [*(r for r, _ in direct.values()), *(r for r, _ in through.values()), mixed]:
-        for line in results.error_samples:
+    for samples in [*(r.error_samples for r in [*direct.values(), *through.values()]), mixed.error_samples]:
+        for line in samples[:10]:
             print("  error:", line)
     if "author_error" in log:
         print("  author:", log["author_error"])
