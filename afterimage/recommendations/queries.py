@@ -28,13 +28,17 @@ class Recommendation:
     hidden: bool = False
 
 
+# Built once: every item page runs them, and building a statement and its cache key cost as much as the read.
+_OVERRIDES = (
+    sa.select(RecOverride.target_id, RecOverride.action)
+    .where(RecOverride.item_id == sa.bindparam("item_id"))
+    .order_by(RecOverride.created_at)
+)
+
+
 def _overrides(item_id: int) -> dict[int, str]:
     """The author's pins and hides for one item, by target id, in the order she made them."""
-    rows = db.session.execute(
-        sa.select(RecOverride.target_id, RecOverride.action)
-        .where(RecOverride.item_id == item_id)
-        .order_by(RecOverride.created_at)
-    ).all()
+    rows = db.session.execute(_OVERRIDES, {"item_id": item_id}).all()
     return {target: action for target, action in rows}
 
 
@@ -54,21 +58,32 @@ def card_loads(query: sa.Select, with_tags: bool) -> sa.Select:
     return with_tags_and_credits(query) if with_tags else query.options(so.selectinload(Item.credits))
 
 
+# Ranks run 0..19 per kind, so one query reads every kind's first rows: enough to fill the page after the
+# author's pins and hides take theirs out. One statement with the cards' tags loaded, one without.
+_NEIGHBOURS = {
+    with_tags: card_loads(
+        sa.select(Neighbour, Item)
+        .join(Item, Item.id == Neighbour.neighbour_id)
+        .where(
+            Neighbour.item_id == sa.bindparam("item_id"),
+            Neighbour.kind.in_(sa.bindparam("kinds", expanding=True)),
+            Neighbour.rank < sa.bindparam("depth"),
+            published_items(),
+        )
+        .order_by(Neighbour.kind, Neighbour.rank),
+        with_tags,
+    )
+    for with_tags in (False, True)
+}
+
+
 def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool,
             with_tags: bool = True) -> dict[str, list[Recommendation]]:
     """Per kind: pinned first, then the stored neighbours in rank order, hidden ones dropped or marked."""
     overrides = _overrides(item.id)
     depth = limit + len(overrides)
-    # Ranks run 0..19 per kind, so one query reads every kind's first rows: enough to fill the page
-    # after the author's pins and hides take theirs out.
     rows = db.session.execute(
-        card_loads(
-            sa.select(Neighbour, Item)
-            .join(Item, Item.id == Neighbour.neighbour_id)
-            .where(Neighbour.item_id == item.id, Neighbour.kind.in_(kinds), Neighbour.rank < depth, published_items())
-            .order_by(Neighbour.kind, Neighbour.rank),
-            with_tags,
-        )
+        _NEIGHBOURS[with_tags], {"item_id": item.id, "kinds": list(kinds), "depth": depth}
     ).all()
     by_target = {n.neighbour_id: (n, other) for n, other in rows}
     pinned_ids = [t for t, action in overrides.items() if action == "pin"]
