@@ -66,9 +66,13 @@ def change_slug(obj: Item | Tag | CuratedList, new_slug: str) -> None:
     obj.slug = new_slug
 
 
+# Built once per model: every page looks its row up by slug.
+_BY_SLUG = {model: sa.select(model).where(model.slug == sa.bindparam("slug")) for model in ENTITY_OF}
+
+
 def find_by_slug(model: type[Sluggable], slug: str) -> tuple[Sluggable | None, bool]:
     """The row for a slug and whether it was found through an old slug (so the caller redirects)."""
-    row = db.session.scalar(sa.select(model).where(model.slug == slug))
+    row = db.session.scalar(_BY_SLUG[model], {"slug": slug})
     if row is not None:
         return row, False
     target = db.session.scalar(

@@ -149,17 +149,20 @@ def items():
     return render_template("public/items.html", page=page, kind=kind, tag=tag, sort=sort, sorts=SORTS)
 
 
+# Built once: the item page is the site's most read page.
+LISTS_WITH_ITEM = (
+    sa.select(CuratedList).join(ListEntry)
+    .where(ListEntry.item_id == sa.bindparam("item_id"), CuratedList.published)
+    .order_by(CuratedList.title)
+)
+
+
 @bp.route("/items/<slug>")
 def item(slug: str):
     """Everything about one item and what to watch or read next."""
     item = get_or_redirect(Item, slug, "public.item")
     recommendations = recommendations_by_kind([item], current_app.config["RECOMMENDATIONS_PER_KIND"])
-    lists = db.session.scalars(
-        sa.select(CuratedList)
-        .join(ListEntry)
-        .where(ListEntry.item_id == item.id, CuratedList.published)
-        .order_by(CuratedList.title)
-    ).all()
+    lists = db.session.scalars(LISTS_WITH_ITEM, {"item_id": item.id}).all()
     return render_template(
         "public/item.html", item=item, recommendations=recommendations, lists=lists, liked=liked_slugs()
     )
