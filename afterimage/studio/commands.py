@@ -151,8 +151,6 @@ def shelf_choices(mapping: Path | None, shelf_options: tuple[str, ...]) -> dict[
 def apply_pending_command(token: str) -> None:
     """Apply an import previewed in the studio, as its Apply button does (which starts this command): in one
     transaction, at a lower CPU priority than the site, writing its progress beside the preview."""
-    # Readers come first: the web workers keep their share of the cores while this writes.
-    os.nice(10)
     require_schema()
     pending = load_pending(token)
     if pending is None:
@@ -160,6 +158,8 @@ def apply_pending_command(token: str) -> None:
     job = claim_job(pending)
     if job is None:
         raise click.ClickException("That import is being applied by another process, or has been applied.")
+    # Readers come first: the web workers keep their share of the cores while this writes.
+    os.nice(10)
     job = run_job(pending, job)
     if job.state == FAILED:
         raise click.ClickException(job.error)
