@@ -89,12 +89,13 @@ def write_job(pending: PendingImport, job: ImportJob) -> None:
 def job_lock(pending: PendingImport) -> Iterator[None]:
     """Hold the pending import's lock: starting, claiming and declaring a job dead are one step each, across
     the server's workers and the job's process (the lock goes with a process that dies holding it)."""
-    with open(pending.meta_path, "rb") as meta:
-        fcntl.flock(meta, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(meta, fcntl.LOCK_UN)
+    # Opened creating: had a cancel removed the import meanwhile, an empty file reads as an import gone.
+    descriptor = os.open(pending.meta_path, os.O_RDONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # which releases the lock
 
 
 def process_alive(job: ImportJob, token: str) -> bool:
@@ -160,6 +161,7 @@ def run_job(pending: PendingImport, job: ImportJob) -> ImportJob:
     except ImportRefused as refused:
         job.state, job.error, job.refused = FAILED, f"{refused} Nothing was imported.", True
     except sa.exc.SQLAlchemyError as error:
+        db.session.rollback()
         log.exception("import failed: %s", error)
         job.state, job.error = FAILED, SAVE_FAILED
     except Exception as error:  # written down for the progress page; the traceback goes to the log
