@@ -81,6 +81,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config.from_prefixed_env("AFTERIMAGE")
     else:
         app.config.from_mapping(test_config)
+    # A studio import is applied by a process of its own (studio/import_jobs.py); tests run the same job inside
+    # the request, so they stay quick and deterministic.
+    app.config.setdefault("IMPORT_JOBS_INLINE", bool(app.config.get("TESTING")))
     if os.environ.get("SECRET_KEY") and test_config is None:
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if not app.config.get("SECRET_KEY"):

@@ -396,7 +396,18 @@ class Browser:
         preview = urllib.parse.urlsplit(self.last_headers.get("Location", "")).path
         if status != 303 or not preview.startswith("/studio/import/"):
             return status
-        return self.post_form(preview, {"do": "apply"})
+        return self.follow_import(self.post_form(preview, {"do": "apply"}))
+
+    def follow_import(self, status: int) -> int:
+        """After the apply: its progress page, read once a second (as its refresh does) until the import is done."""
+        progress = urllib.parse.urlsplit(self.last_headers.get("Location", "")).path
+        if status != 303 or not progress.endswith("/progress"):
+            return status
+        while True:
+            status, body = self.get(progress)
+            if 'http-equiv="refresh"' not in body:
+                return status
+            time.sleep(1)
 
     def sign_in(self, name: str, password: str) -> None:
         """Sign in to the studio through its form; raises unless the studio redirects onwards."""

@@ -9,8 +9,9 @@
    `--clients` keep-alive connections, pages drawn Zipf-like) for `--baseline-s` seconds, nothing else running.
 3. Import: the same readers, while the author (a process of her own, as she is a person on another machine)
    signs in through /studio and imports a synthetic `--rows`-row Goodreads export (bench/import_bench.py's: big
-   shelves on most rows, a long tail) through the studio's forms: upload, preview, apply. Readers go on until
-   her apply has answered (`during`), then until any background refit it started has finished (`after`).
+   shelves on most rows, a long tail) through the studio's forms: upload, preview, apply, then the progress
+   page until the import's job (a process of its own) is done. Readers go on until then (`during`), then until
+   any background refit it started has finished (`after`).
 4. Checks that every imported book is in the database (a missing one is a lost write).
 
 Latency is timed from the moment a request goes out on its connection; a client held by a slow answer sends
@@ -60,7 +61,7 @@ def author_imports(base_url: str, rows: int, log) -> None:
             log["error"] = f"upload answered {status}"
             return
         applied = time.perf_counter()
-        status = browser.post_form(preview, {"do": "apply"})
+        status = browser.follow_import(browser.post_form(preview, {"do": "apply"}))
         log["apply_s"], log["import_s"] = time.perf_counter() - applied, time.perf_counter() - started
         log["status"] = status
         if status != 200:

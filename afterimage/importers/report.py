@@ -1,7 +1,7 @@
 """What an import did, row by row, for the studio page and the CLI summary."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -45,6 +45,21 @@ class ImportReport:
     def warn(self, row: str, message: str) -> None:
         """Record a row that was imported with something dropped or guessed."""
         self.warnings.append(RowNote(row, message))
+
+    def to_dict(self) -> dict:
+        """The report as plain data, for the studio's import job to hand to its progress page."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImportReport:
+        """A report kept by to_dict."""
+        notes = {"skipped": RowNote, "warnings": RowNote, "overwritten": FieldNote, "left_alone": FieldNote}
+        return cls(**{**data, **{name: [kind(**n) for n in data.get(name, [])] for name, kind in notes.items()}})
+
+    def headline(self) -> str:
+        """What the import did, in one sentence."""
+        return (f"Imported {self.source}: {self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{len(self.skipped)} skipped.")
 
     def summary_lines(self) -> list[str]:
         """A short plain-text summary, as the CLI prints it."""

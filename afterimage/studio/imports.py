@@ -1,9 +1,9 @@
 """The studio's import: upload, a preview of what the file would do (with her choices for its shelves), then
-one click that applies it in one transaction.
+one click that applies it in one transaction, in a job of its own with a progress page (import_jobs.py).
 
 Between preview and apply the upload waits in instance/imports/ under a random token, tied to her session
 and named by the token alone (never by anything the browser sent); it goes after the apply, on cancel, or
-after a day.
+after a day. The job's state (and the summary of what it did) stays there for the day.
 """
 from __future__ import annotations
 
@@ -15,18 +15,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from afterimage.catalog.rules import find_by_name
 from afterimage.catalog.version import read_version
 from afterimage.extensions import db
 from afterimage.importers import ImportRefused, detect, read_import_file
-from afterimage.importers.plan import GROUPS, ImportPreview, apply_steered, plan_import, preview_import
+from afterimage.importers.plan import GROUPS, ImportPreview, plan_import, preview_import
 from afterimage.importers.shelf_choices import MappingError, ShelfChoice, parse_choice
 from afterimage.importers.records import ImportPlan
 from afterimage.catalog.models import STATUSES, Tag
 from afterimage.studio.forms import ImportForm
 from afterimage.studio.blueprint import bp
+from afterimage.studio.import_jobs import DONE, FAILED, current_job, start_job
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 KEEP_FOR_SECONDS = 24 * 60 * 60
@@ -57,6 +58,10 @@ class PendingImport:
     def meta_path(self) -> Path:
         return self.folder / f"{self.token}.json"
 
+    @property
+    def job_path(self) -> Path:
+        return self.folder / f"{self.token}.job.json"
+
     def read_plan(self) -> ImportPlan:
         """The file read again, as at upload."""
         return read_import_file(self.filename, self.data_path.read_bytes())
@@ -70,8 +75,8 @@ class PendingImport:
         self.preview_path.write_text(preview.to_json(), encoding="utf-8")
 
     def discard(self) -> None:
-        """Remove the upload and its preview."""
-        for path in (self.data_path, self.preview_path, self.meta_path):
+        """Remove the upload, its preview and the state of any job that failed to apply it."""
+        for path in (self.data_path, self.preview_path, self.meta_path, self.job_path):
             path.unlink(missing_ok=True)
 
 
@@ -111,8 +116,9 @@ def store_upload(filename: str, data: bytes, replace: bool, preview: ImportPrevi
     return pending
 
 
-def find_pending(token: str) -> PendingImport | None:
-    """Her pending import with this token, or None: a malformed token, another session's, gone or over a day old."""
+def load_pending(token: str, owner: str | None = None) -> PendingImport | None:
+    """The import stored under this token (its upload may have gone since it was applied), or None: a malformed
+    token, gone or over a day old, or, given an owner, another session's."""
     if not TOKEN.fullmatch(token):
         return None
     folder = pending_folder()
@@ -120,10 +126,15 @@ def find_pending(token: str) -> PendingImport | None:
         meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
-    pending = PendingImport(token, folder, meta["filename"], bool(meta["replace"]))
-    if meta.get("owner") != session_owner() or time.time() - meta["created"] > KEEP_FOR_SECONDS:
+    if (owner is not None and meta.get("owner") != owner) or time.time() - meta["created"] > KEEP_FOR_SECONDS:
         return None
-    if not pending.data_path.exists() or not pending.preview_path.exists():
+    return PendingImport(token, folder, meta["filename"], bool(meta["replace"]))
+
+
+def find_pending(token: str) -> PendingImport | None:
+    """Her pending import with this token, upload and preview still there, or None."""
+    pending = load_pending(token, session_owner())
+    if pending is None or not pending.data_path.exists() or not pending.preview_path.exists():
         return None
     return pending
 
@@ -208,7 +219,12 @@ def render_preview(pending: PendingImport, preview: ImportPreview, notice: str =
 
 @bp.route("/import/<token>", methods=["GET", "POST"])
 def import_preview(token: str):
-    """The preview of an upload; posting it updates the shelf choices, applies the import, or cancels it."""
+    """The preview of an upload; posting it updates the shelf choices, applies the import (in a job, with a
+    progress page), or cancels it."""
+    owned = load_pending(token, session_owner())
+    job = current_job(owned) if owned is not None else None
+    if job is not None and (job.active or job.state == DONE):  # being applied, or applied: a second click
+        return redirect(url_for("studio.import_progress", token=token), 303)
     pending = find_pending(token)
     if pending is None:
         return gone()
@@ -227,14 +243,14 @@ def import_preview(token: str):
     choices, problems = posted_choices(preview)
     if problems:
         return render_preview(pending, preview, problems=problems, status=400)
-    try:
-        plan = pending.read_plan()
-    except ImportRefused as refused:  # the file was read once already; only a changed limit brings this
-        pending.discard()
-        flash(f"{refused} Nothing was imported.", "error")
-        return redirect(url_for("studio.import_file"), 303)
     stale = read_version(db.session) != preview.catalog_version
     if action != "apply" or stale or choices != preview.choices():
+        try:
+            plan = pending.read_plan()
+        except ImportRefused as refused:  # the file was read once already; only a changed limit brings this
+            pending.discard()
+            flash(f"{refused} Nothing was imported.", "error")
+            return redirect(url_for("studio.import_file"), 303)
         shelves = [replace(s, choice=choices.get(s.key, s.choice)) for s in preview.shelves]
         preview = preview_import(plan, shelves)
         pending.save_preview(preview)
@@ -243,16 +259,23 @@ def import_preview(token: str):
         notice = ("The catalog changed since this preview was made, so it was planned again: check it, then apply."
                   if stale else "Your shelf choices change the plan: check it, then apply.")
         return render_preview(pending, preview, notice=notice, status=409)
-    try:
-        report = apply_steered(plan, preview.shelves, replace_catalog=pending.replace)
-    except ImportRefused as refused:
-        flash(f"{refused} Nothing was imported.", "error")
-        return render_preview(pending, preview, status=400)
-    except sa.exc.SQLAlchemyError as error:
-        current_app.logger.exception("import failed: %s", error)
-        flash("The import failed while saving, and nothing was written. Try again; the preview is kept.", "error")
-        return render_preview(pending, preview, status=503)
-    pending.discard()
-    flash(f"Imported {report.source}: {report.created} created, {report.updated} updated, "
-          f"{report.unchanged} unchanged, {len(report.skipped)} skipped.", "success")
-    return render_template("studio/import_report.html", report=report)
+    start_job(current_app._get_current_object(), pending)
+    return redirect(url_for("studio.import_progress", token=token), 303)
+
+
+@bp.route("/import/<token>/progress")
+def import_progress(token: str):
+    """How her import is going: a page that refreshes itself while the job runs, then what the import did or
+    why it failed (400 for a refused file, 503 for a failed save; nothing was written either way)."""
+    pending = load_pending(token, session_owner())
+    if pending is None:
+        abort(404)
+    job = current_job(pending)
+    if job is None:  # never applied: its preview
+        return redirect(url_for("studio.import_preview", token=token), 303)
+    if job.state == DONE:
+        report = job.import_report()
+        return render_template("studio/import_report.html", report=report, headline=report.headline())
+    status = (400 if job.refused else 503) if job.state == FAILED else 200
+    return render_template("studio/import_progress.html", job=job, pending=pending,
+                           preview_kept=find_pending(token) is not None), status

@@ -22,7 +22,9 @@ from tests.studio.test_studio_fixtures import PASSWORD, add_author, author_clien
 
 def fresh_app(tmp_path, name: str):
     """Another site on its own empty database."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}"})
+    # Its uploads (and the studio import's job state, kept a day) in the test's folder, not instance/.
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}",
+                      "IMPORT_UPLOAD_FOLDER": str(tmp_path / f"{name}-imports")})
     with app.app_context():
         db.create_all()
     return app

@@ -60,12 +60,21 @@ def upload(client, data: bytes, filename: str = "goodreads_library_export.csv", 
 
 
 def apply_preview(client, response, **choices):
-    """Click "Apply" on the preview an upload redirected to (with these shelf choices), or pass a refusal on."""
+    """Click "Apply" on the preview an upload redirected to (with these shelf choices), and land on the import's
+    progress page (its summary, the job having run in the request in tests); or pass a refusal on."""
     if response.status_code != 303 or "/studio/import/" not in response.headers["Location"]:
         return response
     preview = client.get(response.headers["Location"])
     token = csrf_token_from(preview.get_data(as_text=True))
-    return client.post(response.headers["Location"], data={"csrf_token": token, "do": "apply", **choices})
+    applied = client.post(response.headers["Location"], data={"csrf_token": token, "do": "apply", **choices})
+    return to_progress(client, applied)
+
+
+def to_progress(client, response):
+    """The progress page an apply redirected to, or the apply's own answer (a re-planned preview, a refusal)."""
+    if response.status_code == 303 and response.headers["Location"].endswith("/progress"):
+        return client.get(response.headers["Location"])
+    return response
 
 
 def book(title: str) -> Item:

@@ -18,7 +18,7 @@ from afterimage.extensions import db
 from afterimage.catalog.models import Item, Tag
 from afterimage.accounts.models import ImportChoice
 from tests.conftest import csrf_token_from
-from tests.importers.test_import_goodreads import COLUMNS_24, HUMAN_ACTS, REMAINS, goodreads_csv, upload
+from tests.importers.test_import_goodreads import COLUMNS_24, HUMAN_ACTS, REMAINS, goodreads_csv, to_progress, upload
 from tests.importers.test_import_letterboxd import export_zip
 from tests.studio.test_studio_fixtures import PASSWORD, add_author, author_client, sign_in  # noqa: F401
 
@@ -46,9 +46,9 @@ def preview_of(client, data: bytes, filename: str = "goodreads_library_export.cs
 
 
 def decide(client, address: str, do: str = "apply", **choices):
-    """Press a button of the preview form, with these shelf fields."""
+    """Press a button of the preview form, with these shelf fields (Apply leads on to the progress page)."""
     token = csrf_token_from(client.get(address).get_data(as_text=True))
-    return client.post(address, data={"csrf_token": token, "do": do, **choices})
+    return to_progress(client, client.post(address, data={"csrf_token": token, "do": do, **choices}))
 
 
 def shelf_fields(html: str) -> dict[str, int]:
