@@ -25,7 +25,14 @@ class UpdateMixin:
     _owned_: frozenset[str] = frozenset()
 
     def fold_in(self, doc: ItemDoc) -> set[int]:
-        """Add or replace one item on the fitted vocabulary; return ids whose neighbour rows changed."""
+        """Add or replace one item on the fitted vocabulary; return ids whose neighbour rows changed.
+
+        An item the model already has as it is (same vector, kind and year: the save changed only what the
+        engine does not read, such as a rating) changes nothing, and the set is empty.
+        """
+        vector = self.vectorizer_.transform([doc])
+        if doc.id in self.row_of_ and self._has_as_it_is(self.row_of_[doc.id], doc, vector):
+            return set()
         counted = count_features([doc])
         vocabulary = self.vectorizer_.vocabulary_
         self.folded_count_ += 1
@@ -35,10 +42,22 @@ class UpdateMixin:
         for feature, label in counted.labels.items():
             if feature in vocabulary:
                 self.labels_.setdefault(feature, label)
-        vector = self.vectorizer_.transform([doc])
         if doc.id in self.row_of_:
             return self._replace(self.row_of_[doc.id], doc, vector)
         return self._append(doc, vector)
+
+    def _has_as_it_is(self, row: int, doc: ItemDoc, vector: sp.csr_matrix) -> bool:
+        """Tell whether the row already holds this version of the item."""
+        year = np.nan if doc.year is None else float(doc.year)
+        if self.kinds_[row] != doc.kind or not (self.years_[row] == year or np.isnan(self.years_[row]) and np.isnan(year)):
+            return False
+        start, end = self.matrix_.indptr[row:row + 2].tolist()
+        if vector.nnz != end - start:
+            return False
+        stored = np.argsort(self.matrix_.indices[start:end], kind="stable")
+        given = np.argsort(vector.indices, kind="stable")
+        return bool(np.array_equal(self.matrix_.indices[start:end][stored], vector.indices[given])
+                    and np.allclose(self.matrix_.data[start:end][stored], vector.data[given], rtol=1e-6, atol=1e-7))
 
     def _append(self, doc: ItemDoc, vector: sp.csr_matrix) -> set[int]:
         """Fold in an item the model does not have yet, as its last row."""

@@ -62,12 +62,13 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
     """Rewrite the lists.
 
     A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
-    and rewrites the fifty-odd lists it may enter) writes only the rows that differ: a fold-in changes
-    the saved item's own scores and shifts a few ranks, so rewriting every row of every list would be
-    most of the database's work for her save.
+    and rewrites the lists it changed) touches only the rows that differ, in place: an UPDATE by primary
+    key where a rank's neighbour, score or reasons changed, an INSERT for a rank the list did not have, a
+    DELETE for one it no longer has. A fold-in changes the saved item's own scores and shifts a few ranks,
+    so rewriting every row of every list would be most of the database's work for her save.
     """
-    known: dict[tuple[int, int], list[str]] = {}
-    # `stored`, on a small update: the rows there were (stored_rows), taken out as they are matched.
+    # Reasons already stored for a pair, as their JSON text (small update only): reused unless edited.
+    known: dict[tuple[int, int], str] = {}
     if item_ids is None:
         db.session.execute(sa.delete(Neighbour))
         ids = model.ids_.tolist()
@@ -78,7 +79,7 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
             # Rows of items no longer in the model go too.
             db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(gone)))
         stored = {key: row for key, row in stored.items() if key[0] in model.row_of_}
-        known = {(a, b): json.loads(reasons) for (a, _, _), (b, _, reasons) in stored.items()
+        known = {(a, b): reasons for (a, _, _), (b, _, reasons) in stored.items()
                  if reasons is not None and a not in edited and b not in edited}
     rows: list[dict] = []
     unexplained: list[dict] = []
@@ -86,27 +87,28 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
     def flush_rows() -> None:
         # Reasons for a whole chunk at once: one sparse product instead of a call per pair.
         for row, reasons in zip(unexplained, model.explain_many((r["item_id"], r["neighbour_id"]) for r in unexplained)):
-            row["reasons"] = reasons
-        changed = []
-        for r in rows:
-            # The JSON text once, for the comparison with the stored row and for the insert.
-            r["reasons_json"] = None if r["reasons"] is None else json.dumps(r["reasons"])
-            if stored is None or stored.pop((r["item_id"], r["kind"], r["rank"]), None) != (
-                    r["neighbour_id"], float(r["score"]), r["reasons_json"]):
-                changed.append(r)
-        if stored is not None:
-            delete_neighbour_rows([(r["item_id"], r["kind"], r["rank"]) for r in changed])
-        insert_neighbour_rows(changed)
+            row["reasons_json"] = json.dumps(reasons)
+        if stored is None:
+            insert_neighbour_rows(rows)
+        else:
+            changed = [r for r in rows if stored.pop((r["item_id"], r["kind"], r["rank"]), None) != (
+                r["neighbour_id"], float(r["score"]), r["reasons_json"])]
+            update_neighbour_rows([r for r in changed if r["rank"] in ranks_stored.get((r["item_id"], r["kind"]), ())])
+            insert_neighbour_rows([r for r in changed if r["rank"] not in ranks_stored.get((r["item_id"], r["kind"]), ())])
         rows.clear()
         unexplained.clear()
 
+    # The ranks each list has in the database, to tell an UPDATE from an INSERT (small update only).
+    ranks_stored: dict[tuple[int, str], set[int]] = {}
+    for item_id, kind, rank in stored or ():
+        ranks_stored.setdefault((item_id, kind), set()).add(rank)
     for item_id in ids:
         for kind in KINDS:
             for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
-                row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons=None)
+                row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons_json=None)
                 if rank < REASONED_RANKS:
-                    row["reasons"] = known.get((item_id, other))
-                    if not row["reasons"]:
+                    row["reasons_json"] = known.get((item_id, other))
+                    if row["reasons_json"] is None:
                         unexplained.append(row)
                 rows.append(row)
         if len(rows) >= WRITE_CHUNK:
@@ -141,6 +143,24 @@ _DRIVER_INSERTS = {
     "postgresql": "INSERT INTO neighbours (item_id, kind, rank, neighbour_id, score, reasons) "
                   "VALUES (%s, %s, %s, %s, %s, %s::json)",
 }
+
+
+_DRIVER_UPDATES = {
+    "sqlite": "UPDATE neighbours SET neighbour_id = ?, score = ?, reasons = ? WHERE item_id = ? AND kind = ? AND rank = ?",
+    "postgresql": "UPDATE neighbours SET neighbour_id = %s, score = %s, reasons = %s::json "
+                  "WHERE item_id = %s AND kind = %s AND rank = %s",
+}
+
+
+def update_neighbour_rows(rows: list[dict]) -> None:
+    """Rewrite the neighbour, score and reasons (`reasons_json`, as insert_neighbour_rows takes them) of rows
+    already stored at these (item, kind, rank) places, each by its primary key, in one executemany."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    connection.exec_driver_sql(_DRIVER_UPDATES[connection.dialect.name], [
+        (r["neighbour_id"], float(r["score"]), r["reasons_json"], r["item_id"], r["kind"], r["rank"]) for r in rows
+    ])
 
 
 def insert_neighbour_rows(rows: list[dict]) -> None:

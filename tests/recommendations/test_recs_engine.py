@@ -464,6 +464,17 @@ def test_edits_folded_into_copies_never_change_the_models_they_were_copied_from(
     assert (first.matrix_ != TfidfRecommender.loads(first_snapshot).matrix_).nnz == 0
 
 
+def test_folding_in_an_item_as_the_model_already_has_it_changes_nothing():
+    docs = random_catalog(35, 40)
+    model = TfidfRecommender(top_n=5).fit(docs)
+    before = list(model.all_neighbours())
+    assert model.fold_in(docs[3]) == set()
+    assert list(model.all_neighbours()) == before and model.folded_count_ == 0
+    moved = ItemDoc(docs[3].id, docs[3].kind, docs[3].title, creators=docs[3].creators, tags=docs[3].tags,
+                    description=docs[3].description, note=docs[3].note, year=1990)
+    assert docs[3].id in model.fold_in(moved)  # another year is another era
+
+
 def test_fold_in_reports_exactly_the_rows_that_changed():
     docs = random_catalog(14, 50)
     model = TfidfRecommender(top_n=4).fit(docs[:49])
