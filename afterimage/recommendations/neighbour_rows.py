@@ -19,20 +19,29 @@ WRITE_CHUNK = 5000
 
 
 def write_neighbour_rows(
-    model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int] = frozenset()
+    model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int] = frozenset(),
+    kinds: Iterable[str] | None = None,
 ) -> None:
     """Replace the stored top lists of these items (all items when None) with the model's.
 
     Reasons already stored for a pair are kept unless one of the two items was `edited`: explaining
-    is the costly part of a small update.
+    is the costly part of a small update. With `kinds`, only the lists of those kinds are rewritten, except
+    for edited items (all of theirs): a fold-in moves an item in and out of lists of its own kind only.
     """
-    wanted = None if item_ids is None else sorted(set(item_ids))
-    _write_neighbour_rows(model, wanted, edited, None if wanted is None else stored_rows(wanted))
+    if item_ids is None:
+        _write_neighbour_rows(model, None, edited, None)
+        return
+    wanted = set(item_ids)
+    kinds = KINDS if kinds is None else tuple(sorted(set(kinds)))
+    lists = sorted((item_id, kind) for item_id in wanted for kind in KINDS if kind in kinds or item_id in edited)
+    stored = stored_rows(sorted(wanted & edited))
+    stored.update(stored_rows(sorted(wanted - edited), kinds))
+    _write_neighbour_rows(model, lists, edited, stored)
 
 
-def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]:
-    """The stored rows of these items (of all when None): (item, kind, rank) -> (neighbour, score, reasons
-    as JSON text).
+def stored_rows(item_ids: list[int] | None, kinds: Iterable[str] = KINDS) -> dict[tuple[int, str, int], tuple]:
+    """The stored rows of these items (of all when None), of these kinds: (item, kind, rank) -> (neighbour,
+    score, reasons as JSON text).
 
     Read below the ORM, through the driver's cursor in this transaction: a refit reads all 400,000 rows of
     a 10,000-item catalog.
@@ -41,7 +50,9 @@ def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]
     if item_ids is None:
         queries = [sql]
     else:
-        queries = [f"{sql} WHERE item_id IN ({','.join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])})"
+        # Kinds are the catalog's own names (KINDS), never input: safe to spell out.
+        of_kinds = "" if set(KINDS) <= set(kinds) else f" AND kind IN ({','.join(repr(str(k)) for k in kinds if k in KINDS)})"
+        queries = [f"{sql} WHERE item_id IN ({','.join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])}){of_kinds}"
                    for at in range(0, len(item_ids), WRITE_CHUNK)]
     rows: dict[tuple[int, str, int], tuple] = {}
     cursor = db.session.connection().connection.cursor()
@@ -57,9 +68,9 @@ def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]
     return rows
 
 
-def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, edited: set[int],
+def _write_neighbour_rows(model: TfidfRecommender, lists: list[tuple[int, str]] | None, edited: set[int],
                           stored: dict[tuple[int, str, int], tuple] | None) -> None:
-    """Rewrite the lists.
+    """Rewrite the lists (every list of every item when None).
 
     A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
     and rewrites the lists it changed) touches only the rows that differ, in place: an UPDATE by primary
@@ -69,15 +80,15 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
     """
     # Reasons already stored for a pair, as their JSON text (small update only): reused unless edited.
     known: dict[tuple[int, int], str] = {}
-    if item_ids is None:
+    if lists is None:
         db.session.execute(sa.delete(Neighbour))
-        ids = model.ids_.tolist()
+        lists = [(item_id, kind) for item_id in model.ids_.tolist() for kind in KINDS]
     else:
-        ids = sorted(set(item_ids) & set(model.row_of_))
-        gone = sorted(set(item_ids) - set(ids))
+        gone = sorted({item_id for item_id, _ in lists if item_id not in model.row_of_})
         if gone:
             # Rows of items no longer in the model go too.
             db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(gone)))
+        lists = [(item_id, kind) for item_id, kind in lists if item_id in model.row_of_]
         stored = {key: row for key, row in stored.items() if key[0] in model.row_of_}
         known = {(a, b): reasons for (a, _, _), (b, _, reasons) in stored.items()
                  if reasons is not None and a not in edited and b not in edited}
@@ -91,26 +102,26 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
         if stored is None:
             insert_neighbour_rows(rows)
         else:
-            changed = [r for r in rows if stored.pop((r["item_id"], r["kind"], r["rank"]), None) != (
-                r["neighbour_id"], float(r["score"]), r["reasons_json"])]
-            update_neighbour_rows([r for r in changed if r["rank"] in ranks_stored.get((r["item_id"], r["kind"]), ())])
-            insert_neighbour_rows([r for r in changed if r["rank"] not in ranks_stored.get((r["item_id"], r["kind"]), ())])
+            updated, inserted = [], []
+            for r in rows:
+                was = stored.pop((r["item_id"], r["kind"], r["rank"]), None)
+                if was is None:
+                    inserted.append(r)
+                elif was != (r["neighbour_id"], float(r["score"]), r["reasons_json"]):
+                    updated.append(r)
+            update_neighbour_rows(updated)
+            insert_neighbour_rows(inserted)
         rows.clear()
         unexplained.clear()
 
-    # The ranks each list has in the database, to tell an UPDATE from an INSERT (small update only).
-    ranks_stored: dict[tuple[int, str], set[int]] = {}
-    for item_id, kind, rank in stored or ():
-        ranks_stored.setdefault((item_id, kind), set()).add(rank)
-    for item_id in ids:
-        for kind in KINDS:
-            for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
-                row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons_json=None)
-                if rank < REASONED_RANKS:
-                    row["reasons_json"] = known.get((item_id, other))
-                    if row["reasons_json"] is None:
-                        unexplained.append(row)
-                rows.append(row)
+    for item_id, kind in lists:
+        for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
+            row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons_json=None)
+            if rank < REASONED_RANKS:
+                row["reasons_json"] = known.get((item_id, other))
+                if row["reasons_json"] is None:
+                    unexplained.append(row)
+            rows.append(row)
         if len(rows) >= WRITE_CHUNK:
             flush_rows()
     if rows:

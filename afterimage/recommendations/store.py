@@ -214,6 +214,9 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     # An item moved off the watched/read shelf leaves the model like a deleted one; its own rows go too.
     unpublished = (changed - removed) - {doc.id for doc in docs}
     leaving = {item_id for item_id in removed | unpublished if item_id in model.row_of_}
+    # An item enters and leaves only lists of its own kind (before and after): only those can change.
+    kinds = {doc.kind for doc in docs} | {model.kinds_[model.row_of_[item_id]] for item_id in leaving | changed
+                                          if item_id in model.row_of_}
     for item_id in leaving:
         affected |= model.remove(item_id)
     folded = set()
@@ -230,7 +233,7 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     if not folded and not leaving:
         # Nothing the engine reads changed: no rows to write, no change for the other processes to replay.
         return
-    write_neighbour_rows(model, (affected - removed) | (unpublished & leaving), edited=folded)
+    write_neighbour_rows(model, (affected - removed) | (unpublished & leaving), edited=folded, kinds=kinds)
     log_changes(model, folded | (unpublished & leaving), removed & leaving)
     if model.needs_rebuild():
         # Too many unknown words folded in: refit, but after this commit and off the request, so the

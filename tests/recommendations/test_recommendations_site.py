@@ -261,7 +261,8 @@ def stored_table() -> dict[tuple, tuple]:
                   Neighbour.reasons))}
 
 
-def test_a_save_writes_only_the_rows_that_differ_and_leaves_every_list_as_the_model_ranks_it(demo_app):
+@pytest.mark.parametrize("change", ["note", "kind"])
+def test_a_save_writes_only_the_rows_that_differ_and_leaves_every_list_as_the_model_ranks_it(demo_app, change):
     with demo_app.app_context():
         film = item("hiroshima-mon-amour-1959")
         before = stored_table()
@@ -276,6 +277,8 @@ def test_a_save_writes_only_the_rows_that_differ_and_leaves_every_list_as_the_mo
         try:
             fields = item_fields(film)
             fields.note = "Seen again: the river at Nevers, the cellar, the names of the two cities."
+            if change == "kind":  # it leaves the films' lists and enters the books'
+                fields.kind, fields.creators = "book", [("Marguerite Duras", "author")]
             save_item(fields, film)
             db.session.commit()
         finally:
