@@ -420,15 +420,19 @@ class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
         both = (self.matrix_ @ sp.vstack([queries, phrases], format="csr").T).toarray().T
         cosine, shares_phrase = both[:len(rows)], both[len(rows):] > 0
         cosine[np.arange(len(rows)), rows] = 0
-        score = cosine.astype(np.float32)
+        # Only pairs with evidence get a score (a fifth of them on a synthetic catalog): the blend and the
+        # era are worked out for those alone, as _blend does.
+        query, other = np.nonzero((cosine > 0) & ((cosine >= self.evidence_floor) | shares_phrase))
+        score = cosine[query, other].astype(np.float32)
         if self.latent_.shape[1]:
             # einsum, not BLAS: OpenBLAS's threads spin for a product this small, which costs the other
             # workers on a small server more than it saves.
-            latent = np.einsum("ij,kj->ik", self.latent_[rows], self.latent_)
+            latent = np.einsum("ij,kj->ik", self.latent_[rows], self.latent_)[query, other]
             score = (1 - self.latent_weight) * score + self.latent_weight * np.maximum(latent, 0)
-        score = score * self._era_factor(self.years_[rows, None], self.years_[None, :])
-        evidence = (cosine > 0) & ((cosine >= self.evidence_floor) | shares_phrase)
-        return np.where(evidence, score, 0).astype(np.float32)
+        score = score * self._era_factor(self.years_[rows][query], self.years_[other])
+        scores = np.zeros(cosine.shape, dtype=np.float32)
+        scores[query, other] = score
+        return scores
 
     # ----------------------------------------------------------------------------- queries
 
