@@ -14,7 +14,8 @@ loading the edit form (not timed):
 - `other worker replay`: another worker of the same server, whose copy of the model is from before the note
   save, catching up with the stored change (the first recommendation a reader asks of it after her save).
 
-Prints the medians in milliseconds with the load average beside them, then as its last line one JSON object.
+Prints the medians in milliseconds (wall clock, and the measuring process's CPU time, steadier when other work
+shares the cores) with the load average beside them, then as its last line one JSON object.
 """
 from __future__ import annotations
 
@@ -52,13 +53,13 @@ def form_fields(client, path: str) -> dict:
     return ([f for f in forms if f["action"] in ("", path)] or forms)[0]["fields"]
 
 
-def timed_post(client, path: str, fields: dict) -> float:
-    """Seconds for one POST of the form, to its redirect."""
-    started = time.perf_counter()
+def timed_post(client, path: str, fields: dict) -> tuple[float, float]:
+    """Seconds (wall clock, and this process's CPU) for one POST of the form, to its redirect."""
+    started, cpu = time.perf_counter(), time.process_time()
     response = client.post(path, data=fields)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert response.status_code == 303, (path, response.status_code, response.get_data(as_text=True)[:2000])
-    return seconds
+    return seconds, cpu
 
 
 def measure(items: int, saves: int) -> dict:
@@ -97,6 +98,7 @@ def measure(items: int, saves: int) -> dict:
         assert signed_in.status_code == 303, signed_in.status_code
         chosen = editable[:: max(1, len(editable) // (saves + 1))][: saves + 1]
         samples: dict[str, list[float]] = {name: [] for name in MEASURES}
+        cpu: dict[str, list[float]] = {name: [] for name in MEASURES}
         for n, item_id in enumerate(chosen):
             path = f"/studio/items/{item_id}"
             fields = form_fields(client, path)
@@ -107,23 +109,23 @@ def measure(items: int, saves: int) -> dict:
             after_save = store._models
             store._models = other_worker
             with app.app_context():
-                started = time.perf_counter()
+                started, replay_cpu = time.perf_counter(), time.process_time()
                 store.current_model()
-                replay = time.perf_counter() - started
+                replay, replay_cpu = time.perf_counter() - started, time.process_time() - replay_cpu
                 db.session.remove()
             store._models = after_save
             fields = form_fields(client, path)
             unchanged = timed_post(client, path, fields)
             if n == 0:
                 continue  # warm-up: templates compiled, model loaded
-            samples["note save"].append(note_save)
-            samples["unchanged form"].append(unchanged)
-            samples["other worker replay"].append(replay)
+            for name, (wall, used) in zip(MEASURES, (note_save, unchanged, (replay, replay_cpu))):
+                samples[name].append(wall)
+                cpu[name].append(used)
         with app.app_context():
             published = db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("items")))
             db.session.remove()
             db.engine.dispose()
-        return {"samples": samples, "items": published}
+        return {"samples": samples, "cpu": cpu, "items": published}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -139,6 +141,7 @@ def run_checkout(checkout: Path, items: int, saves: int) -> dict:
     measured = json.loads(completed.stdout.strip().splitlines()[-1])
     return {
         "median_ms": {name: round(statistics.median(values) * 1000, 1) for name, values in measured["samples"].items()},
+        "cpu_median_ms": {name: round(statistics.median(values) * 1000, 1) for name, values in measured["cpu"].items()},
         "saves": len(measured["samples"]["note save"]),
         "load_after": load_average(),
         "seconds": round(time.perf_counter() - started, 1),
@@ -176,16 +179,17 @@ def main() -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}; SQLite; {args.items} items; median of {args.saves} saves; "
           f"load average {load_before} before, " + ", ".join(f"{r['load_after']} after {n}" for n, r in results.items()))
-    print(f"{'':22}" + "".join(f"{name:>12}" for name in results) + ("       ratio" if "baseline" in results else ""))
-    ratios = {}
-    for measure_name in MEASURES:
-        row = [results[name]["median_ms"][measure_name] for name in results]
-        line = f"{measure_name:22}" + "".join(f"{value:9.1f} ms" for value in row)
-        if "baseline" in results:
-            ratios[measure_name] = round(results["this"]["median_ms"][measure_name]
-                                         / results["baseline"]["median_ms"][measure_name], 3)
-            line += f"  x{ratios[measure_name]:.3f}"
-        print(line)
+    ratios: dict[str, dict[str, float]] = {}
+    for figure, title in (("median_ms", "wall clock"), ("cpu_median_ms", "CPU (steadier on a shared machine)")):
+        print(f"{title:34}" + "".join(f"{name:>12}" for name in results) + ("       ratio" if "baseline" in results else ""))
+        for measure_name in MEASURES:
+            row = [results[name][figure][measure_name] for name in results]
+            line = f"  {measure_name:32}" + "".join(f"{value:9.1f} ms" for value in row)
+            if "baseline" in results:
+                ratio = round(results["this"][figure][measure_name] / results["baseline"][figure][measure_name], 3)
+                ratios.setdefault(figure, {})[measure_name] = ratio
+                line += f"  x{ratio:.3f}"
+            print(line)
     print(json.dumps({"machine": machine, "items": args.items, "saves": args.saves, "load_before": load_before,
                       **results, **({"ratio": ratios} if ratios else {})}))
 
