@@ -67,8 +67,7 @@ class Item(db.Model):
     description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     rating: so.Mapped[Optional[float]] = so.mapped_column(sa.Float)
-    # Indexed: every save counts the published items (recommendations/store.py), every public list filters on it.
-    status: so.Mapped[str] = so.mapped_column(sa.String(8), default="seen", index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(8), default="seen")
     cover_url: so.Mapped[Optional[str]] = so.mapped_column(sa.String(500))
     # Content hash of the cover she uploaded (its sizes are CoverImage rows); None shows cover_url or a placeholder.
     cover_digest: so.Mapped[Optional[str]] = so.mapped_column(sa.String(64))
