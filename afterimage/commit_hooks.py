@@ -7,7 +7,8 @@ Every save (studio form, import, restore, CLI) goes through the session, so thes
 2. before commit: fold the changed items into the recommendation model and rewrite their neighbour rows,
    then move the catalog version. In this order every writer takes the model's row lock before the
    version's, so two writers never deadlock on PostgreSQL;
-3. after commit: start a background refit when the fold-ins drifted the model too far;
+3. after commit: the model it folded becomes this process's copy (not before: a failed commit must leave
+   readers the old one); start a background refit when the fold-ins drifted the model too far;
 4. after rollback: forget all of it.
 
 They are registered here and nowhere else (register_commit_hooks, from the app factory): no module attaches a
@@ -45,6 +46,7 @@ def before_commit(session: so.Session) -> None:
 
 def after_commit(session: so.Session) -> None:
     """Step 3."""
+    recommendations.publish_folded_model(session)
     recommendations.refit_when_due(session)
 
 

@@ -9,7 +9,9 @@ from flask import current_app, has_app_context
 
 from afterimage.catalog.models import Item
 from afterimage.recommendations.refit import refit_in_background
-from afterimage.recommendations.store import REFIT_AT_COMMIT, REFIT_DUE, REFRESHING, apply_item_changes
+from afterimage.recommendations.store import (
+    REFIT_AT_COMMIT, REFIT_DUE, REFRESHING, apply_item_changes, drop_pending_model, publish_pending_model,
+)
 
 CHANGED, REMOVED = "recs_changed", "recs_removed"
 
@@ -49,6 +51,11 @@ def refresh_recommendations(session: so.Session) -> None:
         session.info[REFRESHING] = False
 
 
+def publish_folded_model(session: so.Session) -> None:
+    """After commit: the model the transaction folded or refitted becomes this process's copy."""
+    publish_pending_model(session.info)
+
+
 def refit_when_due(session: so.Session) -> None:
     """After commit: the committed changes drifted the model too far, so refit it in the background."""
     if session.info.pop(REFIT_DUE, False) and has_app_context():
@@ -56,7 +63,8 @@ def refit_when_due(session: so.Session) -> None:
 
 
 def forget_item_changes(session: so.Session) -> None:
-    """After rollback: nothing to refresh."""
+    """After rollback: nothing to refresh, and the model it folded is not the database's."""
+    drop_pending_model(session.info)
     session.info.pop(CHANGED, None)
     session.info.pop(REMOVED, None)
     session.info.pop(REFIT_DUE, None)

@@ -19,20 +19,29 @@ WRITE_CHUNK = 5000
 
 
 def write_neighbour_rows(
-    model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int] = frozenset()
+    model: TfidfRecommender, item_ids: Iterable[int] | None, edited: set[int] = frozenset(),
+    kinds: Iterable[str] | None = None,
 ) -> None:
     """Replace the stored top lists of these items (all items when None) with the model's.
 
     Reasons already stored for a pair are kept unless one of the two items was `edited`: explaining
-    is the costly part of a small update.
+    is the costly part of a small update. With `kinds`, only the lists of those kinds are rewritten, except
+    for edited items (all of theirs): a fold-in moves an item in and out of lists of its own kind only.
     """
-    wanted = None if item_ids is None else sorted(set(item_ids))
-    _write_neighbour_rows(model, wanted, edited, None if wanted is None else stored_rows(wanted))
+    if item_ids is None:
+        _write_neighbour_rows(model, None, edited, None)
+        return
+    wanted = set(item_ids)
+    kinds = KINDS if kinds is None else tuple(sorted(set(kinds)))
+    lists = sorted((item_id, kind) for item_id in wanted for kind in KINDS if kind in kinds or item_id in edited)
+    stored = stored_rows(sorted(wanted & edited))
+    stored.update(stored_rows(sorted(wanted - edited), kinds))
+    _write_neighbour_rows(model, lists, edited, stored)
 
 
-def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]:
-    """The stored rows of these items (of all when None): (item, kind, rank) -> (neighbour, score, reasons
-    as JSON text).
+def stored_rows(item_ids: list[int] | None, kinds: Iterable[str] = KINDS) -> dict[tuple[int, str, int], tuple]:
+    """The stored rows of these items (of all when None), of these kinds: (item, kind, rank) -> (neighbour,
+    score, reasons as JSON text).
 
     Read below the ORM, through the driver's cursor in this transaction: a refit reads all 400,000 rows of
     a 10,000-item catalog.
@@ -41,7 +50,9 @@ def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]
     if item_ids is None:
         queries = [sql]
     else:
-        queries = [f"{sql} WHERE item_id IN ({','.join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])})"
+        # Kinds are the catalog's own names (KINDS), never input: safe to spell out.
+        of_kinds = "" if set(KINDS) <= set(kinds) else f" AND kind IN ({','.join(repr(str(k)) for k in kinds if k in KINDS)})"
+        queries = [f"{sql} WHERE item_id IN ({','.join(str(int(i)) for i in item_ids[at:at + WRITE_CHUNK])}){of_kinds}"
                    for at in range(0, len(item_ids), WRITE_CHUNK)]
     rows: dict[tuple[int, str, int], tuple] = {}
     cursor = db.session.connection().connection.cursor()
@@ -57,28 +68,29 @@ def stored_rows(item_ids: list[int] | None) -> dict[tuple[int, str, int], tuple]
     return rows
 
 
-def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, edited: set[int],
+def _write_neighbour_rows(model: TfidfRecommender, lists: list[tuple[int, str]] | None, edited: set[int],
                           stored: dict[tuple[int, str, int], tuple] | None) -> None:
-    """Rewrite the lists.
+    """Rewrite the lists (every list of every item when None).
 
     A whole rebuild deletes every row and inserts them again. A small update (a save folds one item in,
-    and rewrites the fifty-odd lists it may enter) writes only the rows that differ: a fold-in changes
-    the saved item's own scores and shifts a few ranks, so rewriting every row of every list would be
-    most of the database's work for her save.
+    and rewrites the lists it changed) touches only the rows that differ, in place: an UPDATE by primary
+    key where a rank's neighbour, score or reasons changed, an INSERT for a rank the list did not have, a
+    DELETE for one it no longer has. A fold-in changes the saved item's own scores and shifts a few ranks,
+    so rewriting every row of every list would be most of the database's work for her save.
     """
-    known: dict[tuple[int, int], list[str]] = {}
-    # `stored`, on a small update: the rows there were (stored_rows), taken out as they are matched.
-    if item_ids is None:
+    # Reasons already stored for a pair, as their JSON text (small update only): reused unless edited.
+    known: dict[tuple[int, int], str] = {}
+    if lists is None:
         db.session.execute(sa.delete(Neighbour))
-        ids = model.ids_.tolist()
+        lists = [(item_id, kind) for item_id in model.ids_.tolist() for kind in KINDS]
     else:
-        ids = sorted(set(item_ids) & set(model.row_of_))
-        gone = sorted(set(item_ids) - set(ids))
+        gone = sorted({item_id for item_id, _ in lists if item_id not in model.row_of_})
         if gone:
             # Rows of items no longer in the model go too.
             db.session.execute(sa.delete(Neighbour).where(Neighbour.item_id.in_(gone)))
+        lists = [(item_id, kind) for item_id, kind in lists if item_id in model.row_of_]
         stored = {key: row for key, row in stored.items() if key[0] in model.row_of_}
-        known = {(a, b): json.loads(reasons) for (a, _, _), (b, _, reasons) in stored.items()
+        known = {(a, b): reasons for (a, _, _), (b, _, reasons) in stored.items()
                  if reasons is not None and a not in edited and b not in edited}
     rows: list[dict] = []
     unexplained: list[dict] = []
@@ -86,29 +98,30 @@ def _write_neighbour_rows(model: TfidfRecommender, item_ids: list[int] | None, e
     def flush_rows() -> None:
         # Reasons for a whole chunk at once: one sparse product instead of a call per pair.
         for row, reasons in zip(unexplained, model.explain_many((r["item_id"], r["neighbour_id"]) for r in unexplained)):
-            row["reasons"] = reasons
-        changed = []
-        for r in rows:
-            # The JSON text once, for the comparison with the stored row and for the insert.
-            r["reasons_json"] = None if r["reasons"] is None else json.dumps(r["reasons"])
-            if stored is None or stored.pop((r["item_id"], r["kind"], r["rank"]), None) != (
-                    r["neighbour_id"], float(r["score"]), r["reasons_json"]):
-                changed.append(r)
-        if stored is not None:
-            delete_neighbour_rows([(r["item_id"], r["kind"], r["rank"]) for r in changed])
-        insert_neighbour_rows(changed)
+            row["reasons_json"] = json.dumps(reasons)
+        if stored is None:
+            insert_neighbour_rows(rows)
+        else:
+            updated, inserted = [], []
+            for r in rows:
+                was = stored.pop((r["item_id"], r["kind"], r["rank"]), None)
+                if was is None:
+                    inserted.append(r)
+                elif was != (r["neighbour_id"], float(r["score"]), r["reasons_json"]):
+                    updated.append(r)
+            update_neighbour_rows(updated)
+            insert_neighbour_rows(inserted)
         rows.clear()
         unexplained.clear()
 
-    for item_id in ids:
-        for kind in KINDS:
-            for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
-                row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons=None)
-                if rank < REASONED_RANKS:
-                    row["reasons"] = known.get((item_id, other))
-                    if not row["reasons"]:
-                        unexplained.append(row)
-                rows.append(row)
+    for item_id, kind in lists:
+        for rank, (other, score) in enumerate(model.neighbours(item_id, kind, TOP_N)):
+            row = dict(item_id=item_id, kind=kind, rank=rank, neighbour_id=other, score=score, reasons_json=None)
+            if rank < REASONED_RANKS:
+                row["reasons_json"] = known.get((item_id, other))
+                if row["reasons_json"] is None:
+                    unexplained.append(row)
+            rows.append(row)
         if len(rows) >= WRITE_CHUNK:
             flush_rows()
     if rows:
@@ -141,6 +154,24 @@ _DRIVER_INSERTS = {
     "postgresql": "INSERT INTO neighbours (item_id, kind, rank, neighbour_id, score, reasons) "
                   "VALUES (%s, %s, %s, %s, %s, %s::json)",
 }
+
+
+_DRIVER_UPDATES = {
+    "sqlite": "UPDATE neighbours SET neighbour_id = ?, score = ?, reasons = ? WHERE item_id = ? AND kind = ? AND rank = ?",
+    "postgresql": "UPDATE neighbours SET neighbour_id = %s, score = %s, reasons = %s::json "
+                  "WHERE item_id = %s AND kind = %s AND rank = %s",
+}
+
+
+def update_neighbour_rows(rows: list[dict]) -> None:
+    """Rewrite the neighbour, score and reasons (`reasons_json`, as insert_neighbour_rows takes them) of rows
+    already stored at these (item, kind, rank) places, each by its primary key, in one executemany."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    connection.exec_driver_sql(_DRIVER_UPDATES[connection.dialect.name], [
+        (r["neighbour_id"], float(r["score"]), r["reasons_json"], r["item_id"], r["kind"], r["rank"]) for r in rows
+    ])
 
 
 def insert_neighbour_rows(rows: list[dict]) -> None:

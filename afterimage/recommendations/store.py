@@ -35,17 +35,24 @@ _lock = threading.RLock()
 REFIT_DUE = "recs_refit_due"
 # Session flag: this transaction changes many items (a big import): its commit refits instead of folding in.
 REFIT_AT_COMMIT = "recs_refit_at_commit"
+# Session key: the model this transaction stored or folded, with its cache entry; it becomes this process's copy
+# only once the transaction has committed (publish_pending_model), so a failed commit leaves the old one.
+PENDING_MODEL = "recs_pending_model"
 
 
 def _cached() -> dict[str, object]:
     """The cache entry for the database this session talks to."""
-    key = db.engine.url.render_as_string(hide_password=True)
-    return _models.setdefault(key, {"token": None, "blob_token": None, "seq": 0, "model": None})
+    return _models.setdefault(_cache_key(), {"token": None, "blob_token": None, "seq": 0, "model": None})
 
 
 def _invalidate_cache() -> None:
     """Forget this database's copy, e.g. before changing it ahead of a commit that may roll back."""
     _cached().update(token=None, blob_token=None, seq=0, model=None)
+
+
+def _cache_key() -> str:
+    """The cache's key for the database this session talks to."""
+    return db.engine.url.render_as_string(hide_password=True)
 
 
 def _forget_cached_model() -> None:
@@ -128,7 +135,7 @@ def save_model(model: TfidfRecommender) -> None:
     row.n_items = len(model.ids_)
     row.fitted_at = sa.func.now()
     db.session.execute(sa.delete(RecModelChange))
-    _cached().update(token=token, blob_token=token, seq=0, model=model)
+    _publish_at_commit(dict(token=token, blob_token=token, seq=0, model=model))
 
 
 def log_changes(model: TfidfRecommender, changed: set[int], removed: set[int]) -> None:
@@ -140,7 +147,32 @@ def log_changes(model: TfidfRecommender, changed: set[int], removed: set[int]) -
     token = uuid.uuid4().hex
     row.token = token
     row.n_items = len(model.ids_)
-    _cached().update(token=token, blob_token=row.blob_token, seq=seq, model=model)
+    _publish_at_commit(dict(token=token, blob_token=row.blob_token, seq=seq, model=model))
+
+
+def _publish_at_commit(entry: dict[str, object]) -> None:
+    """Make `entry` (a model and the tokens it matches) this process's copy once this transaction commits."""
+    db.session.info[PENDING_MODEL] = (_cache_key(), entry)
+
+
+def publish_pending_model(info: dict) -> None:
+    """After a commit: the model it stored or folded is now the database's; readers of this process use it."""
+    pending = info.pop(PENDING_MODEL, None)
+    if pending is not None:
+        key, entry = pending
+        with _lock:
+            _models.setdefault(key, {}).update(entry)
+
+
+def drop_pending_model(info: dict) -> None:
+    """After a rollback: the model it folded never was the database's; forget it, and any copy cached with
+    its token by a read inside that transaction."""
+    pending = info.pop(PENDING_MODEL, None)
+    if pending is not None:
+        key, entry = pending
+        with _lock:
+            if _models.get(key, {}).get("token") == entry["token"]:
+                del _models[key]
 
 
 def rebuild(progress: Callable[[str], None] | None = None) -> TfidfRecommender:
@@ -175,25 +207,34 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     if model is None or len(changed | removed) > max(REFIT_SHARE * catalog_size, 1):
         rebuild()
         return
-    # Fold into a copy: other threads may be ranking with the cached one. If this commit rolls back,
-    # the cache is already forgotten and the next reader reloads from the database.
+    # Fold into a copy: other threads may be ranking with the cached one, and keep it if this commit fails.
     model = model.copy_for_update()
-    _invalidate_cache()
     affected: set[int] = set()
     docs = item_docs(changed - removed)
     # An item moved off the watched/read shelf leaves the model like a deleted one; its own rows go too.
     unpublished = (changed - removed) - {doc.id for doc in docs}
-    for item_id in removed | unpublished:
+    leaving = {item_id for item_id in removed | unpublished if item_id in model.row_of_}
+    # An item enters and leaves only lists of its own kind (before and after): only those can change.
+    kinds = {doc.kind for doc in docs} | {model.kinds_[model.row_of_[item_id]] for item_id in leaving | changed
+                                          if item_id in model.row_of_}
+    for item_id in leaving:
         affected |= model.remove(item_id)
+    folded = set()
     for doc in docs:
-        affected |= model.fold_in(doc)
+        rows = model.fold_in(doc)
+        if rows:  # empty when the model already has the item as it is (a rating changed, say)
+            folded.add(doc.id)
+            affected |= rows
     # Rows deleted or added around the ORM (a bulk DELETE, raw SQL) never reached the model: refit now
     # rather than write neighbours for items that are gone.
     if db.session.scalar(sa.select(sa.func.count(Item.id)).where(published_items())) != len(model.ids_):
         rebuild()
         return
-    write_neighbour_rows(model, (affected - removed) | unpublished, edited=changed)
-    log_changes(model, changed, removed)
+    if not folded and not leaving:
+        # Nothing the engine reads changed: no rows to write, no change for the other processes to replay.
+        return
+    write_neighbour_rows(model, (affected - removed) | (unpublished & leaving), edited=folded, kinds=kinds)
+    log_changes(model, folded | (unpublished & leaving), removed & leaving)
     if model.needs_rebuild():
         # Too many unknown words folded in: refit, but after this commit and off the request, so the
         # author's import returns at once and her next edit does not queue behind a whole refit.

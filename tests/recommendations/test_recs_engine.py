@@ -397,6 +397,84 @@ def test_a_copy_for_update_changes_without_touching_the_model_readers_use():
     assert_same_lists(copy, rebuilt)
 
 
+def test_score_rows_gives_every_pair_its_score_by_definition():
+    model = TfidfRecommender(top_n=5).fit(random_catalog(21, 70))
+    rows = np.arange(len(model.ids_))
+    assert model.score_rows(rows) == pytest.approx(brute_force_scores(model), abs=1e-6)
+    assert model.score_rows(rows[[5, 3]]) == pytest.approx(brute_force_scores(model)[[5, 3]], abs=1e-6)
+
+
+def edits_of(docs: list[ItemDoc]) -> list[ItemDoc]:
+    """New versions of some items: new words, another kind, another year, nothing left, a repeat edit."""
+    first, second, third, fourth = docs[:4]
+    return [
+        ItemDoc(first.id, first.kind, first.title, creators=first.creators, tags=first.tags,
+                description=first.description, note=first.note + " ghost train night ghost"),
+        ItemDoc(second.id, "book" if second.kind == "film" else "film", second.title, tags=("noir", "war"),
+                description=second.description),
+        ItemDoc(third.id, third.kind, third.title, creators=third.creators, tags=third.tags,
+                description=third.description, year=1950),
+        ItemDoc(fourth.id, fourth.kind, "zzz"),
+        ItemDoc(first.id, first.kind, first.title, creators=("Toni Morrison",), tags=("grief",),
+                description="river winter garden mirror"),
+    ]
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_an_edit_folded_in_place_ranks_as_the_previous_remove_and_append_and_as_a_refit(seed):
+    docs = random_catalog(seed, 80)
+    in_place = TfidfRecommender(top_n=5).fit(docs)
+    previous = TfidfRecommender(top_n=5).fit(docs)
+    current = {doc.id: doc for doc in docs}
+    for edited in edits_of(docs):
+        before = {(item_id, kind): pairs for item_id, kind, pairs in in_place.all_neighbours()}
+        changed = in_place.fold_in(edited)
+        # How fold-in treated an edit before: take the item out, then add it again as a new last row.
+        previous.remove(edited.id)
+        previous.fold_in(edited)
+        current[edited.id] = edited
+        assert_same_lists(in_place, previous)
+        refit = TfidfRecommender(top_n=5).fit(list(current.values()), vectorizer=in_place.vectorizer_)
+        assert_same_lists(in_place, refit)
+        after = {(item_id, kind): pairs for item_id, kind, pairs in in_place.all_neighbours()}
+        assert {item_id for (item_id, kind), pairs in after.items() if before[(item_id, kind)] != pairs} <= changed
+        assert in_place.ids_.tolist() == [doc.id for doc in docs]  # every row stays where it was
+    scores = brute_force_scores(in_place)
+    for item_id in in_place.ids_.tolist():
+        for kind in ("film", "book"):
+            assert_same_ranking(in_place.neighbours(item_id, kind), expected_neighbours(in_place, scores, item_id, kind, 5))
+
+
+def test_edits_folded_into_copies_never_change_the_models_they_were_copied_from():
+    docs = random_catalog(34, 60)
+    published = TfidfRecommender(top_n=5).fit(docs)
+    snapshot = published.dumps()
+    first = published.copy_for_update()
+    for edited in edits_of(docs):  # the second edit of an item writes into arrays the copy already owns
+        first.fold_in(edited)
+    first_snapshot = first.dumps()
+    second = first.copy_for_update()
+    second.fold_in(ItemDoc(docs[0].id, docs[0].kind, "ghost train", tags=("noir",)))
+    second.fold_in(ItemDoc(docs[0].id, docs[0].kind, "ghost train", tags=("war",)))
+    restored = TfidfRecommender.loads(snapshot)
+    assert list(published.all_neighbours()) == list(restored.all_neighbours())
+    assert (published.matrix_ != restored.matrix_).nnz == 0
+    assert np.array_equal(published.latent_, restored.latent_)
+    assert list(first.all_neighbours()) == list(TfidfRecommender.loads(first_snapshot).all_neighbours())
+    assert (first.matrix_ != TfidfRecommender.loads(first_snapshot).matrix_).nnz == 0
+
+
+def test_folding_in_an_item_as_the_model_already_has_it_changes_nothing():
+    docs = random_catalog(35, 40)
+    model = TfidfRecommender(top_n=5).fit(docs)
+    before = list(model.all_neighbours())
+    assert model.fold_in(docs[3]) == set()
+    assert list(model.all_neighbours()) == before and model.folded_count_ == 0
+    moved = ItemDoc(docs[3].id, docs[3].kind, docs[3].title, creators=docs[3].creators, tags=docs[3].tags,
+                    description=docs[3].description, note=docs[3].note, year=1990)
+    assert docs[3].id in model.fold_in(moved)  # another year is another era
+
+
 def test_fold_in_reports_exactly_the_rows_that_changed():
     docs = random_catalog(14, 50)
     model = TfidfRecommender(top_n=4).fit(docs[:49])

@@ -197,3 +197,64 @@ def test_pinning_and_hiding_a_recommendation_can_be_undone(demo_app, demo_author
     with demo_app.app_context():
         recs = studio_recommendations(db.session.get(Item, item_id), "film")
         assert not any(r.pinned or r.hidden for r in recs)
+
+
+def edit_form_values(app, slug: str) -> tuple[int, dict]:
+    """An item's id and its edit form's values as the form shows them (what posting it untouched sends)."""
+    from afterimage.catalog.rules import item_fields
+    from afterimage.studio.forms import ItemForm
+
+    with app.test_request_context():
+        item = db.session.scalar(sa.select(Item).where(Item.slug == slug))
+        form = ItemForm(meta={"csrf": False})
+        form.fill_from(item_fields(item), item.slug)
+        values = {name: value for name, value in form.data.items()
+                  if name not in ("csrf_token", "cover_file", "remove_cover", "submit")}
+        return item.id, values
+
+
+def recommendation_writes(app):
+    """Collects the statements that write stored recommendations (lists, change log, model row)."""
+    written = []
+
+    def collect(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        if words[0].upper() in ("INSERT", "UPDATE", "DELETE") and any(
+                table in statement for table in ("neighbours", "rec_model_changes", "rec_model_blobs")):
+            written.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", collect)
+    return written
+
+
+@pytest.mark.parametrize("browser_change", ["nothing", "rating", "line endings"])
+def test_a_save_that_changes_nothing_recommendations_read_neither_refolds_nor_rewrites_lists(
+        demo_app, demo_author_client, browser_change):
+    from afterimage.recommendations import store
+    from afterimage.recommendations.models import RecModel
+
+    if browser_change == "line endings":
+        with demo_app.app_context():
+            film = db.session.scalar(sa.select(Item).where(Item.slug == "hiroshima-mon-amour-1959"))
+            film.description = "A French actress in Hiroshima.\nA Japanese architect."
+            db.session.commit()
+    item_id, values = edit_form_values(demo_app, "hiroshima-mon-amour-1959")
+    if browser_change == "rating":
+        values["rating"] = "2.5"
+    elif browser_change == "line endings":
+        # A browser sends a textarea's lines with CRLF: the text changes, not the words.
+        values["description"] = values["description"].replace("\n", "\r\n")
+    with demo_app.app_context():
+        model, token = store.current_model(), db.session.scalar(sa.select(RecModel.token))
+    written = recommendation_writes(demo_app)
+    response = post_form(demo_author_client, f"/studio/items/{item_id}", values)
+    assert response.status_code == 303
+    assert "Saved Hiroshima mon amour." in demo_author_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert written == []
+    with demo_app.app_context():
+        assert db.session.scalar(sa.select(RecModel.token)) == token  # other workers have nothing to replay
+        assert store.current_model() is model
+        saved = db.session.get(Item, item_id)
+        assert (saved.rating, "\r\n" in saved.description) == (
+            2.5 if browser_change == "rating" else saved.rating, browser_change == "line endings")
