@@ -94,7 +94,8 @@ def shared_rule_parsing(parse_rule):
         if key not in parsed:
             trace_start, known = len(rule._trace), set(rule._converters)
             parts = list(parse_rule(rule, text))
-            made = {variable: rule._converters[variable] for variable in rule._converters.keys() - known}
+            # In the rule's order: the matcher pairs the regex's groups with the converters by position.
+            made = {variable: converter for variable, converter in rule._converters.items() if variable not in known}
             parsed[key] = (parts, rule._trace[trace_start:], made)
             return parts
         parts, trace, made = parsed[key]
