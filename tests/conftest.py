@@ -1,23 +1,21 @@
 """Fixtures: a fresh database per test from the factory, a client, a CLI runner and the demo catalog."""
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import pytest
-import sqlalchemy as sa
-from flask import Flask
-from werkzeug.routing.rules import Rule
 
-from afterimage.catalog.demo import load_demo_catalog
-from afterimage.extensions import db
-from afterimage.http import cache as http_cache
-from afterimage.recommendations import refit as recommendation_refit
-from afterimage.recommendations import store as recommendation_store
-from app import create_app
+if TYPE_CHECKING:
+    from flask import Flask
+
+# The app and its packages (scikit-learn among them, 3 s of CPU) are imported by the fixtures that use them, not
+# here: pytest-xdist's controller loads this file too, and collects and runs nothing.
 
 pytest_plugins = ["tests.postgres"]
 
@@ -83,34 +81,131 @@ def shared_url_builder(compile_builder):
     return build
 
 
+def shared_rule_parsing(parse_rule):
+    """Werkzeug's Rule._parse_rule, parsing each URL rule once per process (three quarters of a create_app).
+
+    The parts (matching regexes and weights) depend only on the rule's text and the map's converter classes;
+    what parsing leaves on the rule (its trace, and converters bound to its own map) is replayed on later rules.
+    """
+    parsed: dict[tuple, tuple] = {}
+
+    def parse(rule, text: str):
+        key = (text, tuple(rule.map.converters.items()))
+        if key not in parsed:
+            trace_start, known = len(rule._trace), set(rule._converters)
+            parts = list(parse_rule(rule, text))
+            # In the rule's order: the matcher pairs the regex's groups with the converters by position.
+            made = {variable: converter for variable, converter in rule._converters.items() if variable not in known}
+            parsed[key] = (parts, rule._trace[trace_start:], made)
+            return parts
+        parts, trace, made = parsed[key]
+        rule._trace.extend(trace)
+        for variable, template in made.items():
+            converter = copy.copy(template)  # a converter holds its arguments and the map it was made for
+            converter.map = rule.map
+            rule._converters[variable] = converter
+            rule.arguments.add(variable)
+        return list(parts)
+
+    return parse
+
+
 @pytest.fixture(autouse=True, scope="session")
 def work_shared_between_apps():
-    """What every test's create_app would repeat for the same result: the build fingerprint and URL builders."""
+    """What every test's create_app would repeat for the same result: the build fingerprint, URL rules' parsing
+    and builders."""
+    from werkzeug.routing.rules import Rule
+
+    from afterimage.http import cache as http_cache
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(http_cache, "build_fingerprint", functools.cache(http_cache.build_fingerprint))
+        patch.setattr(Rule, "_parse_rule", shared_rule_parsing(Rule._parse_rule))
         patch.setattr(Rule, "_compile_builder", shared_url_builder(Rule._compile_builder))
         yield
 
 
 def make_test_app(database_url: str, **config) -> Flask:
     """The factory's app with test settings, sharing compiled templates with the other tests of this process."""
+    from app import create_app
+
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url,
                       **config})
     app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
+    if database_url.startswith("sqlite:///"):
+        skip_sqlite_fsync(app)
+        share_compiled_sql(app)
     return app
+
+
+# The SQLite dialect of this process's first test app, once connected, and the compiled statements of every app.
+SHARED_SQLITE: dict[str, object] = {}
+
+
+def share_compiled_sql(app: Flask) -> None:
+    """Give the app's engine the dialect and compiled-statement cache the earlier test apps of this process used.
+
+    SQLAlchemy caches each statement's compiled SQL per engine and dialect; a new engine per test compiled every
+    query again (a fifth of a small test's time). An app server keeps one engine for its life, so one cache
+    across tests is closer to production. The dialect is shared only once it has been set up by a connection.
+    """
+    from sqlalchemy import util
+
+    from afterimage.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    dialect = SHARED_SQLITE.get("dialect")
+    if dialect is None:
+        SHARED_SQLITE["dialect"] = engine.dialect
+        SHARED_SQLITE["cache"] = engine._compiled_cache = util.LRUCache(5000)
+    elif type(dialect) is type(engine.dialect) and dialect.server_version_info is not None:
+        engine.dialect = engine.pool._dialect = dialect
+        engine._compiled_cache = SHARED_SQLITE["cache"]
+
+
+def skip_sqlite_fsync(app: Flask) -> None:
+    """A test's SQLite file need not survive a power cut: no fsync (6 ms each here, about four a test).
+
+    As the PostgreSQL test cluster runs with fsync off (tests/postgres.py). Runs after the app's own pragmas
+    (WAL, foreign keys), which stay as in production.
+    """
+    import sqlalchemy as sa
+
+    from afterimage.extensions import db
+
+    def no_fsync(dbapi_connection, connection_record):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+    with app.app_context():
+        sa.event.listen(db.engine, "connect", no_fsync)
+
+
+def close_connections(app: Flask) -> None:
+    """Close the app's session and every pooled connection to its database."""
+    from afterimage.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def dispose_sqlite(app: Flask) -> None:
     """Close the app's connections and fold the WAL into the file, so the file alone holds the database."""
+    import sqlalchemy as sa
+
+    from afterimage.extensions import db
+
     with app.app_context():
         db.session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.remove()
-        db.engine.dispose()
+    close_connections(app)
 
 
 @pytest.fixture(scope="session")
 def empty_sqlite_template(tmp_path_factory) -> Path:
     """A SQLite file with the schema db.create_all makes and no rows, built once per test process."""
+    from afterimage.extensions import db
+
     path = tmp_path_factory.mktemp("empty-template") / "empty.db"
     template_app = make_test_app(f"sqlite:///{path}")
     with template_app.app_context():
@@ -129,20 +224,59 @@ def database_url(request, tmp_path: Path) -> str:
 
 def replace_sqlite_file(app: Flask, template: Path) -> None:
     """Make the app's SQLite database a copy of `template`, closing its connections to the old file first."""
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close_connections(app)
     target = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
     for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(template, target)
 
 
+def pytest_configure(config):
+    """Register the marker of the few tests that need the real background refit."""
+    config.addinivalue_line(
+        "markers", "refit_process: the commits of this test start the real background refit process "
+        "(other tests only note that a refit was asked for)",
+    )
+
+
+def refit_process_or_note(request) -> None:
+    """Unless the test is marked `refit_process`, a drifting commit notes its refit instead of starting one.
+
+    The refit process loads the app and scikit-learn (seconds of CPU) to refit a catalog the test is about to
+    throw away; tests stopped it at teardown, and one that finished early could change the recommendations
+    or the map under a test that reads them. What the author sees at once comes from the fold-in at commit,
+    which runs as in production; tests that check the refit itself run it (refit_unless_changed) or carry
+    the marker.
+    """
+    if request.node.get_closest_marker("refit_process"):
+        return
+    from afterimage.recommendations import hooks
+
+    asked = request.node.stash.setdefault(REFITS_ASKED, [])
+    request.getfixturevalue("monkeypatch").setattr(hooks, "refit_in_background", asked.append)
+
+
+# The apps whose commits asked for a background refit during the test (see refit_process_or_note).
+REFITS_ASKED = pytest.StashKey[list]()
+
+
+def end_app(app: Flask) -> None:
+    """Stop a refit the test's commits started (its database is about to go) and close the connections."""
+    from afterimage.recommendations import refit
+
+    refit.stop_refit()
+    close_connections(app)
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, request):
     """The site on its own database, schema created, CSRF on as in production."""
+    from afterimage.extensions import db
+    from afterimage.recommendations import store
+
     # Each test is a fresh "process": no recommendation model carried over from another database.
-    recommendation_store._forget_cached_model()
+    store._forget_cached_model()
+    refit_process_or_note(request)
     app = make_test_app(database_url, IMPORT_UPLOAD_FOLDER=str(tmp_path / "imports"))
     if database_url.startswith("sqlite:///"):
         # The schema db.create_all makes, copied from a file made once (a copy is a tenth of create_all).
@@ -151,23 +285,16 @@ def app(database_url: str, tmp_path: Path, request):
         with app.app_context():
             db.create_all()
     yield app
-    # A refit a test's commits started in the background goes with its database; tests that read its
-    # result wait for it themselves.
-    recommendation_refit.stop_refit()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    end_app(app)
 
 
 @pytest.fixture
-def bare_app(database_url: str):
+def bare_app(database_url: str, request):
     """The site on an empty database: no db.create_all, so only the migrations can make tables."""
+    refit_process_or_note(request)
     app = make_test_app(database_url)
     yield app
-    recommendation_refit.stop_refit()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    end_app(app)
 
 
 @pytest.fixture
@@ -185,6 +312,9 @@ def runner(app):
 @pytest.fixture(scope="session")
 def demo_sqlite_template(tmp_path_factory) -> Path:
     """A SQLite file with the demo catalog and its recommendations, built once per run."""
+    from afterimage.catalog.demo import load_demo_catalog
+    from afterimage.extensions import db
+
     path = tmp_path_factory.mktemp("demo-template") / "demo.db"
     template_app = make_test_app(f"sqlite:///{path}")
     with template_app.app_context():
@@ -200,6 +330,8 @@ def demo_app(app, request):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         replace_sqlite_file(app, request.getfixturevalue("demo_sqlite_template"))
     else:
+        from afterimage.catalog.demo import load_demo_catalog
+
         with app.app_context():
             load_demo_catalog()
     return app
@@ -225,8 +357,11 @@ MARKUP_TITLE = "<img src=x onerror=alert(1)>"
 
 def add_film_titled_with_markup(app, creators: list[tuple[str, str]]) -> str:
     """Add a film whose title is markup, made the closest film to Hiroshima mon amour; returns its slug."""
-    from afterimage.catalog.rules import ItemFields, save_item
+    import sqlalchemy as sa
+
     from afterimage.catalog.models import Item
+    from afterimage.catalog.rules import ItemFields, save_item
+    from afterimage.extensions import db
 
     with app.app_context():
         hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == "hiroshima-mon-amour-1959"))

@@ -7,8 +7,6 @@ work with pytest 9 yet, so the strategies are driven with Hypothesis directly.
 from __future__ import annotations
 
 import pytest
-
-import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from afterimage.extensions import db
@@ -20,6 +18,8 @@ EXAMPLES_PER_OPERATION = 40
 
 
 def test_the_api_answers_every_generated_request_as_its_description_says(demo_app):
+    import schemathesis  # imported here: collecting this slow file should not cost every test run a second
+
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", demo_app)
     # NUL characters are refused with a 400 before any route runs (PostgreSQL cannot store them); the
     # hostile-input walk checks that, so generated "valid" strings leave them out.
@@ -69,6 +69,8 @@ def real_path_parameters(demo_app, operation) -> dict[str, str]:
 
 
 def test_the_api_answers_non_ascii_and_reserved_name_parameters_as_its_description_says(demo_app):
+    import schemathesis
+
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", demo_app)
     failures = []
     for operation in (result.ok() for result in schema.get_all_operations()):

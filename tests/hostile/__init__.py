@@ -51,10 +51,13 @@ def zip_of(files: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes
 
 @functools.cache
 def lying_zip_bomb() -> bytes:
-    """About 1 MB: watched.csv inflates to 1 GiB, while both of the ZIP's headers declare 100 bytes."""
+    """About 3 MB: watched.csv inflates to 1 GiB, while both of the ZIP's headers declare 100 bytes."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
     chunk = (LETTERBOXD_HEADER + WATCHED_ROW * (1024 * 1024 // len(WATCHED_ROW))).encode()[: 1024 * 1024]
-    body = b"".join(compressor.compress(chunk) for _ in range(BOMB_BYTES // len(chunk))) + compressor.flush()
+    # A full flush forgets the window, so every chunk deflates to the same block: compressing one and repeating
+    # it gives the same 1 GiB once inflated, in milliseconds instead of 5 s of compressing.
+    block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    body = block * (BOMB_BYTES // len(chunk)) + compressor.flush()
     name = b"watched.csv"
     crc = zlib.crc32(chunk[:DECLARED_SIZE])
     local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(body), DECLARED_SIZE, len(name), 0)

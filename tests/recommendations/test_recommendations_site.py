@@ -233,6 +233,7 @@ def test_a_background_refit_never_overwrites_an_edit_made_while_it_was_fitting(d
 
 
 @pytest.mark.slow
+@pytest.mark.refit_process
 def test_the_commit_hook_refits_after_an_import_in_a_process_of_its_own_and_the_import_returns_first(demo_app):
     import os
 
