@@ -1,6 +1,15 @@
 """Import and backup behaviour the mutation run (docs/testing.md) found unasserted."""
 from __future__ import annotations
 
+import csv
+import io
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from afterimage.catalog.models import CuratedList
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.extensions import db
 from tests.importers.test_backup import import_backup, minimal_backup, with_item
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, book, goodreads_csv, upload
 from tests.importers.test_import_letterboxd import LIST
@@ -36,3 +45,27 @@ def test_a_bad_row_of_a_list_file_is_reported_by_its_line_in_the_file(app, autho
     html = upload(author_client, text.encode(), "cities.csv").get_data(as_text=True)
     assert "<strong>3</strong> created" in html
     assert "cities.csv row 9</td><td>its year or position is not a number." in html
+
+
+def test_a_hand_edited_backup_list_without_entries_restores_as_an_empty_list(app, runner, client, tmp_path):
+    data = minimal_backup(lists=[{"slug": "firsts", "title": "Firsts"}])
+    result = import_backup(runner, tmp_path, data)
+    assert result.exit_code == 0, result.output
+    assert "Afterimage backup: 13 created" in result.output and "Lists: 1 created, 0 updated." in result.output
+    with app.app_context():
+        firsts = db.session.scalar(sa.select(CuratedList).where(CuratedList.slug == "firsts"))
+        assert firsts.title == "Firsts" and firsts.entries == [] and firsts.published
+        db.session.remove()
+    assert client.get("/lists/firsts").status_code == 200
+
+
+def test_the_csv_export_writes_both_timestamps_as_the_backup_does(app, author_client):
+    with app.app_context():
+        item = save_item(ItemFields(kind="film", title="Stalker", year=1979))
+        item.created_at = datetime(2024, 1, 2, 3, 4, 5)
+        item.updated_at = datetime(2024, 6, 7, 8, 9, 10)
+        db.session.commit()
+    response = author_client.get("/studio/export.csv")
+    [row] = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
+    assert row["created_at"] == "2024-01-02T03:04:05+00:00"
+    assert row["updated_at"] == "2024-06-07T08:09:10+00:00"
