@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
 
-from afterimage.catalog.models import CuratedList
-from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.catalog.models import CuratedList, Item
+from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
 from afterimage.extensions import db
 from tests.importers.test_backup import import_backup, minimal_backup, with_item
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, book, goodreads_csv, upload
 from tests.importers.test_import_letterboxd import LIST
+from tests.importers.test_import_preview import write
 from tests.studio.test_studio_fixtures import author_client  # noqa: F401
 
 
@@ -69,3 +72,50 @@ def test_the_csv_export_writes_both_timestamps_as_the_backup_does(app, author_cl
     [row] = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
     assert row["created_at"] == "2024-01-02T03:04:05+00:00"
     assert row["updated_at"] == "2024-06-07T08:09:10+00:00"
+
+
+@pytest.mark.parametrize("option, message", [
+    ("owned=discard", "--shelf owned=discard: 'discard' is not a choice: use tag, tag:NAME, map:TAG, status:STATUS or ignore."),
+    ("owned=:x", "--shelf owned=:x: ':x' is not a choice"),
+    ("owned=status:later", "--shelf owned=status:later: the status must be one of seen, current, want (not 'later')."),
+    ("owned=ignore:all", "--shelf owned=ignore:all: ignore takes no value after a colon."),
+    ("owned=tag:", "--shelf owned=tag:: name the tag after tag:, or write tag alone to keep the shelf's name."),
+    ("owned=map:", "--shelf owned=map:: name the tag to file it under after map:."),
+    ("owned=map:" + "x" * 101, ": tag names stay under 100 characters."),
+    ("owned=map:Nowhere", "--shelf owned=map:Nowhere: there is no tag called 'Nowhere' (use tag:Nowhere to make it)."),
+    ("=ignore", "--shelf =ignore: a shelf needs a name."),
+])
+def test_each_bad_shelf_option_is_refused_with_what_to_write_instead(app, runner, tmp_path, option, message):
+    export = write(tmp_path, "goodreads_library_export.csv", goodreads_csv(COLUMNS_24, [REMAINS]))
+    result = runner.invoke(args=["import", export, "--shelf", option])
+    assert result.exit_code != 0
+    assert message in result.output, result.output
+    assert "Nothing was imported." in result.output
+
+
+@pytest.mark.parametrize("choice", ["status: Want ", "STATUS:want", "Ignore", " map : Favourites", "tag:Keepers"])
+def test_a_shelf_option_is_read_whatever_its_case_and_spaces(app, runner, tmp_path, choice):
+    with app.app_context():
+        get_or_create_tag("Favourites")
+        db.session.commit()
+    export = write(tmp_path, "goodreads_library_export.csv", goodreads_csv(COLUMNS_24, [REMAINS]))
+    result = runner.invoke(args=["import", "--dry-run", export, "--shelf", f"favorites={choice}"])
+    assert result.exit_code == 0, result.output
+    expected = {"status: Want ": "status:want", "STATUS:want": "status:want", "Ignore": "ignore",
+                " map : Favourites": "map:Favourites", "tag:Keepers": "map:Keepers"}[choice]
+    assert f"Shelf favorites (1 rows): {expected}" in result.output
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"action": "tag", "colour": "red"}, "expected {\"action\": \"…\", \"target\": \"…\"} with text values (unknown key 'colour')."),
+    ({"target": "Favourites"}, "expected {\"action\": \"…\", \"target\": \"…\"} with text values."),
+    ({"action": "map", "target": 3}, "expected {\"action\": \"…\", \"target\": \"…\"} with text values."),
+])
+def test_a_mapping_file_entry_with_an_unknown_key_or_no_text_is_refused(app, runner, tmp_path, value, message):
+    export = write(tmp_path, "goodreads_library_export.csv", goodreads_csv(COLUMNS_24, [REMAINS]))
+    mapping = write(tmp_path, "shelves.json", json.dumps({"shelves": {"owned": value}}))
+    result = runner.invoke(args=["import", "--mapping", mapping, export])
+    assert result.exit_code != 0
+    assert f'shelves.json: $.shelves["owned"]: {message}' in result.output, result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
