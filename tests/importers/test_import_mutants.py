@@ -14,7 +14,7 @@ from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
 from afterimage.extensions import db
 from tests.importers.test_backup import import_backup, minimal_backup, with_item
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, book, goodreads_csv, upload
-from tests.importers.test_import_letterboxd import LIST
+from tests.importers.test_import_letterboxd import LIST, film
 from tests.importers.test_import_preview import write
 from tests.studio.test_studio_fixtures import author_client  # noqa: F401
 
@@ -119,3 +119,45 @@ def test_a_mapping_file_entry_with_an_unknown_key_or_no_text_is_refused(app, run
     assert f'shelves.json: $.shelves["owned"]: {message}' in result.output, result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+def test_a_watched_row_without_a_letterboxd_address_imports_without_a_link(app, author_client):
+    text = "Date,Name,Year,Letterboxd URI\r\n2023-01-02,Stalker,1979,\r\n"
+    html = upload(author_client, text.encode(), "watched.csv").get_data(as_text=True)
+    assert "<strong>1</strong> created" in html and "<strong>0</strong> skipped" in html
+    with app.app_context():
+        assert film("Stalker").letterboxd_uri is None
+
+
+def test_a_dated_diary_rating_wins_over_one_logged_without_any_date(app, author_client):
+    text = (
+        "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\r\n"
+        ",Stalker,1979,https://boxd.it/e1,2,,,\r\n"
+        "2023-03-02,Stalker,1979,https://boxd.it/e2,4.5,,,2023-03-01\r\n"
+    )
+    html = upload(author_client, text.encode(), "diary.csv").get_data(as_text=True)
+    assert "diary.csv row 2</td><td>it has no Watched Date; no diary entry." in html
+    with app.app_context():
+        assert film("Stalker").rating == 4.5
+
+
+def test_a_mapping_file_can_file_a_shelf_under_an_existing_tag(app, runner, tmp_path):
+    with app.app_context():
+        get_or_create_tag("Favourites")
+        db.session.commit()
+    export = write(tmp_path, "goodreads_library_export.csv", goodreads_csv(COLUMNS_24, [REMAINS]))
+    mapping = write(tmp_path, "shelves.json", json.dumps({"shelves": {"favorites": {"action": "map", "target": "Favourites"}}}))
+    result = runner.invoke(args=["import", "--dry-run", "--mapping", mapping, export])
+    assert result.exit_code == 0, result.output
+    assert "Shelf favorites (1 rows): map:Favourites" in result.output
+
+
+def test_the_dry_run_names_a_changed_field_in_words(app, runner, tmp_path):
+    with app.app_context():
+        save_item(ItemFields(kind="film", title="Stalker", year=1979))
+        db.session.commit()
+    watched = write(tmp_path, "watched.csv", "Date,Name,Year,Letterboxd URI\r\n2023-01-02,Stalker,1979,https://boxd.it/2z\r\n")
+    result = runner.invoke(args=["import", "--dry-run", watched])
+    assert result.exit_code == 0, result.output
+    assert "Letterboxd watched.csv: 0 new, 1 changed, 0 unchanged, 0 refused." in result.output
+    assert "Changed Stalker (1979) (watched.csv row 2): letterboxd uri — → https://boxd.it/2z" in result.output
