@@ -197,3 +197,17 @@ def test_pinning_and_hiding_a_recommendation_can_be_undone(demo_app, demo_author
     with demo_app.app_context():
         recs = studio_recommendations(db.session.get(Item, item_id), "film")
         assert not any(r.pinned or r.hidden for r in recs)
+
+
+def test_her_only_book_can_be_made_a_film(app, author_client):
+    add_film(author_client)
+    add_film(author_client, kind="book", title="Solaris", year="1961", creators="Stanisław Lem (author)", letterboxd_uri="")
+    with app.app_context():
+        book = db.session.scalar(sa.select(Item).where(Item.kind == "book"))
+        item_id, slug = book.id, book.slug
+    response = post_form(author_client, f"/studio/items/{item_id}",
+                         {**FILM, "title": "Solaris", "year": "1972", "slug": slug, "letterboxd_uri": ""})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Item, item_id).kind == "film"
+    assert author_client.get(f"/items/{slug}").status_code == 200
