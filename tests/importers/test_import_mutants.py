@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -15,7 +16,7 @@ from afterimage.extensions import db
 from tests.importers.test_backup import import_backup, minimal_backup, with_item
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, book, goodreads_csv, upload
 from tests.importers.test_import_letterboxd import LIST, film
-from tests.importers.test_import_preview import write
+from tests.importers.test_import_preview import preview_of, write
 from tests.studio.test_studio_fixtures import author_client  # noqa: F401
 
 
@@ -161,3 +162,23 @@ def test_the_dry_run_names_a_changed_field_in_words(app, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Letterboxd watched.csv: 0 new, 1 changed, 0 unchanged, 0 refused." in result.output
     assert "Changed Stalker (1979) (watched.csv row 2): letterboxd uri — → https://boxd.it/2z" in result.output
+
+
+def test_a_book_listed_twice_in_a_file_is_previewed_as_one_change_then_unchanged(app, author_client):
+    upload(author_client, goodreads_csv(COLUMNS_24, [REMAINS]))
+    again = {**REMAINS, "My Rating": "3"}
+    html = author_client.get(preview_of(author_client, goodreads_csv(COLUMNS_24, [again, again]))).get_data(as_text=True)
+    assert re.search(r"<strong>1</strong> changed", html) and re.search(r"<strong>1</strong> unchanged", html)
+
+
+def test_a_change_the_item_cannot_take_is_refused_under_the_items_own_title(app, author_client):
+    upload(author_client, goodreads_csv(COLUMNS_24, [REMAINS]))
+    with app.app_context():
+        item = book("The Remains of the Day")
+        item.kind, item.year, item.title = "film", None, "The Remains of the Day (film)"  # she made it the film
+        db.session.commit()
+    older = {**REMAINS, "Original Publication Year": "1600"}  # a book's year, not a film's
+    html = author_client.get(preview_of(author_client, goodreads_csv(COLUMNS_24, [older]))).get_data(as_text=True)
+    refused = html[html.index('id="group-refused"'):]
+    assert "row 2</span> · The Remains of the Day (film)" in refused
+    assert "The year must be between 1870" in refused
