@@ -182,3 +182,16 @@ def test_a_change_the_item_cannot_take_is_refused_under_the_items_own_title(app,
     refused = html[html.index('id="group-refused"'):]
     assert "row 2</span> · The Remains of the Day (film)" in refused
     assert "The year must be between 1870" in refused
+
+
+def test_half_a_star_is_the_lowest_rating_kept_and_anything_lower_is_dropped_with_a_warning(app, author_client):
+    text = (
+        "Date,Name,Year,Letterboxd URI,Rating\r\n"
+        "2023-01-02,Stalker,1979,https://boxd.it/2z,0.5\r\n"
+        "2023-01-03,Solaris,1972,https://boxd.it/2y,0\r\n"
+        "2023-01-04,Mirror,1975,https://boxd.it/2x,5\r\n"
+    )
+    html = upload(author_client, text.encode(), "ratings.csv").get_data(as_text=True)
+    assert "ratings.csv row 3</td><td>rating &#39;0&#39; is not 0.5–5 in half stars; ignored." in html
+    with app.app_context():
+        assert [film(t).rating for t in ("Stalker", "Solaris", "Mirror")] == [0.5, None, 5]
