@@ -195,3 +195,11 @@ def test_half_a_star_is_the_lowest_rating_kept_and_anything_lower_is_dropped_wit
     assert "ratings.csv row 3</td><td>rating &#39;0&#39; is not 0.5–5 in half stars; ignored." in html
     with app.app_context():
         assert [film(t).rating for t in ("Stalker", "Solaris", "Mirror")] == [0.5, None, 5]
+
+
+def test_a_backup_creator_with_a_blank_name_is_refused_by_item(app, runner, tmp_path):
+    result = import_backup(runner, tmp_path, minimal_backup(items=with_item(3, creators=[{"name": " ", "role": "director"}])))
+    assert result.exit_code != 0
+    assert "Item 'film-3' in the backup is invalid: A creator needs a name." in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0

@@ -67,6 +67,8 @@ def test_a_creator_without_a_role_is_the_author_of_a_book(app, author_client):
     ({"cover_url": "ftp://example.org/x.jpg"}, "Enter a full web address starting with http:// or https://."),
     ({"isbn13": "9780385493001"}, "This is not a valid ISBN-13 (13 digits with a correct check digit)."),
     ({"creators": "Agnès Varda (gaffer)"}, "Unknown role &#39;gaffer&#39; for Agnès Varda"),
+    ({"title": "x" * 301}, "Keep this under 300 characters."),
+    ({"tags": "Paris, " + "z" * 101}, "Tag names stay under 100 characters (zzzzzzzzzzzzzzzzzzzz…)."),
 ])
 def test_each_invalid_field_gets_its_own_message_and_nothing_is_saved(app, author_client, changes, field_message):
     response = add_film(author_client, **changes)
