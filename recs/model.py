@@ -287,8 +287,11 @@ class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
             block = scores[:, candidate_rows]
             k = min(self.top_n, block.shape[1])
             positions = np.full((len(query_rows), self.top_n), -1, dtype=np.int64)
-            if k:
-                positions[:, :k] = np.argpartition(-block, k - 1, axis=1)[:, :k]
+            if not k:  # no item of this kind is left (her only book became a film): empty lists
+                tables[kind] = NeighbourTable(ids=np.zeros(positions.shape, dtype=np.int64),
+                                              scores=np.zeros(positions.shape, dtype=np.float32))
+                continue
+            positions[:, :k] = np.argpartition(-block, k - 1, axis=1)[:, :k]
             best = np.take_along_axis(block, np.maximum(positions, 0), axis=1)
             positions, best = rerank(positions, best, self.top_n, self.similarity_floor)
             ids = np.where(positions >= 0, self.ids_[candidate_rows][np.maximum(positions, 0)], 0)

@@ -61,3 +61,18 @@ def test_every_demo_title_gives_a_well_formed_cover(demo_app, demo_client):
     for slug, title in items:
         root, _ = elements_and_attributes(demo_client.get(f"/covers/{slug}.svg").get_data(as_text=True))
         assert root.get("aria-label").endswith(title)
+
+
+@pytest.mark.parametrize("year, maker, subtitle", [
+    (1972, "Andrei Tarkovsky", "1972 · Andrei Tarkovsky"),
+    (None, "Andrei Tarkovsky", "Andrei Tarkovsky"),
+    (-700, None, "c. 700 BC"),
+    (None, None, None),
+])
+def test_a_cover_names_the_year_and_maker_it_has_and_nothing_for_what_it_lacks(app, client, year, maker, subtitle):
+    with app.app_context():
+        creators = [(maker, "author")] if maker else []
+        slug = save_item(ItemFields(kind="book", title="Solaris", year=year, creators=creators)).slug
+        db.session.commit()
+    root, _ = elements_and_attributes(client.get(f"/covers/{slug}.svg").get_data(as_text=True))
+    assert [t.text for t in root.iter(f"{SVG}text") if t.get("y") == "270"] == [subtitle]

@@ -229,3 +229,15 @@ def test_the_up_next_page_lists_wanted_titles_without_opening_their_pages(demo_a
     assert f"/items/{shelved['want']}" not in html and "/people/shelf-person" not in html
     assert 'href="/up-next"' in client.get("/").get_data(as_text=True)
     assert client.get(f"/items/{shelved['want']}").status_code == 404
+
+
+def test_a_tag_is_public_on_a_watched_item_or_on_nothing_yet_and_hidden_on_private_items_only(app, client):
+    with app.app_context():
+        for name in ("On nothing yet", "Only wanted", "Watched and wanted"):
+            db.session.add(Tag(name=name, name_key=name.lower(), slug=name.lower().replace(" ", "-")))
+        save_item(ItemFields(kind="film", title="Stalker", year=1979, status="want", tags=["Only wanted", "Watched and wanted"]))
+        save_item(ItemFields(kind="film", title="Solaris", year=1972, tags=["Watched and wanted"]))
+        db.session.commit()
+    assert client.get("/tags/on-nothing-yet").status_code == 200
+    assert client.get("/tags/only-wanted").status_code == 404
+    assert client.get("/tags/watched-and-wanted").status_code == 200

@@ -496,6 +496,19 @@ def test_fold_in_of_a_known_id_replaces_the_item():
     assert len(model.ids_) == 40
 
 
+def test_the_last_item_of_a_kind_can_change_kind_or_go():
+    docs = [*(d for d in random_catalog(17, 30, kinds=("film",))), ItemDoc(99_001, "book", "ghost train", tags=("noir",))]
+    model = TfidfRecommender(top_n=4).fit(docs)
+    # Her only book becomes a film: no book is left for anything to be near.
+    model.fold_in(ItemDoc(99_001, "film", "ghost train", tags=("noir",)))
+    rebuilt = TfidfRecommender(top_n=4).fit([*docs[:-1], ItemDoc(99_001, "film", "ghost train", tags=("noir",))],
+                                            vectorizer=model.vectorizer_)
+    assert model.neighbours(99_001, kind="film") == rebuilt.neighbours(99_001, kind="film")
+    assert all(model.neighbours(d.id, kind="book") == [] for d in docs)
+    model.fold_in(ItemDoc(99_002, "book", "ghost train night"))
+    assert model.remove(99_002) <= {d.id for d in docs}
+
+
 def test_remove_refreshes_the_lists_that_held_the_item():
     docs = random_catalog(16, 50)
     model = TfidfRecommender(top_n=4).fit(docs)

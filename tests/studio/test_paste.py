@@ -284,3 +284,14 @@ def test_the_studio_items_table_ticks_only_published_items_for_a_post(app, autho
 def test_readers_cannot_reach_a_picked_set(client, picked_films):
     for url in ("/studio/paste", "/studio/paste/code", "/studio/paste/preview"):
         assert client.get(f"{url}?items={picked_films[0]}").status_code in (302, 401)
+
+
+def test_any_address_naming_an_item_or_a_set_of_items_is_read_for_a_picked_set(app, author_client, picked_films):
+    rec, stalker, private = picked_films
+    given = [
+        f"http://localhost/api/v1/items/{stalker}/recommendations",  # an item's address with more after its slug
+        f"http://localhost/studio/paste?items={rec}",  # the studio's own address of a set, not /liked
+    ]
+    codes = author_client.get("/studio/paste/code", query_string={"items": "\n".join(given)}).get_json()
+    linked = list(dict.fromkeys(re.findall(r'href="http://localhost/items/([^"]+)"', codes["html"])))
+    assert linked == [stalker, rec]

@@ -67,6 +67,8 @@ def test_a_creator_without_a_role_is_the_author_of_a_book(app, author_client):
     ({"cover_url": "ftp://example.org/x.jpg"}, "Enter a full web address starting with http:// or https://."),
     ({"isbn13": "9780385493001"}, "This is not a valid ISBN-13 (13 digits with a correct check digit)."),
     ({"creators": "Agnès Varda (gaffer)"}, "Unknown role &#39;gaffer&#39; for Agnès Varda"),
+    ({"title": "x" * 301}, "Keep this under 300 characters."),
+    ({"tags": "Paris, " + "z" * 101}, "Tag names stay under 100 characters (zzzzzzzzzzzzzzzzzzzz…)."),
 ])
 def test_each_invalid_field_gets_its_own_message_and_nothing_is_saved(app, author_client, changes, field_message):
     response = add_film(author_client, **changes)
@@ -258,3 +260,17 @@ def test_a_save_that_changes_nothing_recommendations_read_neither_refolds_nor_re
         saved = db.session.get(Item, item_id)
         assert (saved.rating, "\r\n" in saved.description) == (
             2.5 if browser_change == "rating" else saved.rating, browser_change == "line endings")
+
+
+def test_her_only_book_can_be_made_a_film(app, author_client):
+    add_film(author_client)
+    add_film(author_client, kind="book", title="Solaris", year="1961", creators="Stanisław Lem (author)", letterboxd_uri="")
+    with app.app_context():
+        book = db.session.scalar(sa.select(Item).where(Item.kind == "book"))
+        item_id, slug = book.id, book.slug
+    response = post_form(author_client, f"/studio/items/{item_id}",
+                         {**FILM, "title": "Solaris", "year": "1972", "slug": slug, "letterboxd_uri": ""})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Item, item_id).kind == "film"
+    assert author_client.get(f"/items/{slug}").status_code == 200

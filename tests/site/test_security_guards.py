@@ -1,0 +1,115 @@
+"""The request guards of afterimage/security.py, case by case (the route-wide sweeps are in test_hostile_input.py)."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from afterimage.catalog.rules import ItemFields, save_item
+from afterimage.extensions import db
+from app import create_app
+from tests.studio.test_studio_fixtures import author_client  # noqa: F401
+
+
+@pytest.fixture
+def stalker(app) -> str:
+    """A published film's slug."""
+    with app.app_context():
+        slug = save_item(ItemFields(kind="film", title="Stalker", year=1979)).slug
+        db.session.commit()
+    return slug
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "same-origin"},
+    {"Sec-Fetch-Site": "none"},  # the reader's own action: a bookmark, a typed address
+    {"Origin": "http://localhost"},
+    {"Origin": "http://localhost/"},
+    {},  # an old browser that sends neither
+])
+def test_a_like_from_this_site_or_the_reader_is_kept(client, stalker, headers):
+    response = client.post(f"/liked/{stalker}", headers=headers)
+    assert response.status_code == 303
+    assert stalker in response.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"},  # Fetch metadata wins over Origin
+    {"Origin": "https://evil.example"},
+    {"Origin": "http://localhost.evil.example"},
+])
+def test_a_like_sent_from_another_site_is_refused(client, stalker, headers):
+    response = client.post(f"/liked/{stalker}", headers=headers)
+    assert response.status_code == 403
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_page_with_its_own_policy_keeps_only_that_one(demo_client):
+    # Two CSP headers are both enforced: the site's default would block the widget's hashed inline code.
+    response = demo_client.get("/widget/items/the-white-book-2016")
+    assert response.status_code == 200
+    [policy] = response.headers.getlist("Content-Security-Policy")
+    assert "'sha256-" in policy
+    assert response.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+
+
+def test_a_widget_page_without_its_own_policy_may_still_be_framed_where_the_site_allows(demo_client):
+    response = demo_client.get("/widget/items/no-such-item")
+    assert response.status_code == 404
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors *" in policy and "X-Frame-Options" not in response.headers
+    # Any other page refuses to be framed.
+    assert "frame-ancestors 'none'" in demo_client.get("/no/such/page").headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("query", ["page=10001", "page=1000000", "page=" + "9" * 40, "per_page=10001"])
+def test_a_page_number_past_any_listing_is_not_found_before_any_query(app, client, query):
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(f"/items?{query}").status_code == 404
+        assert statements == []
+        assert client.get("/items?page=1").status_code == 200 and statements  # the listener does hear queries
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_the_api_answers_its_own_page_numbers(client):
+    assert client.get("/api/v1/items?page=10001").status_code != 404
+
+
+@pytest.mark.parametrize("request_args", [
+    {"path": "/search", "query_string": {"q": "a\x00b"}},
+    {"path": "/search", "query_string": {"q\x00": "a"}},
+    {"path": "/items/a%00b"},
+])
+def test_text_with_a_nul_character_is_refused_with_a_reason(client, request_args):
+    response = client.get(**request_args)
+    assert response.status_code == 400
+    assert "Text containing NUL characters is not accepted." in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_posted_form_is_refused_too(client, stalker):
+    response = client.post("/studio/sign-in", data={"name": "Mina\x00", "password": "x"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("item_id", [2**63 - 1, 2**63, 10**30])
+def test_an_id_past_what_the_database_holds_is_not_found(app, author_client, item_id):
+    assert author_client.get(f"/studio/items/{item_id}").status_code == 404
+
+
+def test_behind_a_trusted_proxy_its_port_is_believed_too(database_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": database_url, "PROXY_COUNT": 1})
+    with app.app_context():
+        db.create_all()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "films.example", "X-Forwarded-Port": "8443"}
+    feed = app.test_client().get("/feeds/items.atom", headers=forwarded).get_data(as_text=True)
+    assert "https://films.example:8443/" in feed
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
