@@ -10,8 +10,9 @@ from werkzeug.routing import IntegerConverter
 from afterimage.http.query_args import MAX_PAGE as MAX_PAGE_NUMBER
 
 FRAMEABLE_BLUEPRINTS = {"widget"}
-# The largest id either database stores (a signed 64-bit integer).
-MAX_URL_INTEGER = 2**63 - 1
+# The largest id both databases store: ids are INTEGER columns, 64-bit in SQLite but 32-bit in PostgreSQL,
+# where a larger number in a query is an error (a 500), not an empty result.
+MAX_URL_INTEGER = 2**31 - 1
 
 
 class BoundedIntegerConverter(IntegerConverter):
