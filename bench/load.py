@@ -733,10 +733,11 @@ def main() -> None:
         # The author edits the items readers read most, where a stale copy would show.
         most_read = [(id_of[slug], slug) for slug in slugs.most_read(EDITED_ITEMS * 2) if slug not in unsavable]
         edited, edited_alone = most_read[:EDITED_ITEMS], most_read[EDITED_ITEMS:EDITED_ITEMS + ALONE_EDITS]
-        proxy = NginxProxy(server.address) if proxied else None
-        # An experiment, not the shipped set-up: the author's requests on a gunicorn of their own.
+        # The author's requests on a gunicorn of their own (nginx sends /studio/ there, as deploy/nginx-site.conf's
+        # afterimage_studio upstream does in production); without it, both upstreams are the one server.
         studio = AppServer(url, workers=args.studio_server, threads=args.threads, worker_class=args.worker_class,
                            extra_env=extra_env, log_path=workdir / "studio.log") if args.studio_server else None
+        proxy = NginxProxy(server.address, studio_upstream=studio.address if studio else None) if proxied else None
         per_route = max(args.requests // len(ROUTES), 1)
 
         server.start()
@@ -777,7 +778,7 @@ def main() -> None:
                     return "PostgreSQL"  # every PostgreSQL process on the machine
                 return "load client" if pid == os.getpid() else None
 
-            author_url = studio.base_url if studio else front.base_url
+            author_url = studio.base_url if studio and not proxy else front.base_url
             # Her saves with no reader about: the baseline of the mixed phase's saves.
             alone_log = author_log({"max_edits": len(edited_alone), "edit_pause": 0.0})
             author_edits(author_url, edited_alone, threading.Event(), alone_log, multiprocessing.Value("i", 0))

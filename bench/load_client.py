@@ -183,6 +183,7 @@ class NginxProxy:
     run in the foreground as in a scratch folder of its own, listening on 127.0.0.1."""
 
     upstream: str  # host:port of gunicorn
+    studio_upstream: str | None = None  # host:port of the studio's gunicorn; the same as `upstream` when None
     port: int = field(default_factory=free_port)
     run_dir: Path | None = None
     process: subprocess.Popen | None = None
@@ -200,6 +201,7 @@ class NginxProxy:
             "AFTERIMAGE_LISTEN": f"{HOST}:{self.port}",
             "AFTERIMAGE_SERVER_NAME": HOST,
             "AFTERIMAGE_UPSTREAM": self.upstream,
+            "AFTERIMAGE_STUDIO_UPSTREAM": self.studio_upstream or self.upstream,
             "AFTERIMAGE_STATIC": str(REPO / "static"),
             "AFTERIMAGE_CACHE_DIR": str(self.run_dir / "cache"),
         }))
