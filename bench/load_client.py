@@ -398,7 +398,13 @@ class Browser:
         preview = urllib.parse.urlsplit(self.last_headers.get("Location", "")).path
         if status != 303 or not preview.startswith("/studio/import/"):
             return status
-        return self.follow_import(self.post_form(preview, {"do": "apply"}))
+        for _ in range(3):
+            status = self.post_form(preview, {"do": "apply"})
+            # 409: the catalog changed under the preview in a way that changes the plan (her saves in another
+            # tab); she looks at the plan again and applies it, as the page asks.
+            if status != 409:
+                break
+        return self.follow_import(status)
 
     def follow_import(self, status: int) -> int:
         """After the apply: its progress page, read once a second (as its refresh does) until the import is done."""

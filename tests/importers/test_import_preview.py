@@ -211,6 +211,24 @@ def test_a_preview_made_stale_by_an_edit_is_planned_again_and_her_edit_kept(app,
     assert after["The Remains of the Day"][0] == 2 and "Flights" in after
 
 
+def test_an_edit_the_plan_does_not_touch_lets_her_apply_go_through(app, imported_once):
+    """She saves another item in a second tab between the preview and Apply: the catalog's version moved, but
+    the plan planned again is the one she was shown, so Apply imports it rather than asking her to check."""
+    with app.app_context():
+        save_item(ItemFields(kind="film", title="Sans Soleil", year=1983, creators=[("Chris Marker", "director")]))
+        db.session.commit()
+    address = preview_of(imported_once, newer_export())
+    with app.app_context():
+        film = db.session.scalar(sa.select(Item).where(Item.title == "Sans Soleil"))
+        save_item(ItemFields(**{**vars(item_fields(film)), "note": "Seen again on a rainy afternoon."}), film)
+        db.session.commit()
+    response = decide(imported_once, address)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "The catalog changed since this preview" not in html
+    after = catalog(app)
+    assert "Flights" in after and after["The Remains of the Day"][0] == 3
+
+
 def test_reimporting_through_the_preview_changes_nothing(app, imported_once):
     before = catalog(app)
     html = imported_once.get(preview_of(imported_once, goodreads_csv(COLUMNS_24, [REMAINS, HUMAN_ACTS]))).get_data(as_text=True)
