@@ -83,6 +83,19 @@ def test_apply_answers_with_a_progress_page_that_shows_what_the_import_did(app, 
     assert author_client.get(address).headers["Location"] == f"{address}/progress"
 
 
+def test_the_report_counts_the_tags_the_import_created(app, author_client, runner):
+    with app.app_context():
+        db.session.add(Tag(name="memory", name_key="memory", slug="memory"))
+        db.session.commit()
+    address = preview_of(author_client, goodreads_csv(COLUMNS_24, [REMAINS, HUMAN_ACTS]))
+    html = author_client.get(press_apply(author_client, address).headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        tags = sorted(db.session.scalars(sa.select(Tag.name)))
+        db.session.remove()
+    assert "memory" in tags and len(tags) > 1  # her "memory" tag reused; the file's other shelves became tags
+    assert f"<strong>{len(tags) - 1}</strong> new" in html and 'href="/studio/tags">tags</a>' in html
+
+
 def test_a_job_that_has_not_finished_shows_its_state_and_refreshes_itself(app, author_client, job_that_never_finishes):
     address = preview_of(author_client, goodreads_csv(COLUMNS_24, [REMAINS, HUMAN_ACTS]))
     assert press_apply(author_client, address).status_code == 303
