@@ -18,6 +18,7 @@ from afterimage.extensions import db
 from afterimage.catalog.models import Item, Tag
 from afterimage.accounts.models import ImportChoice
 from tests.conftest import csrf_token_from
+from tests.importers.faults import flush_fails_at
 from tests.importers.test_import_goodreads import COLUMNS_24, HUMAN_ACTS, REMAINS, goodreads_csv, to_progress, upload
 from tests.importers.test_import_letterboxd import export_zip
 from tests.studio.test_studio_fixtures import PASSWORD, add_author, author_client, sign_in  # noqa: F401
@@ -174,18 +175,8 @@ def test_a_failure_midway_through_the_apply_leaves_the_catalog_as_it_was(app, im
     with app.app_context():
         choices_before = db.session.scalar(sa.select(sa.func.count(ImportChoice.id)))
     address = preview_of(imported_once, newer_export())
-
-    def fail_on_flights(session, flush_context, instances):
-        if any(isinstance(o, Item) and o.title == "Flights" for o in session.new):
-            raise sa.exc.OperationalError("INSERT INTO items", {}, Exception("disk I/O error"))
-
-    with app.app_context():
-        sa.event.listen(db.session, "before_flush", fail_on_flights)
-    try:
+    with flush_fails_at(app, "Flights"):
         response = decide(imported_once, address)
-    finally:
-        with app.app_context():
-            sa.event.remove(db.session, "before_flush", fail_on_flights)
     assert response.status_code == 503 and "nothing was written" in response.get_data(as_text=True)
     assert catalog(app) == before
     with app.app_context():

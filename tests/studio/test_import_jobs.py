@@ -18,6 +18,7 @@ from afterimage.catalog.models import Creator, Item, Tag
 from afterimage.extensions import db
 from afterimage.studio import import_jobs
 from tests.conftest import csrf_token_from
+from tests.importers.faults import flush_fails_at
 from tests.importers.test_import_goodreads import COLUMNS_24, HUMAN_ACTS, REMAINS, goodreads_csv
 from tests.importers.test_import_preview import preview_of
 from tests.studio.test_studio_fixtures import PASSWORD, add_author, author_client, sign_in  # noqa: F401
@@ -189,21 +190,8 @@ def test_a_job_that_fails_midway_writes_nothing_and_keeps_the_preview(app, autho
     rows = [{"Book Id": str(n), "Title": f"Book {n}", "Author": f"Writer {n % 50}", "Exclusive Shelf": "read",
              "Bookshelves": f"fiction, shelf-{n % 30}"} for n in range(1200)]
     address = preview_of(author_client, goodreads_csv(COLUMNS_24, rows))
-    flushed = []
-
-    def fail_on_the_last_chunk(session, flush_context, instances):
-        titles = [o.title for o in session.new if isinstance(o, Item)]
-        flushed.extend(titles)
-        if "Book 1100" in titles:
-            raise sa.exc.OperationalError("INSERT INTO items", {}, Exception("disk I/O error"))
-
-    with app.app_context():
-        sa.event.listen(db.session, "before_flush", fail_on_the_last_chunk)
-    try:
+    with flush_fails_at(app, "Book 1100") as flushed:
         response = press_apply(author_client, address)
-    finally:
-        with app.app_context():
-            sa.event.remove(db.session, "before_flush", fail_on_the_last_chunk)
     assert len(flushed) > 1000  # the earlier chunks had reached the database
     page = author_client.get(response.headers["Location"])
     html = page.get_data(as_text=True)
