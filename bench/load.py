@@ -4,7 +4,8 @@ configuration (deploy/nginx.conf) too.
 
 1. Builds a throwaway database (SQLite file by default, `--postgres` for a throwaway PostgreSQL cluster)
    through the migrations, bulk-inserts a synthetic catalog and runs `flask recs rebuild`.
-2. Starts gunicorn with deploy/gunicorn.conf.py (its worker class and worker count unless overridden).
+2. Starts gunicorn with deploy/gunicorn.conf.py (its worker class and worker count unless overridden), and
+   the studio's own gunicorn beside it (`--studio-server`, 2 workers), as docs/deployment.md sets them up.
    Route by route, straight to gunicorn, it sends `--requests` / 5 requests from `--clients` keep-alive
    clients (one asyncio loop, each sending `Accept-Encoding: gzip` as browsers do): the trivial /healthz
    (`hello`, the ceiling), item pages, widget pages, API recommendations and search. Each route's requests
@@ -628,9 +629,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default=None,
                         help="default: deploy/gunicorn.conf.py's")
     parser.add_argument("--threads", type=int, default=None, help="threads per gthread worker")
-    parser.add_argument("--studio-server", type=int, default=0, metavar="WORKERS",
-                        help="an experiment: the author's requests go to a second gunicorn with this many workers "
-                             "(default 0: the one server, as deploy/ ships it)")
+    parser.add_argument("--studio-server", type=int, default=2, metavar="WORKERS",
+                        help="the author's requests go to a second gunicorn with this many workers, through nginx's "
+                             "studio upstream when proxied, as docs/deployment.md sets up (default 2; 0: one server for both)")
     parser.add_argument("--mixed-rate", type=float, default=0.0, metavar="PER_SECOND",
                         help="readers' requests per second in the mixed phase, all clients together (default 0: each "
                              "client sends its next request as soon as it has an answer, which keeps gunicorn busy "
