@@ -4,7 +4,8 @@ configuration (deploy/nginx.conf) too.
 
 1. Builds a throwaway database (SQLite file by default, `--postgres` for a throwaway PostgreSQL cluster)
    through the migrations, bulk-inserts a synthetic catalog and runs `flask recs rebuild`.
-2. Starts gunicorn with deploy/gunicorn.conf.py (its worker class and worker count unless overridden).
+2. Starts gunicorn with deploy/gunicorn.conf.py (its worker class and worker count unless overridden), and
+   the studio's own gunicorn beside it (`--studio-server`, 2 workers), as docs/deployment.md sets them up.
    Route by route, straight to gunicorn, it sends `--requests` / 5 requests from `--clients` keep-alive
    clients (one asyncio loop, each sending `Accept-Encoding: gzip` as browsers do): the trivial /healthz
    (`hello`, the ceiling), item pages, widget pages, API recommendations and search. Each route's requests
@@ -628,9 +629,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default=None,
                         help="default: deploy/gunicorn.conf.py's")
     parser.add_argument("--threads", type=int, default=None, help="threads per gthread worker")
-    parser.add_argument("--studio-server", type=int, default=0, metavar="WORKERS",
-                        help="an experiment: the author's requests go to a second gunicorn with this many workers "
-                             "(default 0: the one server, as deploy/ ships it)")
+    parser.add_argument("--studio-server", type=int, default=2, metavar="WORKERS",
+                        help="the author's requests go to a second gunicorn with this many workers, through nginx's "
+                             "studio upstream when proxied, as docs/deployment.md sets up (default 2; 0: one server for both)")
     parser.add_argument("--mixed-rate", type=float, default=0.0, metavar="PER_SECOND",
                         help="readers' requests per second in the mixed phase, all clients together (default 0: each "
                              "client sends its next request as soon as it has an answer, which keeps gunicorn busy "
@@ -733,10 +734,11 @@ def main() -> None:
         # The author edits the items readers read most, where a stale copy would show.
         most_read = [(id_of[slug], slug) for slug in slugs.most_read(EDITED_ITEMS * 2) if slug not in unsavable]
         edited, edited_alone = most_read[:EDITED_ITEMS], most_read[EDITED_ITEMS:EDITED_ITEMS + ALONE_EDITS]
-        proxy = NginxProxy(server.address) if proxied else None
-        # An experiment, not the shipped set-up: the author's requests on a gunicorn of their own.
+        # The author's requests on a gunicorn of their own (nginx sends /studio/ there, as deploy/nginx-site.conf's
+        # afterimage_studio upstream does in production); without it, both upstreams are the one server.
         studio = AppServer(url, workers=args.studio_server, threads=args.threads, worker_class=args.worker_class,
                            extra_env=extra_env, log_path=workdir / "studio.log") if args.studio_server else None
+        proxy = NginxProxy(server.address, studio_upstream=studio.address if studio else None) if proxied else None
         per_route = max(args.requests // len(ROUTES), 1)
 
         server.start()
@@ -777,7 +779,7 @@ def main() -> None:
                     return "PostgreSQL"  # every PostgreSQL process on the machine
                 return "load client" if pid == os.getpid() else None
 
-            author_url = studio.base_url if studio else front.base_url
+            author_url = studio.base_url if studio and not proxy else front.base_url
             # Her saves with no reader about: the baseline of the mixed phase's saves.
             alone_log = author_log({"max_edits": len(edited_alone), "edit_pause": 0.0})
             author_edits(author_url, edited_alone, threading.Event(), alone_log, multiprocessing.Value("i", 0))

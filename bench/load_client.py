@@ -183,6 +183,7 @@ class NginxProxy:
     run in the foreground as in a scratch folder of its own, listening on 127.0.0.1."""
 
     upstream: str  # host:port of gunicorn
+    studio_upstream: str | None = None  # host:port of the studio's gunicorn; the same as `upstream` when None
     port: int = field(default_factory=free_port)
     run_dir: Path | None = None
     process: subprocess.Popen | None = None
@@ -200,6 +201,7 @@ class NginxProxy:
             "AFTERIMAGE_LISTEN": f"{HOST}:{self.port}",
             "AFTERIMAGE_SERVER_NAME": HOST,
             "AFTERIMAGE_UPSTREAM": self.upstream,
+            "AFTERIMAGE_STUDIO_UPSTREAM": self.studio_upstream or self.upstream,
             "AFTERIMAGE_STATIC": str(REPO / "static"),
             "AFTERIMAGE_CACHE_DIR": str(self.run_dir / "cache"),
         }))
@@ -396,7 +398,13 @@ class Browser:
         preview = urllib.parse.urlsplit(self.last_headers.get("Location", "")).path
         if status != 303 or not preview.startswith("/studio/import/"):
             return status
-        return self.follow_import(self.post_form(preview, {"do": "apply"}))
+        for _ in range(3):
+            status = self.post_form(preview, {"do": "apply"})
+            # 409: the catalog changed under the preview in a way that changes the plan (her saves in another
+            # tab); she looks at the plan again and applies it, as the page asks.
+            if status != 409:
+                break
+        return self.follow_import(status)
 
     def follow_import(self, status: int) -> int:
         """After the apply: its progress page, read once a second (as its refresh does) until the import is done."""

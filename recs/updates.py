@@ -5,6 +5,7 @@ drifted from the fit that a full refit is due.
 """
 
 import copy
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
@@ -12,6 +13,9 @@ import scipy.sparse as sp
 
 from recs.documents import ItemDoc, count_features
 from recs.neighbors import NeighbourTable
+
+# New items scored against the catalog per block when folded in together (dense rows: block x catalog).
+_APPEND_BLOCK = 256
 
 
 class UpdateMixin:
@@ -30,21 +34,51 @@ class UpdateMixin:
         An item the model already has as it is (same vector, kind and year: the save changed only what the
         engine does not read, such as a rating) changes nothing, and the set is empty.
         """
-        vector = self.vectorizer_.transform([doc])
-        if doc.id in self.row_of_ and self._has_as_it_is(self.row_of_[doc.id], doc, vector):
-            return set()
-        counted = count_features([doc])
+        return self.fold_in_many([doc])[1]
+
+    def fold_in_many(self, docs: Sequence[ItemDoc]) -> tuple[set[int], set[int]]:
+        """Add or replace several items at once; return the ids folded in (those the model did not already
+        have as they are) and the ids whose neighbour rows changed.
+
+        New items are appended together: each array grows once and they are scored against the catalog in
+        blocks, where folding them in one by one copied every array once per item (an import of a few
+        hundred books into a large catalog spent seconds on those copies). Known items are replaced in place.
+        """
+        docs = list({doc.id: doc for doc in docs}.values())  # one version of each item: the last given
+        if not docs:
+            return set(), set()
+        vectors = self.vectorizer_.transform(docs)
+        replaced, new = [], []
+        for position, doc in enumerate(docs):
+            row = self.row_of_.get(doc.id)
+            if row is None:
+                new.append(position)
+            elif not self._has_as_it_is(row, doc, vectors[position]):
+                replaced.append(position)
+        folding = [docs[position] for position in replaced + new]
+        if not folding:
+            return set(), set()
+        self._count_drift(folding)
+        changed: set[int] = set()
+        for position in replaced:
+            changed |= self._replace(self.row_of_[docs[position].id], docs[position], vectors[position])
+        if new:
+            changed |= self._append([docs[position] for position in new], vectors[new])
+        return {doc.id for doc in folding}, changed
+
+    def _count_drift(self, docs: list[ItemDoc]) -> None:
+        """Count the folded items and their features the fitted vocabulary lacks (needs_rebuild() reads it), and
+        keep the labels of the features it has."""
+        counted = count_features(docs)
         vocabulary = self.vectorizer_.vocabulary_
-        self.folded_count_ += 1
-        self.folded_tokens_ += len(counted.names)
-        self.folded_unknown_tokens_ += sum(name not in vocabulary for name in counted.names)
+        unknown = np.array([name not in vocabulary for name in counted.names], dtype=bool)
+        self.folded_count_ += len(docs)
+        self.folded_tokens_ += counted.counts.nnz
+        self.folded_unknown_tokens_ += int(unknown[counted.counts.indices].sum())
         self.drift_ = self.folded_unknown_tokens_ / max(self.folded_tokens_, 1)
         for feature, label in counted.labels.items():
             if feature in vocabulary:
                 self.labels_.setdefault(feature, label)
-        if doc.id in self.row_of_:
-            return self._replace(self.row_of_[doc.id], doc, vector)
-        return self._append(doc, vector)
 
     def _has_as_it_is(self, row: int, doc: ItemDoc, vector: sp.csr_matrix) -> bool:
         """Tell whether the row already holds this version of the item."""
@@ -59,27 +93,38 @@ class UpdateMixin:
         return bool(np.array_equal(self.matrix_.indices[start:end][stored], vector.indices[given])
                     and np.allclose(self.matrix_.data[start:end][stored], vector.data[given], rtol=1e-6, atol=1e-7))
 
-    def _append(self, doc: ItemDoc, vector: sp.csr_matrix) -> set[int]:
-        """Fold in an item the model does not have yet, as its last row."""
-        row = len(self.ids_)
-        self.matrix_ = sp.vstack([self.matrix_, vector], format="csr")
-        self.latent_ = np.vstack([self.latent_, self.vectorizer_.latent(vector)])
-        self.years_ = np.append(self.years_, np.nan if doc.year is None else float(doc.year))
-        self.ids_ = np.append(self.ids_, np.int64(doc.id))
-        self.kinds_ = np.append(self.kinds_, np.array([doc.kind], dtype=object))
+    def _append(self, docs: list[ItemDoc], vectors: sp.csr_matrix) -> set[int]:
+        """Fold in items the model does not have yet, as its last rows, in that order."""
+        first = len(self.ids_)
+        rows = np.arange(first, first + len(docs))
+        self.matrix_ = sp.vstack([self.matrix_, vectors], format="csr")
+        self.latent_ = np.vstack([self.latent_, self.vectorizer_.latent(vectors)])
+        self.years_ = np.append(self.years_, [np.nan if doc.year is None else float(doc.year) for doc in docs])
+        self.ids_ = np.append(self.ids_, np.array([doc.id for doc in docs], dtype=np.int64))
+        self.kinds_ = np.append(self.kinds_, np.array([doc.kind for doc in docs], dtype=object))
         self._owned_ = self._owned_ | {"matrix_", "latent_", "years_", "ids_", "kinds_"}
-        self.row_of_[doc.id] = row
-        if doc.kind not in self.neighbours_:
-            # A new kind: every item gains an (empty so far) list of it.
-            empty = np.zeros((row, self.top_n))
-            self.neighbours_[doc.kind] = NeighbourTable(empty.astype(np.int64), empty.astype(np.float32))
-        own_tables, own_scores = self._exact_tables(np.array([row]))
+        self.row_of_.update(zip((doc.id for doc in docs), rows.tolist()))
         for kind, table in self.neighbours_.items():
-            table.ids = np.vstack([table.ids, own_tables[kind].ids])
-            table.scores = np.vstack([table.scores, own_tables[kind].scores])
-        others = np.ones(len(self.ids_), dtype=bool)
-        others[row] = False
-        return {doc.id} | self._insert_where_it_ranks(row, own_scores[0], others)
+            table.ids = np.vstack([table.ids, np.zeros((len(docs), self.top_n), dtype=table.ids.dtype)])
+            table.scores = np.vstack([table.scores, np.zeros((len(docs), self.top_n), dtype=table.scores.dtype)])
+        for kind in dict.fromkeys(doc.kind for doc in docs):
+            if kind not in self.neighbours_:
+                # A new kind: every item gains an (empty so far) list of it.
+                empty = np.zeros((len(self.ids_), self.top_n))
+                self.neighbours_[kind] = NeighbourTable(empty.astype(np.int64), empty.astype(np.float32))
+        # The new rows' own lists are ranked exactly, with one another among the candidates; the older rows
+        # take each new item where it ranks. A block at a time bounds the dense score rows held at once.
+        older = np.zeros(len(self.ids_), dtype=bool)
+        older[:first] = True
+        changed = {doc.id for doc in docs}
+        for start in range(0, len(rows), _APPEND_BLOCK):
+            block = rows[start:start + _APPEND_BLOCK]
+            own_tables, own_scores = self._exact_tables(block)
+            for kind, table in self.neighbours_.items():
+                table.ids[block], table.scores[block] = own_tables[kind].ids, own_tables[kind].scores
+            for row, scores in zip(block.tolist(), own_scores):
+                changed |= self._insert_where_it_ranks(row, scores, older)
+        return changed
 
     def _replace(self, row: int, doc: ItemDoc, vector: sp.csr_matrix) -> set[int]:
         """Fold in a new version of the item at `row`, in place: the other rows and their order stay.

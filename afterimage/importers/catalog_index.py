@@ -75,6 +75,8 @@ class CatalogIndex(Lookups):
         self.list_keys: dict[int, tuple[Item, set[str]]] = {}
         self.numbering = False
         self.next_ids: dict[type, int] = {}
+        # How many tags this import created (the report shows it).
+        self.tags_created = 0
 
     # Items
 
@@ -147,6 +149,7 @@ class CatalogIndex(Lookups):
             self.number(tag)
             db.session.add(tag)
             self.names[Tag][tag.name_key] = tag
+            self.tags_created += 1
         return tag  # type: ignore[return-value]
 
     def creator(self, name: str) -> Creator:

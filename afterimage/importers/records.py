@@ -262,6 +262,7 @@ def apply_records(plan: ImportPlan, report: ImportReport, tick: Callable[[int], 
                 tick(1)
             index.write_list_snapshots()
             flush_chunk(index, report)
+    report.tags_created += index.tags_created
     if report.created + report.updated > REFIT_ROWS:
         refit_at_commit()
         # The import's rows, written, are garbage (ORM objects hold cycles): free them before the refit's matrices.

@@ -69,6 +69,8 @@ class ImportReport:
         ]
         if self.lists_created or self.lists_updated:
             lines.append(f"Lists: {self.lists_created} created, {self.lists_updated} updated.")
+        if self.tags_created:
+            lines.append(f"Tags: {self.tags_created} new.")
         if self.diary_added:
             lines.append(f"Diary: {self.diary_added} date{'s' if self.diary_added != 1 else ''} added.")
         for note in self.skipped:

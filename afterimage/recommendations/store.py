@@ -110,11 +110,12 @@ def _replay_changes(model: TfidfRecommender, since: int) -> int:
         .order_by(RecModelChange.seq)
     ).all()
     docs = {doc.id: doc for doc in item_docs({c.item_id for c in changes if not c.removed})}
-    for _, item_id, removed in changes:
-        if removed or item_id not in docs:
-            model.remove(item_id)
-        else:
-            model.fold_in(docs[item_id])
+    # Each item's last change is what counts (fold-ins and removals rank exactly, so order does not matter):
+    # the removed go, and the rest are folded in together, as the commit that logged them did.
+    gone = {item_id: removed or item_id not in docs for _, item_id, removed in changes}
+    for item_id in [item_id for item_id, is_gone in gone.items() if is_gone]:
+        model.remove(item_id)
+    model.fold_in_many([docs[item_id] for item_id, is_gone in gone.items() if not is_gone])
     return changes[-1].seq if changes else since
 
 
@@ -219,12 +220,9 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
                                           if item_id in model.row_of_}
     for item_id in leaving:
         affected |= model.remove(item_id)
-    folded = set()
-    for doc in docs:
-        rows = model.fold_in(doc)
-        if rows:  # empty when the model already has the item as it is (a rating changed, say)
-            folded.add(doc.id)
-            affected |= rows
+    # Without the items the model already has as they are (a rating changed, say).
+    folded, rows = model.fold_in_many(docs)
+    affected |= rows
     # Rows deleted or added around the ORM (a bulk DELETE, raw SQL) never reached the model: refit now
     # rather than write neighbours for items that are gone.
     if db.session.scalar(sa.select(sa.func.count(Item.id)).where(published_items())) != len(model.ids_):

@@ -17,6 +17,7 @@ from afterimage.importers import ImportRefused, read_import_file
 from afterimage.importers.backup import backup_json
 from afterimage.importers.detect import check_size
 from afterimage.importers.plan import apply_steered, preview_import, shelves_with_choices
+from afterimage.importers.records import REFIT_ROWS
 from afterimage.importers.shelf_choices import MappingError, ShelfChoice, read_mapping, read_shelf_options
 from afterimage.studio.import_jobs import FAILED, claim_job, run_job
 from afterimage.studio.imports import load_pending
@@ -150,7 +151,7 @@ def shelf_choices(mapping: Path | None, shelf_options: tuple[str, ...]) -> dict[
 @click.argument("token")
 def apply_pending_command(token: str) -> None:
     """Apply an import previewed in the studio, as its Apply button does (which starts this command): in one
-    transaction, at a lower CPU priority than the site, writing its progress beside the preview."""
+    transaction (a big one at a lower CPU priority than the site), writing its progress beside the preview."""
     require_schema()
     pending = load_pending(token)
     if pending is None:
@@ -158,8 +159,14 @@ def apply_pending_command(token: str) -> None:
     job = claim_job(pending)
     if job is None:
         raise click.ClickException("That import is being applied by another process, or has been applied.")
-    # Readers come first: the web workers keep their share of the cores while this writes.
-    os.nice(10)
+    # A big import refits the recommendations in its commit (minutes of CPU on a large catalog): the web workers
+    # keep their share of the cores meanwhile. A small one is folded in like a save while she waits for it.
+    try:
+        big = len(pending.preview().rows) > REFIT_ROWS
+    except (OSError, ValueError, TypeError, KeyError):  # unreadable: run_job reports it as the import's failure
+        big = False
+    if big:
+        os.nice(10)
     job = run_job(pending, job)
     if job.state == FAILED:
         raise click.ClickException(job.error)

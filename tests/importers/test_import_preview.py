@@ -18,6 +18,7 @@ from afterimage.extensions import db
 from afterimage.catalog.models import Item, Tag
 from afterimage.accounts.models import ImportChoice
 from tests.conftest import csrf_token_from
+from tests.importers.faults import flush_fails_at
 from tests.importers.test_import_goodreads import COLUMNS_24, HUMAN_ACTS, REMAINS, goodreads_csv, to_progress, upload
 from tests.importers.test_import_letterboxd import export_zip
 from tests.studio.test_studio_fixtures import PASSWORD, add_author, author_client, sign_in  # noqa: F401
@@ -174,18 +175,8 @@ def test_a_failure_midway_through_the_apply_leaves_the_catalog_as_it_was(app, im
     with app.app_context():
         choices_before = db.session.scalar(sa.select(sa.func.count(ImportChoice.id)))
     address = preview_of(imported_once, newer_export())
-
-    def fail_on_flights(session, flush_context, instances):
-        if any(isinstance(o, Item) and o.title == "Flights" for o in session.new):
-            raise sa.exc.OperationalError("INSERT INTO items", {}, Exception("disk I/O error"))
-
-    with app.app_context():
-        sa.event.listen(db.session, "before_flush", fail_on_flights)
-    try:
+    with flush_fails_at(app, "Flights"):
         response = decide(imported_once, address)
-    finally:
-        with app.app_context():
-            sa.event.remove(db.session, "before_flush", fail_on_flights)
     assert response.status_code == 503 and "nothing was written" in response.get_data(as_text=True)
     assert catalog(app) == before
     with app.app_context():
@@ -209,6 +200,24 @@ def test_a_preview_made_stale_by_an_edit_is_planned_again_and_her_edit_kept(app,
     assert decide(imported_once, address).status_code == 200
     after = catalog(app)
     assert after["The Remains of the Day"][0] == 2 and "Flights" in after
+
+
+def test_an_edit_the_plan_does_not_touch_lets_her_apply_go_through(app, imported_once):
+    """She saves another item in a second tab between the preview and Apply: the catalog's version moved, but
+    the plan planned again is the one she was shown, so Apply imports it rather than asking her to check."""
+    with app.app_context():
+        save_item(ItemFields(kind="film", title="Sans Soleil", year=1983, creators=[("Chris Marker", "director")]))
+        db.session.commit()
+    address = preview_of(imported_once, newer_export())
+    with app.app_context():
+        film = db.session.scalar(sa.select(Item).where(Item.title == "Sans Soleil"))
+        save_item(ItemFields(**{**vars(item_fields(film)), "note": "Seen again on a rainy afternoon."}), film)
+        db.session.commit()
+    response = decide(imported_once, address)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "The catalog changed since this preview" not in html
+    after = catalog(app)
+    assert "Flights" in after and after["The Remains of the Day"][0] == 3
 
 
 def test_reimporting_through_the_preview_changes_nothing(app, imported_once):

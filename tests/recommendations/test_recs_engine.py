@@ -376,6 +376,36 @@ def test_fold_in_gives_the_same_neighbours_as_a_rebuild_on_the_same_vocabulary()
     assert {doc.id for doc in docs[60:]} <= changed
 
 
+def test_folding_in_many_at_once_gives_the_lists_of_one_by_one_and_of_a_rebuild(monkeypatch):
+    """An import folds in its books together: the same lists as folding them in one at a time, and as a
+    rebuild on the same vocabulary, with edits of known items, a kind the model had not seen and an item
+    given twice (its last version counts) in the same batch."""
+    import recs.updates
+
+    monkeypatch.setattr(recs.updates, "_APPEND_BLOCK", 7)  # several blocks, as a big import has
+    docs = random_catalog(17, 90)
+    edited = ItemDoc(docs[3].id, docs[3].kind, "ghost train", tags=("noir", "war"))
+    zine = ItemDoc(99_100, "zine", "ghost train zine", tags=("noir",))
+    first_version = ItemDoc(docs[80].id, docs[80].kind, "an early draft")
+    batch = [first_version, *docs[60:], edited, zine]
+    together = TfidfRecommender(top_n=5).fit(docs[:60])
+    one_by_one = TfidfRecommender(top_n=5).fit(docs[:60])
+    folded, changed = together.fold_in_many(batch)
+    changed_one_by_one = set()
+    for doc in [*docs[60:], edited, zine]:
+        changed_one_by_one |= one_by_one.fold_in(doc)
+    final = [*docs[:3], edited, *docs[4:], zine]
+    rebuilt = TfidfRecommender(top_n=5).fit(final, vectorizer=together.vectorizer_)
+    assert_same_lists(together, rebuilt)
+    assert_same_lists(together, one_by_one)
+    assert folded == {doc.id for doc in [*docs[60:], edited, zine]}
+    assert changed == changed_one_by_one
+    assert together.folded_count_ == one_by_one.folded_count_ == 32
+    assert together.drift_ == pytest.approx(one_by_one.drift_)
+    # Already there as they are: nothing folded, nothing changed.
+    assert together.fold_in_many([edited, *docs[60:65]]) == (set(), set())
+
+
 def test_a_copy_for_update_changes_without_touching_the_model_readers_use():
     docs = random_catalog(16, 60)
     published = TfidfRecommender(top_n=5).fit(docs[:50])

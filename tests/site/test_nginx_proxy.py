@@ -43,9 +43,14 @@ def site(tmp_path_factory):
     flask_command(database_url, "init-db")
     flask_command(database_url, "demo")
     flask_command(database_url, "author", "create", AUTHOR, stdin=f"{PASSWORD}\n{PASSWORD}\n")
-    app_server = AppServer(database_url, workers=2, log_path=tmp_path_factory.mktemp("logs") / "gunicorn.log",
-                           extra_env={"AFTERIMAGE_CACHE_MAX_AGE": str(MAX_AGE_S), "AFTERIMAGE_PROXY_COUNT": "1"})
-    with app_server, NginxProxy(app_server.address) as proxy:
+    logs = tmp_path_factory.mktemp("logs")
+    # Each server logs every request it answers (gunicorn's access log, on its output), to tell which one did.
+    env = {"AFTERIMAGE_CACHE_MAX_AGE": str(MAX_AGE_S), "AFTERIMAGE_PROXY_COUNT": "1", "AFTERIMAGE_ACCESS_LOG": "-"}
+    app_server = AppServer(database_url, workers=2, log_path=logs / "gunicorn.log", extra_env=env)
+    # The studio's own gunicorn, as deploy/nginx-site.conf's afterimage_studio upstream expects in production.
+    studio_server = AppServer(database_url, workers=1, log_path=logs / "studio.log", extra_env=env)
+    with app_server, studio_server, NginxProxy(app_server.address, studio_upstream=studio_server.address) as proxy:
+        proxy.studio_log = studio_server.log_path
         yield proxy, app_server, database_url
 
 
@@ -97,6 +102,20 @@ def test_a_signed_in_author_is_never_served_or_stored_by_the_proxy(site):
     assert get(proxy.base_url, "/items/vagabond-1985")[2]["x-cache-status"] == "HIT"
     status, _, headers = author.request("/items/vagabond-1985")
     assert status == 200 and headers["X-Cache-Status"] == "BYPASS"
+
+
+def test_the_studio_is_answered_by_its_own_server_and_pages_by_the_readers_one(site):
+    proxy, app_server, _ = site
+    author = Browser(proxy.base_url)
+    author.sign_in(AUTHOR, PASSWORD)
+    assert author.get("/studio/")[0] == 200
+    get(proxy.base_url, "/items/come-and-see-1985")
+    time.sleep(0.5)  # gunicorn writes its access log line after the answer
+    studio_log, readers_log = proxy.studio_log.read_text(), app_server.log_path.read_text()
+    assert "POST /studio/sign-in" in studio_log and "GET /studio/ " in studio_log
+    assert "/studio/" not in readers_log
+    assert "GET /items/come-and-see-1985" in readers_log
+    assert "/items/come-and-see-1985" not in studio_log
 
 
 def test_a_reader_with_a_liked_set_gets_their_own_page(site):

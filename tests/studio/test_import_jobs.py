@@ -18,6 +18,7 @@ from afterimage.catalog.models import Creator, Item, Tag
 from afterimage.extensions import db
 from afterimage.studio import import_jobs
 from tests.conftest import csrf_token_from
+from tests.importers.faults import flush_fails_at
 from tests.importers.test_import_goodreads import COLUMNS_24, HUMAN_ACTS, REMAINS, goodreads_csv
 from tests.importers.test_import_preview import preview_of
 from tests.studio.test_studio_fixtures import PASSWORD, add_author, author_client, sign_in  # noqa: F401
@@ -81,6 +82,19 @@ def test_apply_answers_with_a_progress_page_that_shows_what_the_import_did(app, 
     assert json.loads(job_file(app, address).read_text())["state"] == "done"
     # Her preview's address now leads to the summary, not to a second import.
     assert author_client.get(address).headers["Location"] == f"{address}/progress"
+
+
+def test_the_report_counts_the_tags_the_import_created(app, author_client, runner):
+    with app.app_context():
+        db.session.add(Tag(name="memory", name_key="memory", slug="memory"))
+        db.session.commit()
+    address = preview_of(author_client, goodreads_csv(COLUMNS_24, [REMAINS, HUMAN_ACTS]))
+    html = author_client.get(press_apply(author_client, address).headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        tags = sorted(db.session.scalars(sa.select(Tag.name)))
+        db.session.remove()
+    assert "memory" in tags and len(tags) > 1  # her "memory" tag reused; the file's other shelves became tags
+    assert f"<strong>{len(tags) - 1}</strong> new" in html and 'href="/studio/tags">tags</a>' in html
 
 
 def test_a_job_that_has_not_finished_shows_its_state_and_refreshes_itself(app, author_client, job_that_never_finishes):
@@ -176,21 +190,8 @@ def test_a_job_that_fails_midway_writes_nothing_and_keeps_the_preview(app, autho
     rows = [{"Book Id": str(n), "Title": f"Book {n}", "Author": f"Writer {n % 50}", "Exclusive Shelf": "read",
              "Bookshelves": f"fiction, shelf-{n % 30}"} for n in range(1200)]
     address = preview_of(author_client, goodreads_csv(COLUMNS_24, rows))
-    flushed = []
-
-    def fail_on_the_last_chunk(session, flush_context, instances):
-        titles = [o.title for o in session.new if isinstance(o, Item)]
-        flushed.extend(titles)
-        if "Book 1100" in titles:
-            raise sa.exc.OperationalError("INSERT INTO items", {}, Exception("disk I/O error"))
-
-    with app.app_context():
-        sa.event.listen(db.session, "before_flush", fail_on_the_last_chunk)
-    try:
+    with flush_fails_at(app, "Book 1100") as flushed:
         response = press_apply(author_client, address)
-    finally:
-        with app.app_context():
-            sa.event.remove(db.session, "before_flush", fail_on_the_last_chunk)
     assert len(flushed) > 1000  # the earlier chunks had reached the database
     page = author_client.get(response.headers["Location"])
     html = page.get_data(as_text=True)
