@@ -10,7 +10,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from afterimage.catalog.models import Item
-from afterimage.catalog.rules import published_items
+from afterimage.catalog.rules import published_count, published_items
 from afterimage.extensions import db
 from afterimage.recommendations.collection_map import store_collection_map
 from afterimage.recommendations.documents import item_docs, new_recommender
@@ -225,7 +225,7 @@ def apply_item_changes(changed: set[int], removed: set[int]) -> None:
     affected |= rows
     # Rows deleted or added around the ORM (a bulk DELETE, raw SQL) never reached the model: refit now
     # rather than write neighbours for items that are gone.
-    if db.session.scalar(sa.select(sa.func.count(Item.id)).where(published_items())) != len(model.ids_):
+    if published_count() != len(model.ids_):
         rebuild()
         return
     if not folded and not leaving:
