@@ -1,6 +1,7 @@
 """gunicorn settings for Afterimage behind nginx (deploy/nginx-site.conf): `gunicorn -c deploy/gunicorn.conf.py`.
 
-Stock gunicorn, one app server for readers and the author. Environment:
+Stock gunicorn, run twice: for readers (127.0.0.1:8000), and with AFTERIMAGE_BIND=127.0.0.1:8001
+AFTERIMAGE_WORKERS=2 for the author's studio (nginx's afterimage_studio upstream). Environment:
 AFTERIMAGE_BIND (default 127.0.0.1:8000, where nginx's upstream points), AFTERIMAGE_WORKERS (default from the
 core count, below), AFTERIMAGE_THREADS (default 1), plus the app's own (DATABASE_URL, SECRET_KEY,
 AFTERIMAGE_PROXY_COUNT=1 behind nginx, ...).
