@@ -7,6 +7,7 @@ from flask import abort, render_template, url_for
 
 from afterimage.catalog.models import Creator, Item
 from afterimage.catalog.people import RoleWorks, find_person, is_public, works_by_role
+from afterimage.http.slug_urls import slug_url
 from afterimage.preview_cards import preview_card_url
 from afterimage.public.blueprint import bp
 
@@ -14,7 +15,9 @@ from afterimage.public.blueprint import bp
 @bp.app_template_global()
 def credit_href(person: Creator, item: Item, external: bool = False) -> str | None:
     """The person's page, for a credit on an item readers may see; None on a private item (no link)."""
-    return url_for("public.person", slug=person.slug, _external=external) if is_public(item) else None
+    if not is_public(item):
+        return None
+    return url_for("public.person", slug=person.slug, _external=True) if external else slug_url("public.person", person.slug)
 
 
 def person_json_ld(person: Creator, url: str, works: list[RoleWorks]) -> dict[str, Any]:
