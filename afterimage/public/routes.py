@@ -156,8 +156,9 @@ ITEM_PAGE = (
     sa.select(Item).where(Item.slug == sa.bindparam("slug"))
     .options(so.joinedload(Item.credits), so.joinedload(Item.diary_entries), so.selectinload(Item.tags))
 )
+# The page shows only the lists' titles and links: plain rows on the session's connection, not ORM objects.
 LISTS_WITH_ITEM = (
-    sa.select(CuratedList).join(ListEntry)
+    sa.select(CuratedList.slug, CuratedList.title).join(ListEntry)
     .where(ListEntry.item_id == sa.bindparam("item_id"), CuratedList.published)
     .order_by(CuratedList.title)
 )
@@ -168,7 +169,7 @@ def item(slug: str):
     """Everything about one item and what to watch or read next."""
     item = get_or_redirect(Item, slug, "public.item", lookup=ITEM_PAGE)
     recommendations = recommendations_by_kind([item], current_app.config["RECOMMENDATIONS_PER_KIND"])
-    lists = db.session.scalars(LISTS_WITH_ITEM, {"item_id": item.id}).all()
+    lists = db.session.connection().execute(LISTS_WITH_ITEM, {"item_id": item.id}).all()
     return render_template(
         "public/item.html", item=item, recommendations=recommendations, lists=lists, liked=liked_slugs()
     )
