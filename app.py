@@ -10,6 +10,7 @@ from afterimage.config import load_config
 from afterimage.errors import register_error_handlers, register_health_check
 from afterimage.extensions import csrf
 from afterimage.http import cache as http_cache
+from afterimage.http import slug_urls
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -24,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     security.init_app(app)
     http_cache.init_app(app)
+    slug_urls.init_app(app)
     security.trust_reverse_proxy(app)
     return app
 

@@ -70,9 +70,13 @@ def change_slug(obj: Item | Tag | CuratedList, new_slug: str) -> None:
 _BY_SLUG = {model: sa.select(model).where(model.slug == sa.bindparam("slug")) for model in ENTITY_OF}
 
 
-def find_by_slug(model: type[Sluggable], slug: str) -> tuple[Sluggable | None, bool]:
-    """The row for a slug and whether it was found through an old slug (so the caller redirects)."""
-    row = db.session.scalar(_BY_SLUG[model], {"slug": slug})
+def find_by_slug(model: type[Sluggable], slug: str, lookup: sa.Select | None = None) -> tuple[Sluggable | None, bool]:
+    """The row for a slug and whether it was found through an old slug (so the caller redirects); `lookup` is a
+    prebuilt statement with a `slug` parameter that loads what the page shows with the row."""
+    if lookup is None:
+        row = db.session.scalar(_BY_SLUG[model], {"slug": slug})
+    else:
+        row = db.session.scalars(lookup, {"slug": slug}).unique().one_or_none()
     if row is not None:
         return row, False
     target = db.session.scalar(

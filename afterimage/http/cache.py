@@ -105,9 +105,10 @@ def set_cache_headers(response: Response) -> Response:
         if not response.cache_control.public:
             keep_private(response)
         return response
-    if not is_cacheable_request() or response.cache_control.private or response.cache_control.no_store:
+    # The status first: a 304 answered before the view has its headers, and reading Cache-Control parses it.
+    if response.status_code != 200 or response.direct_passthrough or not is_cacheable_request():
         return response
-    if response.status_code != 200 or response.direct_passthrough:
+    if response.cache_control.private or response.cache_control.no_store:
         return response
     if "Set-Cookie" in response.headers:
         keep_private(response)

@@ -4,9 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, render_template, url_for
+from markupsafe import Markup, escape
 
 from afterimage.catalog.models import Creator, Item
 from afterimage.catalog.people import RoleWorks, find_person, is_public, works_by_role
+from afterimage.http.slug_urls import slug_url
 from afterimage.preview_cards import preview_card_url
 from afterimage.public.blueprint import bp
 
@@ -14,7 +16,23 @@ from afterimage.public.blueprint import bp
 @bp.app_template_global()
 def credit_href(person: Creator, item: Item, external: bool = False) -> str | None:
     """The person's page, for a credit on an item readers may see; None on a private item (no link)."""
-    return url_for("public.person", slug=person.slug, _external=external) if is_public(item) else None
+    if not is_public(item):
+        return None
+    return url_for("public.person", slug=person.slug, _external=True) if external else slug_url("public.person", person.slug)
+
+
+PERSON_LINK = Markup('<a class="person-link" href="{}">{}</a>')
+
+
+@bp.app_template_global()
+def credit_links(people: list[Creator], item: Item) -> Markup:
+    """People's names joined by ", ", each a link to the person's page where credit_href gives one. A function,
+    not a macro per name: cards call it in loops, and a macro call cost several times as much."""
+    links = []
+    for person in people:
+        href = credit_href(person, item)
+        links.append(PERSON_LINK.format(href, person.name) if href else escape(person.name))
+    return Markup(", ").join(links)
 
 
 def person_json_ld(person: Creator, url: str, works: list[RoleWorks]) -> dict[str, Any]:
