@@ -7,8 +7,8 @@ from threadpoolctl import ThreadpoolController
 
 # Catalogs smaller than this fit on one thread. Fitting the 82-item demo catalog took 224 ms of CPU with
 # OpenBLAS and sparse_dot_topn on both cores against 43 ms on one (their idle threads spin, taking the
-# other core from the site's other workers), and one thread stayed ahead up to 3,000 items on 2 shared cores
-# (docs/testing.md, "Fast loop").
+# other core from the site's other workers); one thread stayed ahead, in CPU and in wall time, up to 3,000
+# items on 2 cores at a load average of 7 to 9 (docs/testing.md, "Fast loop (2026-12-07)").
 ONE_THREAD_BELOW = 1000
 
 
