@@ -36,6 +36,9 @@ def configure_sqlite(app: Flask) -> None:
     """WAL journaling, a busy timeout and enforced foreign keys on every SQLite connection."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
+    # Read here, not in the listener: a listener holding the app kept every app (tests make one each) alive
+    # through Flask-SQLAlchemy's weak map of engines, whose values then held their own keys.
+    busy_timeout_ms = int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 60000))
     with app.app_context():
         engine = db.engine
 
@@ -46,7 +49,7 @@ def configure_sqlite(app: Flask) -> None:
             # large import holds the lock for its whole transaction: a second writer waits (up to a minute,
             # below gunicorn's timeout) instead of failing with "database is locked".
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(app.config.get('SQLITE_BUSY_TIMEOUT_MS', 60000))}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()

@@ -12,7 +12,7 @@ This module fits and answers queries; the model's reasons (recs/explain.py), fol
 kernel is recs/neighbors.py.
 """
 
-import os
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from numbers import Integral
@@ -26,6 +26,7 @@ from recs.documents import PHRASE_PREFIXES, ItemDoc, count_features
 from recs.explain import Explainer, ExplainMixin
 from recs.neighbors import NeighbourTable, pruning_losses, rerank, top_k_rows, without_empty_columns
 from recs.persistence import PersistenceMixin
+from recs.threads import one_thread, threads_for
 from recs.updates import UpdateMixin
 
 # Pruned dot products at or below this are not candidates in the bulk search's first pass.
@@ -98,6 +99,9 @@ class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
     that keeps ``candidate_factor * top_n`` candidates per item and kind; those candidates are
     rescored exactly. Fold-in and remove always rank exactly.
 
+    ``n_jobs`` threads fit a catalog (BLAS and the neighbour search); by default one thread under
+    1,000 items (recs/threads.py), every core above.
+
     A set's score for an item is the weighted mean of its members' scores, a member weighing
     between ``set_outlier_weight`` (it shares nothing with the other members) and 1 (it goes best
     with them): what most of the set shares says more of what she likes than one stray member.
@@ -159,7 +163,9 @@ class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
         if len(set(ids)) != len(ids):
             raise ValueError("item ids must be unique")
         self._fit_vectors(docs, vectorizer)
-        self._fit_latent(refit=vectorizer is None)
+        # A small catalog's SVD on one BLAS thread, as its neighbour search (recs/threads.py).
+        with one_thread() if threads_for(len(docs), self.n_jobs) == 1 else contextlib.nullcontext():
+            self._fit_latent(refit=vectorizer is None)
         self.ids_ = np.array(ids, dtype=np.int64)
         self.kinds_ = np.array([doc.kind for doc in docs], dtype=object)
         self.years_ = np.array([np.nan if doc.year is None else doc.year for doc in docs], dtype=np.float64)
@@ -259,7 +265,7 @@ class TfidfRecommender(ExplainMixin, UpdateMixin, PersistenceMixin):
         return sorted(set(self.kinds_.tolist()))
 
     def _threads(self) -> int:
-        return self.n_jobs if self.n_jobs is not None else (os.cpu_count() or 1)
+        return threads_for(len(self.ids_), self.n_jobs)
 
     def _table_for(self, kind: str, query_rows: np.ndarray, pruned: "PrunedSearch | None" = None) -> NeighbourTable:
         """Compute the top lists of kind `kind` for the given rows: cosine candidates (found exactly

@@ -15,9 +15,9 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.manifold import TSNE
 from sklearn.preprocessing import normalize
-from threadpoolctl import threadpool_limits
 
 from recs.documents import TAG_PREFIX
+from recs.threads import one_thread
 
 # t-SNE on all 10,000 items of a synthetic catalog took 138 s (500 iterations, 2 shared cores); on 2,000
 # landmarks, with the rest placed by their nearest landmarks, the whole map costs 10 s of CPU (docs/performance.md).
@@ -63,7 +63,7 @@ class CollectionMap:
             raise ValueError("cannot map an empty collection")
         # One thread for BLAS and OpenMP: their spinning threads made the fit several times slower on two
         # cores shared with the site (0.46 s against 0.05 s of CPU for 30 items).
-        with threadpool_limits(1):
+        with one_thread():
             self._fit_points(vectors)
             self._fit_clusters(tags)
         return self

@@ -67,7 +67,7 @@ def shared_url_builder(compile_builder):
 
     def build(rule, append_unknown: bool = True):
         defaults = rule.defaults or {}
-        if any(is_dynamic and part in defaults for is_dynamic, part in rule._trace):
+        if defaults and any(is_dynamic and part in defaults for is_dynamic, part in rule._trace):
             return compile_builder(rule, append_unknown)
         key = (rule.rule, append_unknown, tuple(rule._trace), tuple(sorted(defaults.items(), key=repr)))
         try:

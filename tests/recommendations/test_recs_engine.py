@@ -114,6 +114,44 @@ def test_both_search_engines_agree_with_each_other():
             assert_same_ranking(fast.neighbours(item_id, kind), plain.neighbours(item_id, kind))
 
 
+def test_a_small_catalog_fits_on_one_thread_and_ranks_as_a_fit_on_every_core(monkeypatch):
+    # Threads cost a small catalog more than they save (recs/threads.py); the lists must not depend on them.
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    import recs.model
+    import recs.neighbors
+    import recs.threads
+
+    pytest.importorskip("sparse_dot_topn")
+    search_threads, blas_threads = [], []
+    search = recs.neighbors.sp_matmul_topn
+
+    def counted_search(*args, n_threads=None, **kwargs):
+        search_threads.append(n_threads or 1)
+        return search(*args, n_threads=n_threads, **kwargs)
+
+    class CountedSVD(recs.model.TruncatedSVD):
+        def fit(self, *args, **kwargs):
+            blas_threads.append(max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"))
+            return super().fit(*args, **kwargs)
+
+    monkeypatch.setattr(recs.neighbors, "sp_matmul_topn", counted_search)
+    monkeypatch.setattr(recs.model, "TruncatedSVD", CountedSVD)
+    docs = random_catalog(4, 80)
+    small = TfidfRecommender(top_n=6).fit(docs)
+    assert set(search_threads) == {1} and blas_threads == [1]
+    everywhere = TfidfRecommender(top_n=6, n_jobs=2).fit(docs)
+    for item_id in small.ids_.tolist():
+        for kind in ("film", "book"):
+            assert_same_ranking(small.neighbours(item_id, kind), everywhere.neighbours(item_id, kind))
+    search_threads.clear()
+    monkeypatch.setattr(recs.threads, "ONE_THREAD_BELOW", 50)
+    TfidfRecommender(top_n=6).fit(docs)
+    assert set(search_threads) == {os.cpu_count() or 1}
+
+
 @pytest.mark.parametrize("engine", ["auto", "scipy"])
 def test_pruned_search_of_large_catalogs_keeps_exact_scores_and_finds_the_neighbours(engine):
     docs = random_catalog(20, 300)

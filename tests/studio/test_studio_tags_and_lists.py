@@ -12,7 +12,7 @@ from afterimage.catalog.search import search_items
 from afterimage.extensions import db
 from tests.conftest import csrf_token_from
 from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
-from tests.studio.test_studio_fixtures import add_author, post_form, sign_in
+from tests.studio.test_studio_fixtures import add_author, post_form, start_signed_in
 from tests.studio.test_studio_pages import csp_offences
 
 SMALL_CATALOG = [
@@ -43,7 +43,7 @@ def demo_app(app):
 def demo_author_client(demo_app, client):
     """A signed-in author on the small catalog."""
     add_author(demo_app)
-    assert sign_in(client).status_code == 303
+    start_signed_in(demo_app, client)
     return client
 
 
