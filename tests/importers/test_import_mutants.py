@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -203,3 +204,11 @@ def test_a_backup_creator_with_a_blank_name_is_refused_by_item(app, runner, tmp_
     assert "Item 'film-3' in the backup is invalid: A creator needs a name." in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+def test_a_bad_byte_after_a_field_too_long_to_parse_is_still_reported_at_its_row(author_client):
+    # The row count falls back to counting lines when the CSV reader gives up on a 140,000-character field.
+    data = ('Book Id,Title,My Review\n1,Cléo,"' + "x" * 140_000 + '"\n').encode() + b"2,Broken \xc3\x28 title,\n"
+    response = upload(author_client, data)
+    assert response.status_code == 400
+    assert "not valid UTF-8: row 3" in html.unescape(response.get_data(as_text=True))
