@@ -212,3 +212,12 @@ def test_a_bad_byte_after_a_field_too_long_to_parse_is_still_reported_at_its_row
     response = upload(author_client, data)
     assert response.status_code == 400
     assert "not valid UTF-8: row 3" in html.unescape(response.get_data(as_text=True))
+
+
+def test_an_unranked_list_without_positions_imports_every_film_in_file_order(app, author_client):
+    text = LIST.replace("2,Cléo", ",Cléo").replace("1,Hiroshima", ",Hiroshima").replace("3,Sans", ",Sans")
+    html = upload(author_client, text.encode(), "cities.csv").get_data(as_text=True)
+    assert "<strong>3</strong> created" in html and "not a number" not in html
+    with app.app_context():
+        cities = db.session.scalar(sa.select(CuratedList).where(CuratedList.title == "Cities that remember"))
+        assert [entry.item.title for entry in cities.entries] == ["Cléo de 5 à 7", "Hiroshima mon amour", "Sans Soleil"]
