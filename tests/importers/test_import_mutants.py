@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from afterimage.catalog.models import CuratedList, Item
 from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
 from afterimage.extensions import db
+from afterimage.importers import read_import_file
+from afterimage.importers.detect import ImportRefused
 from tests.importers.test_backup import import_backup, minimal_backup, with_item
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, book, goodreads_csv, upload
 from tests.importers.test_import_letterboxd import LIST, film
@@ -221,3 +223,16 @@ def test_an_unranked_list_without_positions_imports_every_film_in_file_order(app
     with app.app_context():
         cities = db.session.scalar(sa.select(CuratedList).where(CuratedList.title == "Cities that remember"))
         assert [entry.item.title for entry in cities.entries] == ["Cléo de 5 à 7", "Hiroshima mon amour", "Sans Soleil"]
+
+
+def test_a_goodreads_year_that_is_not_a_year_is_ignored_with_a_warning_naming_its_row():
+    row = {**REMAINS, "Original Publication Year": "19x0", "Year Published": ""}
+    plan = read_import_file("goodreads_library_export.csv", goodreads_csv(COLUMNS_24, [row]))
+    assert plan.items[0].fields.year is None
+    assert plan.warnings == [("row 2", "Original Publication Year '19x0' is not a year; ignored.")]
+
+
+def test_a_goodreads_file_without_a_title_column_is_refused_naming_the_column():
+    with pytest.raises(ImportRefused) as refused:
+        read_import_file("goodreads_library_export.csv", b"Book Id,Author\n1,Han Kang\n")
+    assert str(refused.value) == "This is not a Goodreads library export: it has no 'Title' column."
