@@ -236,3 +236,11 @@ def test_a_goodreads_file_without_a_title_column_is_refused_naming_the_column():
     with pytest.raises(ImportRefused) as refused:
         read_import_file("goodreads_library_export.csv", b"Book Id,Author\n1,Han Kang\n")
     assert str(refused.value) == "This is not a Goodreads library export: it has no 'Title' column."
+
+
+def test_the_preview_of_a_list_she_already_has_says_its_new_entries_are_added_to_it(app, author_client):
+    first = html.unescape(author_client.get(preview_of(author_client, LIST.encode(), "cities.csv")).get_data(as_text=True))
+    assert "Cities that remember: created as a draft" in first
+    upload(author_client, LIST.encode(), "cities.csv")
+    again = html.unescape(author_client.get(preview_of(author_client, LIST.encode(), "cities.csv")).get_data(as_text=True))
+    assert "Cities that remember: new entries are added to your list" in again
