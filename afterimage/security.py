@@ -1,7 +1,8 @@
 """Security headers on every response: a CSP with no inline code, no sniffing, and framing only for the widget."""
 from __future__ import annotations
 
-from collections.abc import Container
+from functools import partial
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -14,81 +15,66 @@ FRAMEABLE_BLUEPRINTS = {"widget"}
 # where a larger number in a query is an error (a 500), not an empty result.
 MAX_URL_INTEGER = 2**31 - 1
 
-
-class BoundedIntegerConverter(IntegerConverter):
-    """`<int:...>` that stops at what the database can hold: a huge id is a 404, not an overflow and a 500."""
-
-    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_URL_INTEGER if max is None else max,
-                         signed=signed)
+# Each header name and policy is written once, here: Werkzeug's headers match names whatever their case.
+CSP = "Content-Security-Policy"
+HSTS = "Strict-Transport-Security"
+FETCH_SITE = "Sec-Fetch-Site"
+# Scripts and styles only from this site's files, never inline. No nonce: a page a cache replays to many readers
+# would carry one reader's nonce in its body and another's in the header. The widget, which needs inline code,
+# sets its own policy with hashes (widget/assets.py).
+POLICY = ("default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' https: data:",
+          "object-src 'none'", "base-uri 'self'", "form-action 'self'")
+NOWHERE = "'none'"
+EVERY_RESPONSE = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
+NEVER_FRAMED = {"X-Frame-Options": "DENY"}
 
 
 def bound_url_numbers(app: Flask) -> None:
-    """Install the bounded `int` converter; call before any blueprint adds its routes."""
-    app.url_map.converters["int"] = BoundedIntegerConverter
+    """`<int:...>` stops at what the database holds (a huge id is a 404, not an overflow and a 500).
+
+    Call before any blueprint adds its routes."""
+    app.url_map.converters["int"] = partial(IntegerConverter, max=MAX_URL_INTEGER)
 
 
-def content_security_policy(frameable: bool, frame_ancestors: str) -> str:
-    """The CSP for a response: scripts and styles only from this site's files, never inline.
-
-    No nonce: a page a cache replays to many readers would carry one reader's nonce in its body and another's
-    in the header. The widget, which needs inline code, sets its own policy with hashes (widget/assets.py).
-    """
-    ancestors = frame_ancestors if frameable else "'none'"
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' https: data:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        f"frame-ancestors {ancestors}",
-    ])
+def content_security_policy(frame_ancestors: str) -> str:
+    """The site's CSP, with the sites that may frame the page."""
+    return "; ".join([*POLICY, f"frame-ancestors {frame_ancestors}"])
 
 
-def missing_security_headers(present: Container[str], frameable: bool, frame_ancestors: str) -> list[tuple[str, str]]:
-    """The security headers a response lacks, given the lower-case names it has (a widget sets its own CSP)."""
-    missing = []
-    if "content-security-policy" not in present:
-        missing.append(("Content-Security-Policy", content_security_policy(frameable, frame_ancestors)))
-    if "x-content-type-options" not in present:
-        missing.append(("X-Content-Type-Options", "nosniff"))
-    if "referrer-policy" not in present:
-        missing.append(("Referrer-Policy", "strict-origin-when-cross-origin"))
-    if not frameable and "x-frame-options" not in present:
-        missing.append(("X-Frame-Options", "DENY"))
-    return missing
+def security_headers(frameable: bool, frame_ancestors: str) -> dict[str, str]:
+    """The security headers of a response; only a frameable (widget) page may be framed, by frame_ancestors."""
+    if frameable:
+        return {CSP: content_security_policy(frame_ancestors), **EVERY_RESPONSE}
+    return {CSP: content_security_policy(NOWHERE), **EVERY_RESPONSE, **NEVER_FRAMED}
 
 
 def set_security_headers(response: Response) -> Response:
-    """Add the headers every response carries."""
-    present = {name.lower() for name in response.headers.keys()}
+    """Add the security headers a response lacks (a widget page sets its own CSP, and keeps it)."""
     frameable = request.blueprint in FRAMEABLE_BLUEPRINTS
-    response.headers.extend(missing_security_headers(present, frameable, current_app.config["WIDGET_FRAME_ANCESTORS"]))
+    for name, value in security_headers(frameable, current_app.config["WIDGET_FRAME_ANCESTORS"]).items():
+        response.headers.setdefault(name, value)
     return response
 
 
 def add_strict_transport_security(response: Response) -> Response:
     """Tell browsers to use HTTPS only, on HTTPS answers, when the site is set up for it (see docs/security.md)."""
-    wanted = current_app.config.get("STRICT_TRANSPORT_SECURITY")
+    wanted = current_app.config["STRICT_TRANSPORT_SECURITY"]
     if wanted is None:
-        wanted = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
-    if wanted and request.is_secure and "Strict-Transport-Security" not in response.headers:
-        max_age = int(current_app.config.get("STRICT_TRANSPORT_SECURITY_MAX_AGE", 365 * 24 * 3600))
-        response.headers["Strict-Transport-Security"] = f"max-age={max_age}"
+        wanted = current_app.config["SESSION_COOKIE_SECURE"]
+    if wanted and request.is_secure:
+        response.headers.setdefault(HSTS, f"max-age={int(current_app.config['STRICT_TRANSPORT_SECURITY_MAX_AGE'])}")
     return response
 
 
 def is_cross_site_request() -> bool:
     """True when the browser says this request came from another site's page (Fetch metadata, else Origin)."""
-    site = request.headers.get("Sec-Fetch-Site")
+    site = request.headers.get(FETCH_SITE)
     if site is not None:
         return site not in ("same-origin", "none")
-    origin = request.headers.get("Origin")
-    if origin is not None:
-        return origin.rstrip("/") != request.host_url.rstrip("/")
-    return False
+    if request.origin is None:
+        return False
+    origin, here = urlsplit(request.origin), urlsplit(request.host_url)
+    return (origin.scheme, origin.netloc) != (here.scheme, here.netloc)
 
 
 def refuse_absurd_page_numbers() -> None:
@@ -101,16 +87,18 @@ def refuse_absurd_page_numbers() -> None:
         return
     for name in ("page", "per_page"):
         raw = request.args.get(name)
-        if raw and raw.isascii() and raw.isdigit() and (len(raw) > 6 or int(raw) > MAX_PAGE_NUMBER):
+        # More digits than the largest page has is past it too, and never reaches int() (4,300 digits: an error).
+        if raw and raw.isascii() and raw.isdigit() and (
+            len(raw) > len(str(MAX_PAGE_NUMBER)) or int(raw) > MAX_PAGE_NUMBER
+        ):
             abort(404)
 
 
 def refuse_nul_characters() -> None:
     """No real title, slug or search contains NUL, and PostgreSQL cannot store it: refuse it with a 400 up front."""
-    values = [request.path, *request.args.keys(), *request.args.values()]
-    if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        values += [*request.form.keys(), *request.form.values()]
-    if any("\x00" in value for value in values):
+    # Every value of a repeated name too (?tag=a&tag=b), in the query string and in a posted form.
+    texts = [request.path, *(text for pair in request.values.items(multi=True) for text in pair)]
+    if any("\x00" in text for text in texts):
         abort(400, "Text containing NUL characters is not accepted.")
 
 
@@ -120,11 +108,10 @@ def trust_reverse_proxy(app: Flask) -> None:
     Then a request that reached the proxy over HTTPS is HTTPS to the app: the session cookie is Secure and
     external URLs (API, feeds, oEmbed) start with https://. Never set it without a proxy in front: clients
     could then claim any address or scheme. Call it after every other WSGI layer that reads the request's
-    host or scheme, so they see what the proxy saw.
+    host or scheme, so they see what the proxy saw. With no proxy (0) ProxyFix believes nothing.
     """
     count = int(app.config.get("PROXY_COUNT") or 0)
-    if count > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
 
 
 def init_app(app: Flask) -> None:

@@ -5,14 +5,12 @@ import gc
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-import sqlalchemy as sa
-
 from afterimage.catalog.models import CuratedList, Item, ListEntry
 from afterimage.catalog.rules import (
     QUERY_EACH, CatalogError, ItemFields, item_fields, save_item, validate_item_fields,
     year_label,
 )
-from afterimage.catalog.slugs import slugify, unique_slug
+from afterimage.catalog.slugs import slugify
 from afterimage.diary import Viewing
 from afterimage.extensions import db
 from afterimage.importers.catalog_index import CatalogIndex, find_existing, in_batches
@@ -175,27 +173,18 @@ def merge_tags(current: list[str], imported: list[str], last: list[str]) -> list
 
 
 def merge_imported_list(imported: ImportedList, report: ImportReport, on_item: Callable[[ImportedItem], Item | None],
-                        index: CatalogIndex | None = None) -> None:
+                        index: CatalogIndex) -> None:
     """Create the list (as a draft), or add the entries new in the file; her order, notes and removals stay."""
-    if index is not None:
-        curated = index.curated_list(imported.title)
-    else:
-        # Lists are few; comparing folded titles in Python also matches accents in any case ("Écrans").
-        wanted = fold_accents(imported.title.strip())
-        curated = next((c for c in db.session.scalars(sa.select(CuratedList).order_by(CuratedList.id))
-                        if fold_accents(c.title.strip()) == wanted), None)
+    curated = index.curated_list(imported.title)
     created = curated is None
     if created:
-        base = slugify(imported.title) or "list"
         curated = CuratedList(
             title=imported.title, introduction=imported.introduction, published=False,
-            slug=index.free_slug(CuratedList, base) if index is not None else unique_slug(CuratedList, base),
+            slug=index.free_slug(CuratedList, slugify(imported.title) or "list"),
         )
         db.session.add(curated)
-        if index is not None:
-            index.number(curated)
-        if index is not None:
-            index.lists[fold_accents(imported.title.strip())] = curated  # type: ignore[index]
+        index.number(curated)
+        index.lists[fold_accents(imported.title.strip())] = curated
     # Each item's import snapshot remembers the imported lists it was put on, so an entry
     # the author took off is not brought back by the next import of the same list.
     list_key = fold_accents(imported.title.strip())
@@ -205,23 +194,19 @@ def merge_imported_list(imported: ImportedList, report: ImportReport, on_item: C
         item = on_item(entry.item)
         if item is None:
             continue
-        seen_on = index.lists_of(item) if index is not None else set((item.import_snapshot or {}).get("lists", []))
+        seen_on = index.lists_of(item)
         if id(item) not in present and list_key not in seen_on:
             list_entry = ListEntry(note=entry.note)
-            if index is not None and item.id is not None:
+            if item.id is not None:
                 # By id: through the relationship, adding the entry walked the item's places on every other list.
                 list_entry.item_id = item.id
             else:
                 list_entry.item = item
-            if index is not None:
-                index.number(list_entry)
+            index.number(list_entry)
             curated.entries.append(list_entry)
             present.add(id(item))
             added += 1
-        if list_key not in seen_on:
-            seen_on.add(list_key)
-            if index is None:
-                item.import_snapshot = {**(item.import_snapshot or {}), "lists": sorted(seen_on)}
+        seen_on.add(list_key)
     if created:
         report.lists_created += 1
     elif added:

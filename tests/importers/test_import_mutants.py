@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -13,6 +14,8 @@ import sqlalchemy as sa
 from afterimage.catalog.models import CuratedList, Item
 from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
 from afterimage.extensions import db
+from afterimage.importers import read_import_file
+from afterimage.importers.detect import ImportRefused
 from tests.importers.test_backup import import_backup, minimal_backup, with_item
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, book, goodreads_csv, upload
 from tests.importers.test_import_letterboxd import LIST, film
@@ -203,3 +206,41 @@ def test_a_backup_creator_with_a_blank_name_is_refused_by_item(app, runner, tmp_
     assert "Item 'film-3' in the backup is invalid: A creator needs a name." in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 0
+
+
+def test_a_bad_byte_after_a_field_too_long_to_parse_is_still_reported_at_its_row(author_client):
+    # The row count falls back to counting lines when the CSV reader gives up on a 140,000-character field.
+    data = ('Book Id,Title,My Review\n1,Cléo,"' + "x" * 140_000 + '"\n').encode() + b"2,Broken \xc3\x28 title,\n"
+    response = upload(author_client, data)
+    assert response.status_code == 400
+    assert "not valid UTF-8: row 3" in html.unescape(response.get_data(as_text=True))
+
+
+def test_an_unranked_list_without_positions_imports_every_film_in_file_order(app, author_client):
+    text = LIST.replace("2,Cléo", ",Cléo").replace("1,Hiroshima", ",Hiroshima").replace("3,Sans", ",Sans")
+    html = upload(author_client, text.encode(), "cities.csv").get_data(as_text=True)
+    assert "<strong>3</strong> created" in html and "not a number" not in html
+    with app.app_context():
+        cities = db.session.scalar(sa.select(CuratedList).where(CuratedList.title == "Cities that remember"))
+        assert [entry.item.title for entry in cities.entries] == ["Cléo de 5 à 7", "Hiroshima mon amour", "Sans Soleil"]
+
+
+def test_a_goodreads_year_that_is_not_a_year_is_ignored_with_a_warning_naming_its_row():
+    row = {**REMAINS, "Original Publication Year": "19x0", "Year Published": ""}
+    plan = read_import_file("goodreads_library_export.csv", goodreads_csv(COLUMNS_24, [row]))
+    assert plan.items[0].fields.year is None
+    assert plan.warnings == [("row 2", "Original Publication Year '19x0' is not a year; ignored.")]
+
+
+def test_a_goodreads_file_without_a_title_column_is_refused_naming_the_column():
+    with pytest.raises(ImportRefused) as refused:
+        read_import_file("goodreads_library_export.csv", b"Book Id,Author\n1,Han Kang\n")
+    assert str(refused.value) == "This is not a Goodreads library export: it has no 'Title' column."
+
+
+def test_the_preview_of_a_list_she_already_has_says_its_new_entries_are_added_to_it(app, author_client):
+    first = html.unescape(author_client.get(preview_of(author_client, LIST.encode(), "cities.csv")).get_data(as_text=True))
+    assert "Cities that remember: created as a draft" in first
+    upload(author_client, LIST.encode(), "cities.csv")
+    again = html.unescape(author_client.get(preview_of(author_client, LIST.encode(), "cities.csv")).get_data(as_text=True))
+    assert "Cities that remember: new entries are added to your list" in again

@@ -295,3 +295,12 @@ def test_any_address_naming_an_item_or_a_set_of_items_is_read_for_a_picked_set(a
     codes = author_client.get("/studio/paste/code", query_string={"items": "\n".join(given)}).get_json()
     linked = list(dict.fromkeys(re.findall(r'href="http://localhost/items/([^"]+)"', codes["html"])))
     assert linked == [stalker, rec]
+
+
+def test_a_picked_set_carries_her_introduction_and_links_to_the_set_only_when_it_has_items(author_client, picked_films):
+    rec, stalker, _ = picked_films
+    query = {"items": f"{rec}\n{stalker}", "title": "Two for winter", "introduction": "Slow films for long nights."}
+    codes = author_client.get("/studio/paste/code", query_string=query).get_json()
+    assert "Slow films for long nights." in codes["html"] and "/liked?items=" in codes["html"]
+    nothing = author_client.get("/studio/paste/code", query_string={"items": "no-such-film"}).get_json()
+    assert "/liked" not in nothing["html"]

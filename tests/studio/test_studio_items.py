@@ -56,6 +56,13 @@ def test_a_creator_without_a_role_is_the_author_of_a_book(app, author_client):
         assert item.isbn13 == "9781101906729"
 
 
+def test_a_books_goodreads_id_typed_in_the_form_is_saved(app, author_client):
+    add_film(author_client, kind="book", title="Human Acts", year="2014", creators="Han Kang", letterboxd_uri="",
+             goodreads_id="25614523")
+    with app.app_context():
+        assert only_item(app).goodreads_id == "25614523"
+
+
 @pytest.mark.parametrize("changes, field_message", [
     ({"title": "  "}, "A title is required."),
     ({"year": "1869"}, f"The year must be between 1870 and {date.today().year + 1}."),
