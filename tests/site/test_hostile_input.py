@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 from flask import Flask
 
+from tests.queries import statements_sent
 from tests.studio.test_studio_fixtures import add_author, sign_in
 
 MARKUP = "<script>alert(1)</script>"
@@ -172,21 +173,14 @@ def test_oversized_anonymous_requests_do_bounded_work(demo_app, demo_client):
         "/api/v1/items?page=10000",
         f"/widget/items/the-white-book-2016?limit=100000&kind={'x' * 5000}",
     ]
-    statements: list[str] = []
-    with demo_app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
-        problems = []
+    problems = []
+    with statements_sent(demo_app) as statements:
         for url in urls:
             statements.clear()
             response = demo_client.get(url)
             # Bounded work is counted in queries, not timed: a wall clock flakes on shared cores.
             if response.status_code >= 500 or len(statements) > 40:
                 problems.append(f"{url[:80]}: {response.status_code}, {len(statements)} queries")
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
     assert problems == []
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from afterimage.accounts import auth
@@ -12,6 +11,7 @@ from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
 from app import create_app
 from tests.conftest import csrf_token_from
+from tests.queries import statements_sent
 from tests.site.test_security_headers import directives
 from tests.studio.test_studio_fixtures import add_author, author_client, sign_in  # noqa: F401
 
@@ -78,17 +78,10 @@ def test_a_widget_page_without_its_own_policy_may_still_be_framed_where_the_site
 
 @pytest.mark.parametrize("query", ["page=10001", "page=1000000", "page=" + "9" * 40, "per_page=10001"])
 def test_a_page_number_past_any_listing_is_not_found_before_any_query(app, client, query):
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(app) as statements:
         assert client.get(f"/items?{query}").status_code == 404
         assert statements == []
         assert client.get("/items?page=1").status_code == 200 and statements  # the listener does hear queries
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_the_last_page_a_listing_may_have_is_still_answered(author_client):
