@@ -4,6 +4,7 @@ after its process died, and writes all of the file or nothing."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -205,6 +206,14 @@ def test_a_job_that_fails_midway_writes_nothing_and_keeps_the_preview(app, autho
 def test_the_command_names_a_token_it_does_not_know(app, runner):
     result = runner.invoke(args=["imports", "apply-pending", "A" * 43])
     assert result.exit_code != 0 and "There is no import preview with that token" in result.output
+
+
+def test_the_job_the_studio_starts_is_the_command_the_readme_documents():
+    """What `ps` shows while her import runs, and what an operator may run by hand, is the README's command,
+    with the server's own interpreter."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"`flask (--app app imports apply-pending) TOKEN`", readme).group(1).split()
+    assert import_jobs.job_command("T0KEN") == [sys.executable, "-m", "flask", *documented, "T0KEN"]
 
 
 @pytest.mark.slow
