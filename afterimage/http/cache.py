@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from pathlib import Path
 
 from flask import Flask, Response, current_app, g, request
@@ -56,6 +57,7 @@ def current_etag() -> str:
         if request.endpoint in COOKIE_PAGES:
             parts.append(request.cookies.get(LIKED_COOKIE, ""))
         variant = hashlib.blake2b("\n".join(parts).encode(), digest_size=6).hexdigest()
+        g.http_version_read_at = time.time()
         g.http_etag = f"{read_version(db.session)}-{variant}"
     return g.http_etag
 
@@ -70,6 +72,12 @@ def shared_cache_control(response: Response) -> None:
     )
     if request.endpoint in COOKIE_PAGES:
         response.vary.add("Cookie")
+    # nginx counts max-age from when it stored the answer; a page read before her save and stored after it
+    # would outlive max-age by its drawing time under load. Its absolute expiry, from when this request read
+    # the catalog's version (before the view read the page), bounds what a reader sees. nginx never passes
+    # X-Accel-* headers on to browsers, which keep to max-age.
+    read_at = g.get("http_version_read_at", time.time())
+    response.headers["X-Accel-Expires"] = f"@{int(read_at + int(config['CACHE_MAX_AGE']))}"
 
 
 def keep_private(response: Response) -> None:
@@ -82,10 +90,17 @@ def keep_private(response: Response) -> None:
 
 
 def answer_not_modified() -> Response | None:
-    """Before the view: a reader who has this version of the page gets a 304, and nothing is rendered."""
-    if not is_cacheable_request() or not request.if_none_match:
+    """Before the view: a reader who has this version of the page gets a 304, and nothing is rendered.
+
+    The validator is read here, before the view reads the page, for every cacheable request: a save committed
+    while the page is drawn then leaves the page newer than its ETag (the next revalidation draws it again),
+    never older (a copy of the old page would be confirmed as current until her next save).
+    """
+    if not is_cacheable_request():
         return None
     etag = current_etag()
+    if not request.if_none_match:
+        return None
     if not request.if_none_match.contains_weak(etag):
         return None
     response = current_app.response_class(status=304)
