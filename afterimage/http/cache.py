@@ -76,8 +76,10 @@ def shared_cache_control(response: Response) -> None:
     # would outlive max-age by its drawing time under load. Its absolute expiry, from when this request read
     # the catalog's version (before the view read the page), bounds what a reader sees. nginx never passes
     # X-Accel-* headers on to browsers, which keep to max-age.
-    read_at = g.get("http_version_read_at", time.time())
-    response.headers["X-Accel-Expires"] = f"@{int(read_at + int(config['CACHE_MAX_AGE']))}"
+    max_age = int(config["CACHE_MAX_AGE"])
+    if max_age > 0:  # 0: nothing is kept, as Cache-Control says
+        read_at = g.get("http_version_read_at", time.time())
+        response.headers["X-Accel-Expires"] = f"@{int(read_at + max_age)}"
 
 
 def keep_private(response: Response) -> None:

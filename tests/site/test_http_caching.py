@@ -119,6 +119,8 @@ def test_nginx_keeps_a_page_until_max_age_after_the_page_read_the_catalog(demo_a
     for response in (page, not_modified):
         expires = response.headers["X-Accel-Expires"]
         assert expires.startswith("@") and int(before) + 40 <= int(expires[1:]) <= after + 40
+    demo_app.config.update(CACHE_MAX_AGE=0)
+    assert "X-Accel-Expires" not in demo_client.get(HIROSHIMA).headers
 
 
 def test_a_save_committed_while_a_page_is_drawn_leaves_its_validator_older_than_the_page(demo_app):
