@@ -196,8 +196,9 @@ def reap(process: subprocess.Popen) -> None:
 
 
 def job_command(token: str) -> list[str]:
-    """The job's command line: the same interpreter and app as the server's."""
-    return [sys.executable, "-m", "flask", "--app", "app", "imports", "apply-pending", token]
+    """The job's command line: the same interpreter and app as the server's. `--` ends the options: a token may
+    begin with "-" (token_urlsafe's alphabet has it), which click would read as an unknown option."""
+    return [sys.executable, "-m", "flask", "--app", "app", "imports", "apply-pending", "--", token]
 
 
 def start_job(app: Flask, pending: PendingImport) -> ImportJob:

@@ -213,7 +213,14 @@ def test_the_job_the_studio_starts_is_the_command_the_readme_documents():
     with the server's own interpreter."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     documented = re.search(r"`flask (--app app imports apply-pending) TOKEN`", readme).group(1).split()
-    assert import_jobs.job_command("T0KEN") == [sys.executable, "-m", "flask", *documented, "T0KEN"]
+    assert import_jobs.job_command("T0KEN") == [sys.executable, "-m", "flask", *documented, "--", "T0KEN"]
+
+
+def test_a_job_whose_token_begins_with_a_dash_is_not_read_as_an_option(app, runner):
+    # One token in 64 begins with "-": click took it for an option and the job died ("No such option '-Q'").
+    command = import_jobs.job_command("-Q" + "A" * 41)
+    result = runner.invoke(args=command[command.index("imports"):])
+    assert result.exit_code != 0 and "There is no import preview with that token" in result.output
 
 
 @pytest.mark.slow
