@@ -256,13 +256,11 @@ def import_preview(token: str):
         pending.save_preview(preview)
         if action != "apply":
             return redirect(url_for("studio.import_preview", token=token), 303)
-        if replace(shown, catalog_version=preview.catalog_version) == preview:
-            # Only the version moved (she saved something else in another tab): the plan is the one she saw.
-            start_job(current_app._get_current_object(), pending)
-            return redirect(url_for("studio.import_progress", token=token), 303)
-        notice = ("The catalog changed since this preview was made, so it was planned again: check it, then apply."
-                  if stale else "Your shelf choices change the plan: check it, then apply.")
-        return render_preview(pending, preview, notice=notice, status=409)
+        # When only the version moved (she saved something else in another tab), the plan is the one she saw.
+        if replace(shown, catalog_version=preview.catalog_version) != preview:
+            notice = ("The catalog changed since this preview was made, so it was planned again: check it, then apply."
+                      if stale else "Your shelf choices change the plan: check it, then apply.")
+            return render_preview(pending, preview, notice=notice, status=409)
     start_job(current_app._get_current_object(), pending)
     return redirect(url_for("studio.import_progress", token=token), 303)
 
