@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -33,9 +34,18 @@ def flask_command(database_url: str, *args: str, stdin: str | None = None) -> No
                    check=True, capture_output=True)
 
 
+class Site(NamedTuple):
+    """The proxied demo site: nginx, the readers' gunicorn, the studio's gunicorn, the database's URL."""
+
+    proxy: NginxProxy
+    app_server: AppServer
+    studio_server: AppServer
+    database_url: str
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """(nginx, gunicorn, database URL): the demo site behind the shipped proxy, pages kept MAX_AGE_S seconds."""
+def site(tmp_path_factory) -> Site:
+    """The demo site behind the shipped proxy, pages kept MAX_AGE_S seconds."""
     if nginx_binary() is None:
         missing_requirement("The reverse proxy tests need nginx: install the Debian package `nginx` "
                             "(sudo apt install nginx)")
@@ -50,8 +60,7 @@ def site(tmp_path_factory):
     # The studio's own gunicorn, as deploy/nginx-site.conf's afterimage_studio upstream expects in production.
     studio_server = AppServer(database_url, workers=1, log_path=logs / "studio.log", extra_env=env)
     with app_server, studio_server, NginxProxy(app_server.address, studio_upstream=studio_server.address) as proxy:
-        proxy.studio_log = studio_server.log_path
-        yield proxy, app_server, database_url
+        yield Site(proxy, app_server, studio_server, database_url)
 
 
 def get(base_url: str, path: str, headers: dict | None = None) -> tuple[int, str, dict]:
@@ -71,7 +80,7 @@ def item_id(database_url: str, slug: str) -> int:
 
 
 def test_a_page_comes_from_the_app_once_then_from_the_proxy(site):
-    proxy, _, _ = site
+    proxy = site.proxy
     status, first, headers = get(proxy.base_url, "/items/hiroshima-mon-amour-1959")
     assert status == 200 and headers["x-cache-status"] == "MISS"
     assert "public" in headers["cache-control"] and f"max-age={MAX_AGE_S}" in headers["cache-control"]
@@ -81,7 +90,7 @@ def test_a_page_comes_from_the_app_once_then_from_the_proxy(site):
 
 
 def test_the_app_sees_the_readers_address_and_the_public_host_through_the_proxy(site):
-    proxy, app_server, _ = site
+    proxy, app_server = site.proxy, site.app_server
     status, body, _ = get(proxy.base_url, "/api/v1/items/the-white-book-2016")
     assert status == 200, body
     # Absolute URLs name the address readers used (nginx's), not gunicorn's: X-Forwarded-* are trusted.
@@ -90,7 +99,7 @@ def test_the_app_sees_the_readers_address_and_the_public_host_through_the_proxy(
 
 
 def test_a_signed_in_author_is_never_served_or_stored_by_the_proxy(site):
-    proxy, _, _ = site
+    proxy = site.proxy
     author = Browser(proxy.base_url)
     author.sign_in(AUTHOR, PASSWORD)  # the studio's form through nginx: CSRF and session cookie intact
     status, _, headers = author.request("/items/vagabond-1985")
@@ -105,13 +114,13 @@ def test_a_signed_in_author_is_never_served_or_stored_by_the_proxy(site):
 
 
 def test_the_studio_is_answered_by_its_own_server_and_pages_by_the_readers_one(site):
-    proxy, app_server, _ = site
+    proxy, app_server = site.proxy, site.app_server
     author = Browser(proxy.base_url)
     author.sign_in(AUTHOR, PASSWORD)
     assert author.get("/studio/")[0] == 200
     get(proxy.base_url, "/items/come-and-see-1985")
     time.sleep(0.5)  # gunicorn writes its access log line after the answer
-    studio_log, readers_log = proxy.studio_log.read_text(), app_server.log_path.read_text()
+    studio_log, readers_log = site.studio_server.log_path.read_text(), app_server.log_path.read_text()
     assert "POST /studio/sign-in" in studio_log and "GET /studio/ " in studio_log
     assert "/studio/" not in readers_log
     assert "GET /items/come-and-see-1985" in readers_log
@@ -119,7 +128,7 @@ def test_the_studio_is_answered_by_its_own_server_and_pages_by_the_readers_one(s
 
 
 def test_a_reader_with_a_liked_set_gets_their_own_page(site):
-    proxy, _, _ = site
+    proxy = site.proxy
     get(proxy.base_url, "/items/the-white-book-2016")
     status, _, headers = get(proxy.base_url, "/items/the-white-book-2016",
                              {"Cookie": "liked=the-white-book-2016"})
@@ -127,7 +136,7 @@ def test_a_reader_with_a_liked_set_gets_their_own_page(site):
 
 
 def test_a_reader_who_has_the_page_gets_a_304_through_the_proxy(site):
-    proxy, _, _ = site
+    proxy = site.proxy
     _, _, headers = get(proxy.base_url, "/widget/items/hiroshima-mon-amour-1959")
     status, body, not_modified = get(proxy.base_url, "/widget/items/hiroshima-mon-amour-1959",
                                      {"If-None-Match": headers["etag"]})
@@ -136,7 +145,7 @@ def test_a_reader_who_has_the_page_gets_a_304_through_the_proxy(site):
 
 
 def test_static_files_are_served_by_nginx_compressed_and_kept(site):
-    proxy, _, _ = site
+    proxy = site.proxy
     status, _, headers = get(proxy.base_url, "/static/css/site.css", {"Accept-Encoding": "gzip"})
     assert status == 200 and headers["content-encoding"] == "gzip"
     assert "x-cache-status" not in headers  # never reached the app
@@ -148,7 +157,7 @@ def test_static_files_are_served_by_nginx_compressed_and_kept(site):
 
 
 def test_readers_see_the_authors_save_within_the_configured_max_age(site):
-    proxy, _, database_url = site
+    proxy, database_url = site.proxy, site.database_url
     slug = "sans-soleil-1983"
     for _ in range(2):
         status, before, headers = get(proxy.base_url, f"/items/{slug}")
