@@ -62,3 +62,13 @@ def test_the_item_page_shows_its_title_and_text_on_the_first_phone_screen(browse
     assert title["y"] + title["height"] < 844 / 2, "the title is in the top half of the first screen"
     assert cover["height"] < 844 / 2, "the cover leaves room for the text"
     page.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=hirosima+amor", f"/items/{HIROSHIMA}"])
+def test_the_search_field_is_wide_enough_to_read_on_a_phone(browser, author_site, path):
+    # The search page's kind menu once squeezed its field to five letters at 390 px.
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.goto(author_site.url + path)
+    field = page.locator("input[type=search]").bounding_box()
+    assert field["width"] >= 360 * 0.6, f"{path}: the search field is {field['width']:.0f} px wide"
+    page.close()
