@@ -51,8 +51,12 @@ def security_headers(frameable: bool, frame_ancestors: str) -> dict[str, str]:
 def set_security_headers(response: Response) -> Response:
     """Add the security headers a response lacks (a widget page sets its own CSP, and keeps it)."""
     frameable = request.blueprint in FRAMEABLE_BLUEPRINTS
+    # The names present, read once: each Headers.setdefault scans every header, and for a missing one raises and
+    # catches a KeyError inside Werkzeug.
+    present = {name.lower() for name in response.headers.keys()}
     for name, value in security_headers(frameable, current_app.config["WIDGET_FRAME_ANCESTORS"]).items():
-        response.headers.setdefault(name, value)
+        if name.lower() not in present:
+            response.headers.add(name, value)
     return response
 
 
