@@ -104,7 +104,7 @@ def get_or_redirect(model, slug: str, endpoint: str, keep: tuple[str, ...] = (),
 def recommendations_by_kind(items: list[Item], limit: int) -> dict[str, list]:
     """Films and books for a set of items (one item or many)."""
     if len(items) == 1:
-        return recommend_by_kind(items[0], KINDS, limit, with_tags=False)
+        return recommend_by_kind(items[0], KINDS, limit, cards=True)
     return {kind: recommend_for_items(items, kind, limit) for kind in KINDS}
 
 
