@@ -87,7 +87,7 @@ def refuse_absurd_page_numbers() -> None:
     Pages read ?page= through db.paginate; this keeps a hostile number from becoming a huge OFFSET or an
     integer overflow. The API validates its own parameters with 400s that say why, so it is left alone.
     """
-    if request.path.startswith("/api/"):
+    if not request.query_string or request.path.startswith("/api/"):
         return
     for name in ("page", "per_page"):
         raw = request.args.get(name)
@@ -100,8 +100,11 @@ def refuse_absurd_page_numbers() -> None:
 
 def refuse_nul_characters() -> None:
     """No real title, slug or search contains NUL, and PostgreSQL cannot store it: refuse it with a 400 up front."""
-    # Every value of a repeated name too (?tag=a&tag=b), in the query string and in a posted form.
-    texts = [request.path, *(text for pair in request.values.items(multi=True) for text in pair)]
+    texts = [request.path]
+    # Every value of a repeated name too (?tag=a&tag=b), in the query string and in a posted form (a GET's values
+    # are its query string's alone: without one, nothing to parse).
+    if request.query_string or request.method != "GET":
+        texts.extend(text for pair in request.values.items(multi=True) for text in pair)
     if any("\x00" in text for text in texts):
         abort(400, "Text containing NUL characters is not accepted.")
 
