@@ -51,8 +51,12 @@ def security_headers(frameable: bool, frame_ancestors: str) -> dict[str, str]:
 def set_security_headers(response: Response) -> Response:
     """Add the security headers a response lacks (a widget page sets its own CSP, and keeps it)."""
     frameable = request.blueprint in FRAMEABLE_BLUEPRINTS
+    # The names present, read once: each Headers.setdefault scans every header, and for a missing one raises and
+    # catches a KeyError inside Werkzeug.
+    present = {name.lower() for name in response.headers.keys()}
     for name, value in security_headers(frameable, current_app.config["WIDGET_FRAME_ANCESTORS"]).items():
-        response.headers.setdefault(name, value)
+        if name.lower() not in present:
+            response.headers.add(name, value)
     return response
 
 
@@ -83,7 +87,7 @@ def refuse_absurd_page_numbers() -> None:
     Pages read ?page= through db.paginate; this keeps a hostile number from becoming a huge OFFSET or an
     integer overflow. The API validates its own parameters with 400s that say why, so it is left alone.
     """
-    if request.path.startswith("/api/"):
+    if not request.query_string or request.path.startswith("/api/"):
         return
     for name in ("page", "per_page"):
         raw = request.args.get(name)
@@ -96,8 +100,11 @@ def refuse_absurd_page_numbers() -> None:
 
 def refuse_nul_characters() -> None:
     """No real title, slug or search contains NUL, and PostgreSQL cannot store it: refuse it with a 400 up front."""
-    # Every value of a repeated name too (?tag=a&tag=b), in the query string and in a posted form.
-    texts = [request.path, *(text for pair in request.values.items(multi=True) for text in pair)]
+    texts = [request.path]
+    # Every value of a repeated name too (?tag=a&tag=b), in the query string and in a posted form (a GET's values
+    # are its query string's alone: without one, nothing to parse).
+    if request.query_string or request.method != "GET":
+        texts.extend(text for pair in request.values.items(multi=True) for text in pair)
     if any("\x00" in text for text in texts):
         abort(400, "Text containing NUL characters is not accepted.")
 

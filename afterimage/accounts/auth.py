@@ -7,8 +7,8 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import Flask, g, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, g, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from afterimage.accounts.models import Author, AuthorSession, SignInAttempt
@@ -212,6 +212,18 @@ def current_author() -> Author | None:
 
 class StudioSessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, marked Secure whenever the request itself came over HTTPS."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        """Without the cookie (every reader), an empty session without building the cookie's signer first."""
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Nothing to write, delete or vary for a session the request never touched (every reader's)."""
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """Secure if configured, or if this request is HTTPS."""

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from afterimage.catalog.models import CatalogVersion
+from afterimage.extensions import db
 
 VERSION_ROW = 1
 # Session flag: this transaction wrote something readers see, so its commit moves the version.
@@ -22,13 +23,21 @@ PRIVATE_TABLES = frozenset({"author_sessions", "sign_in_attempts", "authors", "c
 _READ_VERSION = sa.select(CatalogVersion.__table__.c.version).where(CatalogVersion.__table__.c.id == VERSION_ROW)
 
 
+def _in_transaction(session: so.Session | so.scoped_session) -> bool:
+    """Whether the session has a transaction open, without making the request's session just to ask: a 304
+    never needs one, and would otherwise make one here and close it at teardown."""
+    if isinstance(session, so.scoped_session):
+        return session.registry.has() and session().in_transaction()
+    return session.in_transaction()
+
+
 def read_version(session: so.Session | so.scoped_session) -> int:
     """The catalog's version now (0 on a database that has no counter row yet)."""
-    if (session() if isinstance(session, so.scoped_session) else session).in_transaction():
+    if _in_transaction(session):
         return session.connection().execute(_READ_VERSION).scalar() or 0
     # Before anything else in the request (a conditional request's 304): a pooled connection for the one read
     # costs less than opening the session's transaction and closing it at teardown.
-    with session.get_bind().connect() as connection:
+    with db.engine.connect() as connection:
         return connection.execute(_READ_VERSION).scalar() or 0
 
 

@@ -71,7 +71,10 @@ def shared_cache_control(response: Response) -> None:
         f"stale-while-revalidate={int(config['CACHE_STALE_WHILE_REVALIDATE'])}"
     )
     if request.endpoint in COOKIE_PAGES:
-        response.vary.add("Cookie")
+        if "Vary" in response.headers:
+            response.vary.add("Cookie")
+        else:  # the usual case: response.vary would parse the header into a set and write it back, for nothing
+            response.headers["Vary"] = "Cookie"
     # nginx counts max-age from when it stored the answer; a page read before her save and stored after it
     # would outlive max-age by its drawing time under load. Its absolute expiry, from when this request read
     # the catalog's version (before the view read the page), bounds what a reader sees. nginx never passes

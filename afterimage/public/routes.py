@@ -104,7 +104,7 @@ def get_or_redirect(model, slug: str, endpoint: str, keep: tuple[str, ...] = (),
 def recommendations_by_kind(items: list[Item], limit: int) -> dict[str, list]:
     """Films and books for a set of items (one item or many)."""
     if len(items) == 1:
-        return recommend_by_kind(items[0], KINDS, limit, with_tags=False)
+        return recommend_by_kind(items[0], KINDS, limit, cards=True)
     return {kind: recommend_for_items(items, kind, limit) for kind in KINDS}
 
 
@@ -154,7 +154,13 @@ def items():
 # a twentieth of the page in callgrind's instruction counts; tags joined as well made SQLite's plan slow).
 ITEM_PAGE = (
     sa.select(Item).where(Item.slug == sa.bindparam("slug"))
-    .options(so.joinedload(Item.credits), so.joinedload(Item.diary_entries), so.selectinload(Item.tags))
+    .options(so.joinedload(Item.credits), so.joinedload(Item.diary_entries))
+)
+# The item's tags, in Item.tags' order, by a statement built here once: selectinload built and keyed a new one on
+# every page (callgrind: 14.0 M -> 13.0 M instructions per item page).
+ITEM_TAGS = (
+    sa.select(Tag).join(item_tags, item_tags.c.tag_id == Tag.id)
+    .where(item_tags.c.item_id == sa.bindparam("item_id")).order_by(Tag.name_key)
 )
 # The page shows only the lists' titles and links: plain rows on the session's connection, not ORM objects.
 LISTS_WITH_ITEM = (
@@ -168,6 +174,7 @@ LISTS_WITH_ITEM = (
 def item(slug: str):
     """Everything about one item and what to watch or read next."""
     item = get_or_redirect(Item, slug, "public.item", lookup=ITEM_PAGE)
+    so.attributes.set_committed_value(item, "tags", db.session.scalars(ITEM_TAGS, {"item_id": item.id}).all())
     recommendations = recommendations_by_kind([item], current_app.config["RECOMMENDATIONS_PER_KIND"])
     lists = db.session.connection().execute(LISTS_WITH_ITEM, {"item_id": item.id}).all()
     return render_template(

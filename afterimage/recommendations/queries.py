@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from afterimage.catalog.models import Item, with_tags_and_credits
+from afterimage.catalog.cards import CARD_COLUMNS, MAKER_COLUMNS, ItemCard, cards_from_rows, with_makers
+from afterimage.catalog.models import Credit, Item, with_tags_and_credits
 from afterimage.catalog.rules import published_items
 from afterimage.extensions import db
 from afterimage.recommendations.documents import TOP_N
@@ -21,7 +23,7 @@ AUTHORS_PICK = "the author's pick"
 class Recommendation:
     """One recommended item with its score and the reasons behind it."""
 
-    item: Item
+    item: Item | ItemCard
     score: float
     reasons: list[str] = field(default_factory=list)
     pinned: bool = False
@@ -53,50 +55,78 @@ def _explain_missing(item: Item, recs: list[Recommendation]) -> None:
             rec.reasons = model.explain(item.id, rec.item.id)
 
 
-def card_loads(query: sa.Select, with_tags: bool) -> sa.Select:
-    """What the recommended items' cards show loaded with them: credits (the makers) always, tags for the
-    API's item objects. Pages' cards show no tags, and loading them was a sixth of an item page's time."""
-    return with_tags_and_credits(query) if with_tags else query.options(so.selectinload(Item.credits))
+class Ranked(NamedTuple):
+    """A stored neighbour as _ranked reads it: the attributes of a Neighbour row that it uses."""
+
+    kind: str
+    neighbour_id: int
+    score: float
+    reasons: list[str] | None
 
 
 # Ranks run 0..19 per kind, so one query reads every kind's first rows: enough to fill the page after the
 # author's pins and hides take theirs out.
-_NEIGHBOUR_ROWS = (
-    sa.select(Neighbour, Item)
-    .join(Item, Item.id == Neighbour.neighbour_id)
-    .where(
-        Neighbour.item_id == sa.bindparam("item_id"),
-        Neighbour.kind.in_(sa.bindparam("kinds", expanding=True)),
-        Neighbour.rank < sa.bindparam("depth"),
-        published_items(),
-    )
+_NEIGHBOURS_OF = (
+    Neighbour.item_id == sa.bindparam("item_id"),
+    Neighbour.kind.in_(sa.bindparam("kinds", expanding=True)),
+    Neighbour.rank < sa.bindparam("depth"),
+    published_items(),
+)
+# The API's and the widget's: Item objects with their tags and credits.
+_NEIGHBOURS = with_tags_and_credits(
+    sa.select(Neighbour, Item).join(Item, Item.id == Neighbour.neighbour_id).where(*_NEIGHBOURS_OF)
     .order_by(Neighbour.kind, Neighbour.rank)
 )
-# One statement with the cards' tags loaded (the API), one without (pages): there the credits are joined into
-# the same query, which cost a fifth less than a second, selectin query (callgrind, 10,000-item catalog).
-_NEIGHBOURS = {
-    True: card_loads(_NEIGHBOUR_ROWS, with_tags=True),
-    False: _NEIGHBOUR_ROWS.options(so.joinedload(Item.credits)),
-}
+# Pages: the same neighbours as cards from plain rows, their makers joined in (an item with two makers is two
+# rows). Read as Item objects with their credits and creators, they cost 3.1 M more of the 17.2 M instructions
+# of an item page (callgrind, 10,000-item catalog).
+_NEIGHBOUR_CARDS = (
+    with_makers(
+        sa.select(*CARD_COLUMNS, *MAKER_COLUMNS, Neighbour.kind.label("neighbour_kind"), Neighbour.score,
+                  Neighbour.reasons)
+        .select_from(Neighbour).join(Item, Item.id == Neighbour.neighbour_id)
+    )
+    .where(*_NEIGHBOURS_OF)
+    .order_by(Neighbour.kind, Neighbour.rank, Credit.position)
+)
+_CARDS_BY_ID = (
+    with_makers(sa.select(*CARD_COLUMNS, *MAKER_COLUMNS))
+    .where(Item.id.in_(sa.bindparam("ids", expanding=True)), Item.kind.in_(sa.bindparam("kinds", expanding=True)),
+           published_items())
+    .order_by(Item.id, Credit.position)
+)
+
+
+def _neighbours(item: Item, kinds: tuple[str, ...], depth: int, cards: bool) -> list[tuple[Ranked, Item | ItemCard]]:
+    """The item's stored neighbours of these kinds above `depth`, in rank order, each with its item (a card
+    with `cards`)."""
+    params = {"item_id": item.id, "kinds": list(kinds), "depth": depth}
+    if not cards:
+        return [(n, other) for n, other in db.session.execute(_NEIGHBOURS, params).unique()]
+    rows = db.session.connection().execute(_NEIGHBOUR_CARDS, params).all()
+    # An item's rows (one per maker) all carry its neighbour columns.
+    ranked = {row.id: Ranked(row.neighbour_kind, row.id, row.score, row.reasons) for row in rows}
+    return [(ranked[item_id], card) for item_id, card in cards_from_rows(rows).items()]
+
+
+def _pinned_elsewhere(ids: list[int], kinds: tuple[str, ...], cards: bool) -> dict[int, Item | ItemCard]:
+    """Items she pinned that are not among the stored neighbours read, by id, if readers may see them."""
+    if not ids:
+        return {}
+    if cards:
+        return cards_from_rows(db.session.connection().execute(_CARDS_BY_ID, {"ids": ids, "kinds": list(kinds)}))
+    query = with_tags_and_credits(sa.select(Item).where(Item.id.in_(ids), Item.kind.in_(kinds), published_items()))
+    return {other.id: other for other in db.session.scalars(query)}
 
 
 def _ranked(item: Item, kinds: tuple[str, ...], limit: int, include_hidden: bool,
-            with_tags: bool = True) -> dict[str, list[Recommendation]]:
+            cards: bool = False) -> dict[str, list[Recommendation]]:
     """Per kind: pinned first, then the stored neighbours in rank order, hidden ones dropped or marked."""
     overrides = _overrides(item.id)
-    depth = limit + len(overrides)
-    rows = db.session.execute(
-        _NEIGHBOURS[with_tags], {"item_id": item.id, "kinds": list(kinds), "depth": depth}
-    ).unique().all()
+    rows = _neighbours(item, kinds, limit + len(overrides), cards)
     by_target = {n.neighbour_id: (n, other) for n, other in rows}
     pinned_ids = [t for t, action in overrides.items() if action == "pin"]
-    missing = [t for t in pinned_ids if t not in by_target]
-    extra = {
-        other.id: other
-        for other in db.session.scalars(
-            card_loads(sa.select(Item).where(Item.id.in_(missing), Item.kind.in_(kinds), published_items()), with_tags)
-        )
-    } if missing else {}
+    extra = _pinned_elsewhere([t for t in pinned_ids if t not in by_target], kinds, cards)
     ranked: dict[str, list[Recommendation]] = {}
     for kind in kinds:
         recs: list[Recommendation] = []
@@ -126,10 +156,10 @@ def recommend_for_item(item: Item, kind: str, limit: int = 5) -> list[Recommenda
 
 
 def recommend_by_kind(item: Item, kinds: tuple[str, ...], limit: int = 5,
-                      with_tags: bool = True) -> dict[str, list[Recommendation]]:
-    """The item's best recommendations of each kind, as readers see them, in one round of queries (their tags
-    left unloaded when `with_tags` is False: cards on pages do not show them)."""
-    return _ranked(item, kinds, limit, include_hidden=False, with_tags=with_tags)
+                      cards: bool = False) -> dict[str, list[Recommendation]]:
+    """The item's best recommendations of each kind, as readers see them, in one round of queries: Item objects
+    with their tags and credits, or with `cards` the plain ItemCards that pages' cards show."""
+    return _ranked(item, kinds, limit, include_hidden=False, cards=cards)
 
 
 def studio_recommendations(item: Item, kind: str, limit: int = TOP_N) -> list[Recommendation]:

@@ -115,6 +115,8 @@ def test_pinned_goes_first_and_hidden_is_gone_at_once(demo_app, demo_client):
         hidden_title = first.title
     page = demo_client.get("/items/hiroshima-mon-amour-1959").get_data(as_text=True).split("If you liked this")[1]
     assert "Jaws" in page and hidden_title not in page
+    # A pin from outside the stored list is drawn like the others, its director linked.
+    assert '<a class="person-link" href="/people/steven-spielberg">Steven Spielberg</a>' in page
 
 
 def test_a_set_of_liked_items_gets_recommendations_excluding_its_members(demo_app):
