@@ -81,6 +81,13 @@ def shared_url_builder(compile_builder):
     return build
 
 
+def same_converter(converter):
+    """What makes a URL converter class: a partial (the site's bounded `int`) is new in every app, equal in all."""
+    if isinstance(converter, functools.partial):
+        return (converter.func, converter.args, tuple(sorted(converter.keywords.items())))
+    return converter
+
+
 def shared_rule_parsing(parse_rule):
     """Werkzeug's Rule._parse_rule, parsing each URL rule once per process (three quarters of a create_app).
 
@@ -90,7 +97,7 @@ def shared_rule_parsing(parse_rule):
     parsed: dict[tuple, tuple] = {}
 
     def parse(rule, text: str):
-        key = (text, tuple(rule.map.converters.items()))
+        key = (text, tuple((name, same_converter(made)) for name, made in rule.map.converters.items()))
         if key not in parsed:
             trace_start, known = len(rule._trace), set(rule._converters)
             parts = list(parse_rule(rule, text))
