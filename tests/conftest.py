@@ -239,10 +239,14 @@ def replace_sqlite_file(app: Flask, template: Path) -> None:
 
 
 def pytest_configure(config):
-    """Register the marker of the few tests that need the real background refit."""
+    """Register the markers of the few tests that need the real background refit, or a freshly drawn map."""
     config.addinivalue_line(
         "markers", "refit_process: the commits of this test start the real background refit process "
         "(other tests only note that a refit was asked for)",
+    )
+    config.addinivalue_line(
+        "markers", "collection_map: the refits of this test draw the collection map (other tests keep the map "
+        "the database had: the demo catalog's, or none)",
     )
 
 
@@ -267,6 +271,19 @@ def refit_process_or_note(request) -> None:
 REFITS_ASKED = pytest.StashKey[list]()
 
 
+def draw_map_only_where_looked_at(request) -> None:
+    """Unless the test is marked `collection_map`, a refit keeps the stored collection map as it was.
+
+    Drawing it (t-SNE and KMeans, even for three items) was a fifth of every refit's time, and only the map's
+    own tests read it. The demo catalog, copied from a file built once, keeps the map drawn for it.
+    """
+    if request.node.get_closest_marker("collection_map"):
+        return
+    from afterimage.recommendations import store
+
+    request.getfixturevalue("monkeypatch").setattr(store, "store_collection_map", lambda model: None)
+
+
 def end_app(app: Flask) -> None:
     """Stop a refit the test's commits started (its database is about to go) and close the connections."""
     from afterimage.recommendations import refit
@@ -284,6 +301,7 @@ def app(database_url: str, tmp_path: Path, request):
     # Each test is a fresh "process": no recommendation model carried over from another database.
     store._forget_cached_model()
     refit_process_or_note(request)
+    draw_map_only_where_looked_at(request)
     app = make_test_app(database_url, IMPORT_UPLOAD_FOLDER=str(tmp_path / "imports"))
     if database_url.startswith("sqlite:///"):
         # The schema db.create_all makes, copied from a file made once (a copy is a tenth of create_all).
@@ -299,6 +317,7 @@ def app(database_url: str, tmp_path: Path, request):
 def bare_app(database_url: str, request):
     """The site on an empty database: no db.create_all, so only the migrations can make tables."""
     refit_process_or_note(request)
+    draw_map_only_where_looked_at(request)
     app = make_test_app(database_url)
     yield app
     end_app(app)
@@ -316,17 +335,26 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def load_demo_catalog_and_its_map() -> None:
+    """Load the demo catalog with its collection map drawn, whatever the markers of the test that asks."""
+    from afterimage.catalog.demo import load_demo_catalog
+    from afterimage.recommendations import collection_map, store
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "store_collection_map", collection_map.store_collection_map)
+        load_demo_catalog()
+
+
 @pytest.fixture(scope="session")
 def demo_sqlite_template(tmp_path_factory) -> Path:
-    """A SQLite file with the demo catalog and its recommendations, built once per run."""
-    from afterimage.catalog.demo import load_demo_catalog
+    """A SQLite file with the demo catalog, its recommendations and its map, built once per run."""
     from afterimage.extensions import db
 
     path = tmp_path_factory.mktemp("demo-template") / "demo.db"
     template_app = make_test_app(f"sqlite:///{path}")
     with template_app.app_context():
         db.create_all()
-        load_demo_catalog()
+        load_demo_catalog_and_its_map()
     dispose_sqlite(template_app)
     return path
 
@@ -337,10 +365,8 @@ def demo_app(app, request):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         replace_sqlite_file(app, request.getfixturevalue("demo_sqlite_template"))
     else:
-        from afterimage.catalog.demo import load_demo_catalog
-
         with app.app_context():
-            load_demo_catalog()
+            load_demo_catalog_and_its_map()
     return app
 
 
