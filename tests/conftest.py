@@ -132,12 +132,17 @@ def work_shared_between_apps():
         yield
 
 
+# scrypt with a small work factor: each hash or check costs about 1 ms instead of 50 (the site's default,
+# werkzeug's, is checked in tests/studio/test_studio_auth.py).
+TEST_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+
+
 def make_test_app(database_url: str, **config) -> Flask:
     """The factory's app with test settings, sharing compiled templates with the other tests of this process."""
     from app import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url,
-                      **config})
+                      "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH_METHOD, **config})
     app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     if database_url.startswith("sqlite:///"):
         skip_sqlite_fsync(app)
