@@ -5,14 +5,18 @@ import copy
 import functools
 import re
 import shutil
+import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import jinja2
 import pytest
 
 if TYPE_CHECKING:
     from flask import Flask
+
+T = TypeVar("T")
 
 # The app and its packages (scikit-learn among them, 3 s of CPU) are imported by the fixtures that use them, not
 # here: pytest-xdist's controller loads this file too, and collects and runs nothing.
@@ -237,10 +241,61 @@ def database_url(request, tmp_path: Path) -> str:
 def replace_sqlite_file(app: Flask, template: Path) -> None:
     """Make the app's SQLite database a copy of `template`, closing its connections to the old file first."""
     close_connections(app)
-    target = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    target = sqlite_path(app)
     for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(template, target)
+    FRESH_COPIES[app] = sqlite_state(app)
+
+
+# Each test app's database as it was copied from a template: see untouched_copy.
+FRESH_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def sqlite_state(app: Flask) -> tuple[int, int, int]:
+    """The database file's modification time and size, and its write-ahead log's size: a write changes one."""
+    main, log = sqlite_path(app), Path(f"{sqlite_path(app)}-wal")
+    return main.stat().st_mtime_ns, main.stat().st_size, log.stat().st_size if log.exists() else 0
+
+
+def untouched_copy(app: Flask) -> bool:
+    """Whether nothing has written to the app's database since it was copied from its template."""
+    return FRESH_COPIES.get(app) == sqlite_state(app)
+
+
+def sqlite_path(app: Flask) -> Path:
+    """The file of the app's SQLite database."""
+    return Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+
+
+# What fixtures built with built_once, per builder: a copy of the database it left and what it returned.
+BUILT: dict[Callable[[], object], tuple[Path, object]] = {}
+
+
+def built_once(app: Flask, request, build: Callable[[], T]) -> T:
+    """Run build() in an app context on the app's database; on SQLite only for the first test of this process.
+
+    That test's database is then kept as a file, and later tests get a copy of it (a copy costs a few ms; the
+    saves, fits and commits of a small catalog 50 to 250). build() must start from the same database each time
+    (its fixture's own, such as the empty schema or the demo catalog) and return plain values (ids, slugs),
+    not rows. On PostgreSQL it runs for each test.
+    """
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        with app.app_context():
+            return build()
+    # A fixture that wrote first (an author, say) would be lost under the copy, or kept in it for every test.
+    assert untouched_copy(app), f"{build.__name__}: ask for this fixture before fixtures that write to the database"
+    if build in BUILT:
+        path, value = BUILT[build]
+        replace_sqlite_file(app, path)
+        return value  # type: ignore[return-value]
+    with app.app_context():
+        value = build()
+    dispose_sqlite(app)
+    path = request.getfixturevalue("tmp_path_factory").mktemp("built") / "built.db"
+    shutil.copyfile(sqlite_path(app), path)
+    BUILT[build] = (path, value)
+    return value
 
 
 def pytest_configure(config):
