@@ -8,6 +8,7 @@ import shutil
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from types import CodeType
 from typing import TYPE_CHECKING, TypeVar
 
 import jinja2
@@ -41,20 +42,22 @@ class SharedTemplateBytecode(jinja2.BytecodeCache):
 
     Each test builds its own app, whose Jinja environment would compile every template it renders again
     (about 35 ms for a first page). Jinja keys the bytecode by template name and checks it against a hash
-    of the source, so an edited or substituted template is compiled afresh.
+    of the source, so an edited or substituted template is compiled afresh. The code objects themselves are
+    kept (they are immutable): no marshalling to bytes and back for every app.
     """
 
     def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
+        self.compiled: dict[str, tuple[str, CodeType]] = {}
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Give the bucket the bytecode an earlier app stored, if any."""
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
+        """Give the bucket the code an earlier app compiled from the same source, if any."""
+        checksum, code = self.compiled.get(bucket.key, (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         """Keep what this app compiled for the apps of later tests."""
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
+        self.compiled[bucket.key] = (bucket.checksum, bucket.code)
 
 
 TEMPLATE_BYTECODE = SharedTemplateBytecode()
