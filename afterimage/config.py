@@ -75,6 +75,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # AFTERIMAGE_SHOW_UP_NEXT=true publishes her "Up next" page: the titles on her watchlist and to-read
         # shelf (nothing more: those items keep no page of their own).
         SHOW_UP_NEXT=False,
+        # How the author's password is hashed: werkzeug's "scrypt" (N=32768, r=8, p=1, about 50 ms a check, on
+        # purpose). Tests lower the work factor; a hash names its parameters, so older hashes still check.
+        PASSWORD_HASH_METHOD="scrypt",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -116,12 +116,22 @@ class ExplainMixin:
     def explain_set(self, item_ids: Iterable[int], b_id: int, max_words: int = 3) -> list[str]:
         """Say what item b shares with a set of items: the features of the members' vectors, weighted
         as recommend_for_set weighs the members."""
+        return self.explain_set_many(item_ids, [b_id], max_words)[0]
+
+    def explain_set_many(self, item_ids: Iterable[int], b_ids: Iterable[int], max_words: int = 3) -> list[list[str]]:
+        """Return [self.explain_set(item_ids, b, max_words) for b in b_ids], weighing the set's members once
+        (a set's page explains each of its recommendations: the members' weights cost more than the wording)."""
+        b_ids = list(b_ids)
         rows = self._member_rows(item_ids)
-        if not rows.size or b_id not in self.row_of_:
-            return []
+        if not rows.size:
+            return [[] for _ in b_ids]
         total = np.asarray(self._member_weights(rows) @ self.matrix_[rows], dtype=np.float32).ravel()
         features = np.flatnonzero(total)
-        return self._reasons(features, total[features], self.row_of_[b_id], max_words, for_set=True)
+        shares = total[features]
+        return [
+            self._reasons(features, shares, self.row_of_[b_id], max_words, for_set=True) if b_id in self.row_of_ else []
+            for b_id in b_ids
+        ]
 
     def explain_many(self, pairs: Iterable[tuple[int, int]], max_words: int = 3) -> list[list[str]]:
         """Return [self.explain(a, b, max_words) for a, b in pairs], a chunk of pairs at a time.

@@ -5,14 +5,19 @@ import copy
 import functools
 import re
 import shutil
+import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import CodeType
+from typing import TYPE_CHECKING, TypeVar
 
 import jinja2
 import pytest
 
 if TYPE_CHECKING:
     from flask import Flask
+
+T = TypeVar("T")
 
 # The app and its packages (scikit-learn among them, 3 s of CPU) are imported by the fixtures that use them, not
 # here: pytest-xdist's controller loads this file too, and collects and runs nothing.
@@ -37,20 +42,22 @@ class SharedTemplateBytecode(jinja2.BytecodeCache):
 
     Each test builds its own app, whose Jinja environment would compile every template it renders again
     (about 35 ms for a first page). Jinja keys the bytecode by template name and checks it against a hash
-    of the source, so an edited or substituted template is compiled afresh.
+    of the source, so an edited or substituted template is compiled afresh. The code objects themselves are
+    kept (they are immutable): no marshalling to bytes and back for every app.
     """
 
     def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
+        self.compiled: dict[str, tuple[str, CodeType]] = {}
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Give the bucket the bytecode an earlier app stored, if any."""
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
+        """Give the bucket the code an earlier app compiled from the same source, if any."""
+        checksum, code = self.compiled.get(bucket.key, (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         """Keep what this app compiled for the apps of later tests."""
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
+        self.compiled[bucket.key] = (bucket.checksum, bucket.code)
 
 
 TEMPLATE_BYTECODE = SharedTemplateBytecode()
@@ -81,6 +88,13 @@ def shared_url_builder(compile_builder):
     return build
 
 
+def same_converter(converter):
+    """What makes a URL converter class: a partial (the site's bounded `int`) is new in every app, equal in all."""
+    if isinstance(converter, functools.partial):
+        return (converter.func, converter.args, tuple(sorted(converter.keywords.items())))
+    return converter
+
+
 def shared_rule_parsing(parse_rule):
     """Werkzeug's Rule._parse_rule, parsing each URL rule once per process (three quarters of a create_app).
 
@@ -90,7 +104,7 @@ def shared_rule_parsing(parse_rule):
     parsed: dict[tuple, tuple] = {}
 
     def parse(rule, text: str):
-        key = (text, tuple(rule.map.converters.items()))
+        key = (text, tuple((name, same_converter(made)) for name, made in rule.map.converters.items()))
         if key not in parsed:
             trace_start, known = len(rule._trace), set(rule._converters)
             parts = list(parse_rule(rule, text))
@@ -125,12 +139,17 @@ def work_shared_between_apps():
         yield
 
 
+# scrypt with a small work factor: each hash or check costs about 1 ms instead of 50 (the site's default,
+# werkzeug's, is checked in tests/studio/test_studio_auth.py).
+TEST_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+
+
 def make_test_app(database_url: str, **config) -> Flask:
     """The factory's app with test settings, sharing compiled templates with the other tests of this process."""
     from app import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url,
-                      **config})
+                      "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH_METHOD, **config})
     app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     if database_url.startswith("sqlite:///"):
         skip_sqlite_fsync(app)
@@ -225,17 +244,72 @@ def database_url(request, tmp_path: Path) -> str:
 def replace_sqlite_file(app: Flask, template: Path) -> None:
     """Make the app's SQLite database a copy of `template`, closing its connections to the old file first."""
     close_connections(app)
-    target = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    target = sqlite_path(app)
     for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(template, target)
+    FRESH_COPIES[app] = sqlite_state(app)
+
+
+# Each test app's database as it was copied from a template: see untouched_copy.
+FRESH_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def sqlite_state(app: Flask) -> tuple[int, int, int]:
+    """The database file's modification time and size, and its write-ahead log's size: a write changes one."""
+    main, log = sqlite_path(app), Path(f"{sqlite_path(app)}-wal")
+    return main.stat().st_mtime_ns, main.stat().st_size, log.stat().st_size if log.exists() else 0
+
+
+def untouched_copy(app: Flask) -> bool:
+    """Whether nothing has written to the app's database since it was copied from its template."""
+    return FRESH_COPIES.get(app) == sqlite_state(app)
+
+
+def sqlite_path(app: Flask) -> Path:
+    """The file of the app's SQLite database."""
+    return Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+
+
+# What fixtures built with built_once, per builder: a copy of the database it left and what it returned.
+BUILT: dict[Callable[[], object], tuple[Path, object]] = {}
+
+
+def built_once(app: Flask, request, build: Callable[[], T]) -> T:
+    """Run build() in an app context on the app's database; on SQLite only for the first test of this process.
+
+    That test's database is then kept as a file, and later tests get a copy of it (a copy costs a few ms; the
+    saves, fits and commits of a small catalog 50 to 250). build() must start from the same database each time
+    (its fixture's own, such as the empty schema or the demo catalog) and return plain values (ids, slugs),
+    not rows. On PostgreSQL it runs for each test.
+    """
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        with app.app_context():
+            return build()
+    # A fixture that wrote first (an author, say) would be lost under the copy, or kept in it for every test.
+    assert untouched_copy(app), f"{build.__name__}: ask for this fixture before fixtures that write to the database"
+    if build in BUILT:
+        path, value = BUILT[build]
+        replace_sqlite_file(app, path)
+        return value  # type: ignore[return-value]
+    with app.app_context():
+        value = build()
+    dispose_sqlite(app)
+    path = request.getfixturevalue("tmp_path_factory").mktemp("built") / "built.db"
+    shutil.copyfile(sqlite_path(app), path)
+    BUILT[build] = (path, value)
+    return value
 
 
 def pytest_configure(config):
-    """Register the marker of the few tests that need the real background refit."""
+    """Register the markers of the few tests that need the real background refit, or a freshly drawn map."""
     config.addinivalue_line(
         "markers", "refit_process: the commits of this test start the real background refit process "
         "(other tests only note that a refit was asked for)",
+    )
+    config.addinivalue_line(
+        "markers", "collection_map: the refits of this test draw the collection map (other tests keep the map "
+        "the database had: the demo catalog's, or none)",
     )
 
 
@@ -260,6 +334,19 @@ def refit_process_or_note(request) -> None:
 REFITS_ASKED = pytest.StashKey[list]()
 
 
+def draw_map_only_where_looked_at(request) -> None:
+    """Unless the test is marked `collection_map`, a refit keeps the stored collection map as it was.
+
+    Drawing it (t-SNE and KMeans, even for three items) was a fifth of every refit's time, and only the map's
+    own tests read it. The demo catalog, copied from a file built once, keeps the map drawn for it.
+    """
+    if request.node.get_closest_marker("collection_map"):
+        return
+    from afterimage.recommendations import store
+
+    request.getfixturevalue("monkeypatch").setattr(store, "store_collection_map", lambda model: None)
+
+
 def end_app(app: Flask) -> None:
     """Stop a refit the test's commits started (its database is about to go) and close the connections."""
     from afterimage.recommendations import refit
@@ -277,6 +364,7 @@ def app(database_url: str, tmp_path: Path, request):
     # Each test is a fresh "process": no recommendation model carried over from another database.
     store._forget_cached_model()
     refit_process_or_note(request)
+    draw_map_only_where_looked_at(request)
     app = make_test_app(database_url, IMPORT_UPLOAD_FOLDER=str(tmp_path / "imports"))
     if database_url.startswith("sqlite:///"):
         # The schema db.create_all makes, copied from a file made once (a copy is a tenth of create_all).
@@ -292,6 +380,7 @@ def app(database_url: str, tmp_path: Path, request):
 def bare_app(database_url: str, request):
     """The site on an empty database: no db.create_all, so only the migrations can make tables."""
     refit_process_or_note(request)
+    draw_map_only_where_looked_at(request)
     app = make_test_app(database_url)
     yield app
     end_app(app)
@@ -309,17 +398,26 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def load_demo_catalog_and_its_map() -> None:
+    """Load the demo catalog with its collection map drawn, whatever the markers of the test that asks."""
+    from afterimage.catalog.demo import load_demo_catalog
+    from afterimage.recommendations import collection_map, store
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "store_collection_map", collection_map.store_collection_map)
+        load_demo_catalog()
+
+
 @pytest.fixture(scope="session")
 def demo_sqlite_template(tmp_path_factory) -> Path:
-    """A SQLite file with the demo catalog and its recommendations, built once per run."""
-    from afterimage.catalog.demo import load_demo_catalog
+    """A SQLite file with the demo catalog, its recommendations and its map, built once per run."""
     from afterimage.extensions import db
 
     path = tmp_path_factory.mktemp("demo-template") / "demo.db"
     template_app = make_test_app(f"sqlite:///{path}")
     with template_app.app_context():
         db.create_all()
-        load_demo_catalog()
+        load_demo_catalog_and_its_map()
     dispose_sqlite(template_app)
     return path
 
@@ -330,10 +428,8 @@ def demo_app(app, request):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         replace_sqlite_file(app, request.getfixturevalue("demo_sqlite_template"))
     else:
-        from afterimage.catalog.demo import load_demo_catalog
-
         with app.app_context():
-            load_demo_catalog()
+            load_demo_catalog_and_its_map()
     return app
 
 

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import Flask, Request, Response, g, request, session
+from flask import Flask, Request, Response, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -32,7 +32,8 @@ ACCOUNT_WAIT_SECONDS = 30
 # NIST SP 800-63B: at least 8 characters, longer recommended; the author's account guards the whole site.
 MIN_PASSWORD_LENGTH = 12
 COMMON_PASSWORDS = 10_000
-_DUMMY_HASH: list[str] = []
+# A hash of a random password per hashing method, checked for names that do not exist.
+_DUMMY_HASH: dict[str, str] = {}
 
 
 class SignInRefused(Exception):
@@ -62,8 +63,8 @@ def password_problem(password: str) -> str | None:
 
 
 def hash_password(password: str) -> str:
-    """werkzeug's default (scrypt) salted hash."""
-    return generate_password_hash(password)
+    """A salted hash by PASSWORD_HASH_METHOD: werkzeug's default scrypt, unless the configuration says otherwise."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def create_author(name: str, password: str) -> Author:
@@ -156,9 +157,10 @@ def authenticate(name: str, password: str, address: str) -> Author | None:
     author = find_author(name)
     if author is None:
         # Spend the same time as a real check, so timing does not reveal which names exist.
-        if not _DUMMY_HASH:
-            _DUMMY_HASH.append(hash_password(secrets.token_hex(8)))
-        check_password_hash(_DUMMY_HASH[0], password)
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        if method not in _DUMMY_HASH:
+            _DUMMY_HASH[method] = hash_password(secrets.token_hex(8))
+        check_password_hash(_DUMMY_HASH[method], password)
         ok = False
     else:
         ok = check_password_hash(author.password_hash, password)

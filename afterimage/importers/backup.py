@@ -18,9 +18,10 @@ from afterimage.catalog.cover_images import SIZE_ORDER, CoverRefused, CoverSize,
 from afterimage.catalog.models import (
     Creator, Credit, CuratedList, DiaryEntry, Item, ListEntry, SlugRedirect, Tag, item_tags,
 )
-from afterimage.catalog.rules import ItemFields, save_item, validate_item_fields
+from afterimage.catalog.rules import QUERY_EACH, ItemFields, Lookups, save_item, validate_item_fields
 from afterimage.diary import day_problem, parse_day, rating_problem
 from afterimage.extensions import db
+from afterimage.importers.catalog_index import CatalogIndex
 from afterimage.importers.detect import ImportRefused
 from afterimage.importers.report import ImportReport
 from recs.text import fold_accents
@@ -270,9 +271,13 @@ def restore_backup(data: dict[str, Any], replace: bool, report: ImportReport, ti
         report.tags_created += 1
     db.session.flush()
     by_slug: dict[str, Item] = {}
+    # Tags and people looked up from memory, read in two queries, not a query for each of each item's.
+    index = CatalogIndex()
+    index.load_names(Tag, (raw["name"] for raw in data["tags"]))
+    index.load_names(Creator, (c["name"] for raw in data["items"] for c in raw.get("creators", [])))
     with db.session.no_autoflush:
         for raw in data["items"]:
-            by_slug[raw["slug"]] = restore_item(raw)
+            by_slug[raw["slug"]] = restore_item(raw, index)
             report.created += 1
             tick(1)
     db.session.flush()
@@ -310,7 +315,7 @@ def restore_backup(data: dict[str, Any], replace: bool, report: ImportReport, ti
             ])
 
 
-def restore_item(raw: dict[str, Any]) -> Item:
+def restore_item(raw: dict[str, Any], lookups: Lookups = QUERY_EACH) -> Item:
     """One backup item through the catalog rules, keeping its slug and timestamps."""
     fields = ItemFields(
         kind=raw["kind"],
@@ -324,7 +329,7 @@ def restore_item(raw: dict[str, Any]) -> Item:
     errors = validate_item_fields(fields)
     if errors:
         raise ImportRefused(f"Item {raw.get('slug')!r} in the backup is invalid: {' '.join(errors.values())}")
-    item = save_item(fields)
+    item = save_item(fields, lookups=lookups)
     item.slug = raw["slug"]
     item.import_snapshot = raw.get("import_snapshot")
     if raw.get("cover_upload"):

@@ -182,11 +182,9 @@ def recommend_for_items(items: list[Item], kind: str, limit: int = 10) -> list[R
             with_tags_and_credits(sa.select(Item).where(Item.id.in_([p[0] for p in pairs]), published_items()))
         )
     }
-    return [
-        Recommendation(found[other], score, model.explain_set(member_ids, other))
-        for other, score in pairs
-        if other in found
-    ]
+    shown = [(other, score) for other, score in pairs if other in found]
+    reasons = model.explain_set_many(member_ids, [other for other, _ in shown])
+    return [Recommendation(found[other], score, why) for (other, score), why in zip(shown, reasons)]
 
 
 def set_override(item: Item, target: Item, action: str | None, created_at: datetime | None = None) -> None:

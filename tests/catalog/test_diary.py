@@ -11,6 +11,7 @@ from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
 from afterimage.catalog.models import DiaryEntry, Item
 from app import create_app
+from tests.conftest import built_once
 from tests.importers.test_import_goodreads import COLUMNS_24, REMAINS, goodreads_csv, upload
 from tests.importers.test_import_letterboxd import export_zip
 from tests.importers.test_sample_exports import GOODREADS_FILES, letterboxd_zip
@@ -167,15 +168,19 @@ def test_an_item_without_diary_dates_has_no_diary_line(app, client):
 # Year pages ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def diary_years(app):
+def add_diary_years() -> None:
     """Films and books over three years, with a private want-to-read book dated in 2024 and alone in 2022."""
-    with app.app_context():
-        add_item("Hiroshima mon amour", days=(("2024-08-12", False, 4.0), ("2025-08-03", True, None)), rating=4.5)
-        add_item("Flights", kind="book", year=2007, days=(("2024-03-14", False, None),), rating=5)
-        add_item("Sans Soleil", year=1983, days=(("2024-03-02", False, 3.5), ("2020-01-01", False, None)))
-        add_item("The Secret Shelf Book", kind="book", year=2020, status="want",
-                 days=(("2024-05-05", False, 5.0), ("2022-06-01", False, None)))
+    add_item("Hiroshima mon amour", days=(("2024-08-12", False, 4.0), ("2025-08-03", True, None)), rating=4.5)
+    add_item("Flights", kind="book", year=2007, days=(("2024-03-14", False, None),), rating=5)
+    add_item("Sans Soleil", year=1983, days=(("2024-03-02", False, 3.5), ("2020-01-01", False, None)))
+    add_item("The Secret Shelf Book", kind="book", year=2020, status="want",
+             days=(("2024-05-05", False, 5.0), ("2022-06-01", False, None)))
+
+
+@pytest.fixture
+def diary_years(app, request):
+    """The app with add_diary_years' catalog."""
+    built_once(app, request, add_diary_years)
     return app
 
 

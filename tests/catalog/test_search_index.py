@@ -21,6 +21,7 @@ from afterimage.database import MIGRATIONS_DIR
 from afterimage.extensions import db
 from afterimage.importers import apply_import, read_import_file
 from afterimage.importers.backup import backup_json, clear_catalog
+from tests.conftest import built_once
 
 CATALOG = [
     ItemFields(kind="film", title="Cléo from 5 to 7", year=1962, creators=[("Agnès Varda", "director")],
@@ -83,9 +84,8 @@ def query_plan(statement: sa.Select) -> str:
 
 
 @pytest.fixture
-def catalog_app(app):
-    with app.app_context():
-        make_catalog()
+def catalog_app(app, request):
+    built_once(app, request, make_catalog)
     return app
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.catalog.search import search_items
 from afterimage.extensions import db
+from tests.conftest import built_once
 
 CATALOG = [
     ItemFields(kind="film", title="Hiroshima mon amour", year=1959, original_title="二十四時間の情事",
@@ -34,13 +35,17 @@ CATALOG = [
 ]
 
 
+def save_catalog() -> None:
+    """The catalog above, committed."""
+    for fields in CATALOG:
+        save_item(fields)
+    db.session.commit()
+
+
 @pytest.fixture
-def catalog_client(app):
+def catalog_client(app, request):
     """A client on a small catalog made for ranking."""
-    with app.app_context():
-        for fields in CATALOG:
-            save_item(fields)
-        db.session.commit()
+    built_once(app, request, save_catalog)
     return app.test_client()
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from afterimage.catalog.models import CuratedList, Item, ListEntry, Tag
 from afterimage.catalog.rules import PUBLISHED_STATUSES, ItemFields, published_count, save_item
 from afterimage.extensions import db
-from tests.conftest import csrf_token_from
+from tests.conftest import built_once, csrf_token_from
 from tests.importers.test_import_goodreads import COLUMNS_24, goodreads_csv, upload
 from tests.studio.test_studio_fixtures import author_client, demo_author_client  # noqa: F401
 
@@ -16,25 +16,29 @@ HIROSHIMA = "hiroshima-mon-amour-1959"
 WANT, DONE = "Shelfmark Wanted", "Shelfmark Watched"
 
 
-@pytest.fixture
-def shelved(demo_app) -> dict[str, str]:
+def add_shelved_copies() -> dict[str, str]:
     """Two near-copies of Hiroshima mon amour, one on the watchlist and one watched, sharing a tag, a list and a
     director; returns their slugs."""
-    with demo_app.app_context():
-        hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == HIROSHIMA))
-        slugs = {}
-        for title, status in ((WANT, "want"), (DONE, "seen")):
-            item = save_item(ItemFields(
-                kind="film", title=title, year=1961, status=status, description=hiroshima.description,
-                tags=[t.name for t in hiroshima.tags] + ["Shelf test"],
-                creators=[("Alain Resnais", "director"), ("Shelf Person", "director")],
-            ))
-            slugs[status] = item
-        curated = CuratedList(slug="shelf-list", title="Shelf list", published=True)
-        curated.entries = [ListEntry(item=slugs["want"], note="private"), ListEntry(item=slugs["seen"], note="public")]
-        db.session.add(curated)
-        db.session.commit()
-        return {status: item.slug for status, item in slugs.items()}
+    hiroshima = db.session.scalar(sa.select(Item).where(Item.slug == HIROSHIMA))
+    slugs = {}
+    for title, status in ((WANT, "want"), (DONE, "seen")):
+        item = save_item(ItemFields(
+            kind="film", title=title, year=1961, status=status, description=hiroshima.description,
+            tags=[t.name for t in hiroshima.tags] + ["Shelf test"],
+            creators=[("Alain Resnais", "director"), ("Shelf Person", "director")],
+        ))
+        slugs[status] = item
+    curated = CuratedList(slug="shelf-list", title="Shelf list", published=True)
+    curated.entries = [ListEntry(item=slugs["want"], note="private"), ListEntry(item=slugs["seen"], note="public")]
+    db.session.add(curated)
+    db.session.commit()
+    return {status: item.slug for status, item in slugs.items()}
+
+
+@pytest.fixture
+def shelved(demo_app, request) -> dict[str, str]:
+    """The demo catalog with add_shelved_copies' two films; their slugs by status."""
+    return built_once(demo_app, request, add_shelved_copies)
 
 
 PUBLIC_SURFACES = [
@@ -103,7 +107,7 @@ def test_a_wanted_item_is_never_recommended_and_leaves_when_moved_off_the_watche
     assert shelved["seen"] in recommended_slugs(demo_client, HIROSHIMA)
 
 
-def test_the_studio_lists_her_private_shelves_with_a_status_filter(demo_app, demo_author_client, shelved):
+def test_the_studio_lists_her_private_shelves_with_a_status_filter(demo_app, shelved, demo_author_client):
     wanted = demo_author_client.get("/studio/items?status=want").get_data(as_text=True)
     assert WANT in wanted and DONE not in wanted and "Want to watch" in wanted
     watched = demo_author_client.get("/studio/items?status=seen&q=shelfmark").get_data(as_text=True)

@@ -12,10 +12,12 @@ from datetime import datetime, timedelta, timezone
 import feedparser
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from afterimage.catalog.models import CuratedList, Item, Tag
 from afterimage.extensions import db
 from recs.text import fold_accents
+from tests.conftest import built_once
 from tests.fixtures_html import linked_slugs
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -82,28 +84,32 @@ class Rows:
         return sorted(slugs, key=lambda s: keys[sort](self.items[s]))
 
 
-@pytest.fixture
-def rows(demo_app) -> Rows:
+def spread_out_times() -> Rows:
     """The demo catalog with shuffled creation times and spread-out list updates, as plain rows."""
     shuffle = random.Random(23)
-    with demo_app.app_context():
-        ids = list(db.session.scalars(sa.select(Item.id)))
-        hours = list(range(len(ids)))
-        shuffle.shuffle(hours)
-        # Two items share a creation time, so the tie-break (newest id first) is checked too.
-        hours[1] = hours[0]
-        items = Item.__table__
-        for item_id, hour in zip(ids, hours):
-            db.session.execute(sa.update(items).where(items.c.id == item_id)
-                               .values(created_at=START + timedelta(hours=hour)))
-        lists = CuratedList.__table__
-        list_ids = list(db.session.scalars(sa.select(CuratedList.id).order_by(CuratedList.title)))
-        for day, list_id in enumerate([list_ids[2], list_ids[0], list_ids[3], list_ids[1]]):
-            db.session.execute(sa.update(lists).where(lists.c.id == list_id)
-                               .values(updated_at=START + timedelta(days=day)))
-        db.session.commit()
-        db.session.remove()
-    return Rows(demo_app)
+    ids = list(db.session.scalars(sa.select(Item.id)))
+    hours = list(range(len(ids)))
+    shuffle.shuffle(hours)
+    # Two items share a creation time, so the tie-break (newest id first) is checked too.
+    hours[1] = hours[0]
+    items = Item.__table__
+    for item_id, hour in zip(ids, hours):
+        db.session.execute(sa.update(items).where(items.c.id == item_id)
+                           .values(created_at=START + timedelta(hours=hour)))
+    lists = CuratedList.__table__
+    list_ids = list(db.session.scalars(sa.select(CuratedList.id).order_by(CuratedList.title)))
+    for day, list_id in enumerate([list_ids[2], list_ids[0], list_ids[3], list_ids[1]]):
+        db.session.execute(sa.update(lists).where(lists.c.id == list_id)
+                           .values(updated_at=START + timedelta(days=day)))
+    db.session.commit()
+    db.session.remove()
+    return Rows(current_app._get_current_object())
+
+
+@pytest.fixture
+def rows(demo_app, request) -> Rows:
+    """spread_out_times on the demo catalog (its rows are only read)."""
+    return built_once(demo_app, request, spread_out_times)
 
 
 FILTERS = [("", None, None), ("kind=book", "book", None), ("kind=film&tag=memory", "film", "memory")]

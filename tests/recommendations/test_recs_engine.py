@@ -287,6 +287,18 @@ def test_explain_set_names_what_the_item_shares_with_the_set():
     assert model.explain_set([4], 3) == []
 
 
+def test_explain_set_many_words_each_item_as_explain_set_does():
+    model = TfidfRecommender(top_n=5).fit(random_catalog(23, 50))
+    members = model.ids_[:5].tolist()
+    others = [*model.ids_.tolist(), 999]
+    for max_words in (0, 1, 3):
+        expected = [model.explain_set(members, b, max_words) for b in others]
+        assert sum(map(bool, expected)) > len(others) // 2
+        assert model.explain_set_many(members, iter(others), max_words) == expected
+    assert model.explain_set_many([999], [1, 2]) == [[], []]
+    assert model.explain_set_many(members, []) == []
+
+
 def neighbour_pairs(model: TfidfRecommender) -> list[tuple[int, int]]:
     """Every (item, neighbour) pair of the model's lists, grouped by item as a rebuild asks for them."""
     return [(item_id, other) for item_id, _, pairs in model.all_neighbours() for other, _ in pairs]

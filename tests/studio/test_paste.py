@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from afterimage.catalog.models import CuratedList, Item, ListEntry, Tag
 from afterimage.catalog.rules import ItemFields, save_item
 from afterimage.extensions import db
+from tests.conftest import built_once
 from tests.studio.test_studio_fixtures import author_client, demo_author_client  # noqa: F401
 from tests.studio.test_studio_pages import csp_offences
 
@@ -86,20 +87,24 @@ def test_the_markdown_has_the_same_items_notes_and_links_in_order(demo_app, demo
     assert entries[0][4] in rendered
 
 
+def add_tricky_list() -> int:
+    """A list whose titles and note are full of Markdown and HTML markup; returns its id."""
+    curated = CuratedList(slug="tricky", title="Lists *with* [markup]", introduction="# Not a heading")
+    db.session.add(curated)
+    for n, title in enumerate(TRICKY_TITLES):
+        item = save_item(ItemFields(kind="book", title=title, year=2000 + n, creators=[("Ann_Smith*", "author")]))
+        curated.entries.append(ListEntry(item=item, position=n, note="- not a list\n\n**not strong** <i>x</i>"))
+    db.session.commit()
+    return curated.id
+
+
 @pytest.fixture
-def tricky_list(app) -> int:
-    """A list whose titles and note are full of Markdown and HTML markup."""
-    with app.app_context():
-        curated = CuratedList(slug="tricky", title="Lists *with* [markup]", introduction="# Not a heading")
-        db.session.add(curated)
-        for n, title in enumerate(TRICKY_TITLES):
-            item = save_item(ItemFields(kind="book", title=title, year=2000 + n, creators=[("Ann_Smith*", "author")]))
-            curated.entries.append(ListEntry(item=item, position=n, note="- not a list\n\n**not strong** <i>x</i>"))
-        db.session.commit()
-        return curated.id
+def tricky_list(app, request) -> int:
+    """The id of add_tricky_list's list."""
+    return built_once(app, request, add_tricky_list)
 
 
-def test_the_markdown_escapes_titles_and_notes_so_they_show_as_written(app, author_client, tricky_list):
+def test_the_markdown_escapes_titles_and_notes_so_they_show_as_written(app, tricky_list, author_client):
     codes = author_client.get(f"/studio/lists/{tricky_list}/paste").get_json()
     markdown = codes["markdown"]
     assert r"\*Not bold\* and \_not italic\_" in markdown and r"\[Not a link\]" in markdown
@@ -117,7 +122,7 @@ def test_the_markdown_escapes_titles_and_notes_so_they_show_as_written(app, auth
     assert "&lt;b&gt;Not bold&lt;/b&gt; &amp; co" in codes["html"] and "<b>" not in codes["html"]
 
 
-def test_a_draft_list_does_not_link_to_its_unpublished_page(app, author_client, tricky_list):
+def test_a_draft_list_does_not_link_to_its_unpublished_page(app, tricky_list, author_client):
     with app.app_context():
         db.session.get(CuratedList, tricky_list).published = False
         db.session.commit()
@@ -126,7 +131,7 @@ def test_a_draft_list_does_not_link_to_its_unpublished_page(app, author_client, 
     assert "This list is a draft" in author_client.get(f"/studio/lists/{tricky_list}").get_data(as_text=True)
 
 
-def test_options_leave_out_covers_and_notes(app, author_client, tricky_list):
+def test_options_leave_out_covers_and_notes(app, tricky_list, author_client):
     codes = author_client.get(f"/studio/lists/{tricky_list}/paste?options=1&notes=1").get_json()
     assert "<img" not in codes["html"] and "![" not in codes["markdown"]
     assert "not a list" in codes["html"]
@@ -176,7 +181,7 @@ def set_status(app, title: str, status: str) -> str:
         return item.slug
 
 
-def test_a_list_block_leaves_out_what_she_has_not_watched_or_read_and_numbers_the_rest(app, author_client, tricky_list):
+def test_a_list_block_leaves_out_what_she_has_not_watched_or_read_and_numbers_the_rest(app, tricky_list, author_client):
     private = set_status(app, TRICKY_TITLES[1], "want")
     codes = author_client.get(f"/studio/lists/{tricky_list}/paste").get_json()
     for code in codes.values():
@@ -218,21 +223,25 @@ def test_a_tag_block_shows_only_published_items_by_year_or_by_her_rating(demo_ap
     assert 'id="picked-title" type="text" name="title" value="war"' in picked.lower()
 
 
-@pytest.fixture
-def picked_films(app) -> list[str]:
+def add_picked_films() -> list[str]:
     """Three films for a set: one with brackets and stars in its title, one she has not watched yet."""
-    with app.app_context():
-        items = [
-            save_item(ItemFields(kind="film", title="[Rec] *Director's cut*", year=2007, note="Still *scary*.",
-                                 creators=[("Jaume Balagueró", "director")])),
-            save_item(ItemFields(kind="film", title="Stalker", year=1979, creators=[("Andrei Tarkovsky", "director")])),
-            save_item(ItemFields(kind="film", title="Not yet", year=2024, status="want")),
-        ]
-        db.session.commit()
-        return [item.slug for item in items]
+    items = [
+        save_item(ItemFields(kind="film", title="[Rec] *Director's cut*", year=2007, note="Still *scary*.",
+                             creators=[("Jaume Balagueró", "director")])),
+        save_item(ItemFields(kind="film", title="Stalker", year=1979, creators=[("Andrei Tarkovsky", "director")])),
+        save_item(ItemFields(kind="film", title="Not yet", year=2024, status="want")),
+    ]
+    db.session.commit()
+    return [item.slug for item in items]
 
 
-def test_a_picked_set_pastes_in_her_order_from_slugs_addresses_and_a_liked_link(app, author_client, picked_films):
+@pytest.fixture
+def picked_films(app, request) -> list[str]:
+    """The slugs of add_picked_films' films."""
+    return list(built_once(app, request, add_picked_films))
+
+
+def test_a_picked_set_pastes_in_her_order_from_slugs_addresses_and_a_liked_link(app, picked_films, author_client):
     rec, stalker, private = picked_films
     given = f"http://localhost/items/{stalker}\nhttp://localhost/liked?items={rec},{private}\n{stalker}"
     asked = {"items": given, "title": "Two [great] films"}
@@ -257,7 +266,7 @@ def test_a_picked_set_pastes_in_her_order_from_slugs_addresses_and_a_liked_link(
     assert "Stalker" in liked and "Director" in liked
 
 
-def test_the_picked_set_page_names_what_it_left_out_and_offers_the_panel(app, author_client, picked_films):
+def test_the_picked_set_page_names_what_it_left_out_and_offers_the_panel(app, picked_films, author_client):
     rec, stalker, private = picked_films
     page = author_client.get("/studio/paste", query_string={"items": f"{rec}, no-such-film, {private}"})
     html = page.get_data(as_text=True)
@@ -274,7 +283,7 @@ def test_the_picked_set_page_names_what_it_left_out_and_offers_the_panel(app, au
     assert 'id="paste-heading"' not in empty and 'name="items"' in empty
 
 
-def test_the_studio_items_table_ticks_only_published_items_for_a_post(app, author_client, picked_films):
+def test_the_studio_items_table_ticks_only_published_items_for_a_post(app, picked_films, author_client):
     html = author_client.get("/studio/items").get_data(as_text=True)
     boxes = [attrs["value"] for tag, attrs in elements(html) if tag == "input" and attrs.get("name") == "items"]
     assert sorted(boxes) == sorted(picked_films[:2])
@@ -286,7 +295,7 @@ def test_readers_cannot_reach_a_picked_set(client, picked_films):
         assert client.get(f"{url}?items={picked_films[0]}").status_code in (302, 401)
 
 
-def test_any_address_naming_an_item_or_a_set_of_items_is_read_for_a_picked_set(app, author_client, picked_films):
+def test_any_address_naming_an_item_or_a_set_of_items_is_read_for_a_picked_set(app, picked_films, author_client):
     rec, stalker, private = picked_films
     given = [
         f"http://localhost/api/v1/items/{stalker}/recommendations",  # an item's address with more after its slug
@@ -297,7 +306,7 @@ def test_any_address_naming_an_item_or_a_set_of_items_is_read_for_a_picked_set(a
     assert linked == [stalker, rec]
 
 
-def test_a_picked_set_carries_her_introduction_and_links_to_the_set_only_when_it_has_items(author_client, picked_films):
+def test_a_picked_set_carries_her_introduction_and_links_to_the_set_only_when_it_has_items(picked_films, author_client):
     rec, stalker, _ = picked_films
     query = {"items": f"{rec}\n{stalker}", "title": "Two for winter", "introduction": "Slow films for long nights."}
     codes = author_client.get("/studio/paste/code", query_string=query).get_json()

@@ -28,6 +28,22 @@ def test_author_create_asks_for_the_password_twice_and_keeps_only_a_scrypt_hash(
         assert author.password_hash.startswith("scrypt:")
 
 
+def test_the_site_hashes_with_werkzeugs_full_scrypt_unless_configured_otherwise(database_url):
+    from app import create_app
+
+    # Built without the test apps' small work factor (tests/conftest.py), as the site runs.
+    site = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url})
+    with site.app_context():
+        db.create_all()
+    twice = f"{LONG_PASSWORD}\n{LONG_PASSWORD}\n"
+    result = site.test_cli_runner().invoke(args=["author", "create", "Mina"], input=twice)
+    assert result.exit_code == 0, result.output
+    with site.app_context():
+        assert db.session.scalar(sa.select(Author.password_hash)).startswith("scrypt:32768:8:1$")
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_author_create_refuses_passwords_that_differ_and_names_that_exist(app, runner):
     result = runner.invoke(args=["author", "create", "Mina"],
                            input=f"{LONG_PASSWORD}\nanother long one\n{LONG_PASSWORD}\n{LONG_PASSWORD}\n")

@@ -10,17 +10,15 @@ from werkzeug.security import generate_password_hash
 from afterimage.accounts.auth import SESSION_KEY, find_author, start_session
 from afterimage.accounts.models import Author
 from afterimage.extensions import db
-from tests.conftest import csrf_token_from
+from tests.conftest import TEST_PASSWORD_HASH_METHOD, csrf_token_from
 
 PASSWORD = "correct horse battery"
 
 
 @functools.cache
 def password_hash() -> str:
-    """Hashing is slow on purpose; do it once for the whole run, with a small scrypt work factor (the hash
-    names its parameters) so that each sign-in's check costs 5 ms instead of 150. The site's own hashes keep
-    werkzeug's default (tests/studio/test_studio_auth.py)."""
-    return generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
+    """Hashing is slow on purpose; do it once for the whole run, with the test apps' small scrypt work factor."""
+    return generate_password_hash(PASSWORD, method=TEST_PASSWORD_HASH_METHOD)
 
 
 def add_author(app, name: str = "Mina") -> None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from afterimage.catalog.models import CuratedList, Item, ListEntry, Tag
 from afterimage.catalog.search import search_items
 from afterimage.extensions import db
-from tests.conftest import csrf_token_from
+from tests.conftest import built_once, csrf_token_from
 from afterimage.catalog.rules import ItemFields, get_or_create_tag, save_item
 from tests.studio.test_studio_fixtures import add_author, post_form, start_signed_in
 from tests.studio.test_studio_pages import csp_offences
@@ -23,19 +23,23 @@ SMALL_CATALOG = [
 ]
 
 
-@pytest.fixture
-def demo_app(app):
+def add_small_catalog() -> None:
     """A small catalog in the demo's image (four items, five tags, one list): quicker than the full demo."""
-    with app.app_context():
-        get_or_create_tag("Gwangju", family="place")
-        for kind, title, year, tags in SMALL_CATALOG:
-            save_item(ItemFields(kind=kind, title=title, year=year, tags=tags, description=f"About {title}."))
-        db.session.flush()
-        curated = CuratedList(title="Remembering", slug="remembering", introduction="Two ways to remember.")
-        db.session.add(curated)
-        curated.entries.append(ListEntry(item=db.session.scalar(sa.select(Item).where(Item.year == 1959)), note="First."))
-        curated.entries.append(ListEntry(item=db.session.scalar(sa.select(Item).where(Item.year == 2014)), note="Second."))
-        db.session.commit()
+    get_or_create_tag("Gwangju", family="place")
+    for kind, title, year, tags in SMALL_CATALOG:
+        save_item(ItemFields(kind=kind, title=title, year=year, tags=tags, description=f"About {title}."))
+    db.session.flush()
+    curated = CuratedList(title="Remembering", slug="remembering", introduction="Two ways to remember.")
+    db.session.add(curated)
+    curated.entries.append(ListEntry(item=db.session.scalar(sa.select(Item).where(Item.year == 1959)), note="First."))
+    curated.entries.append(ListEntry(item=db.session.scalar(sa.select(Item).where(Item.year == 2014)), note="Second."))
+    db.session.commit()
+
+
+@pytest.fixture
+def demo_app(app, request):
+    """The app with add_small_catalog's catalog."""
+    built_once(app, request, add_small_catalog)
     return app
 
 
