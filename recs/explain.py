@@ -2,8 +2,9 @@
 
 A reason names only features that carry the pair's score: among the ``TOP_CONTRIBUTORS`` shared
 features with the largest share of the cosine. A creator is named once (its name's words are never
-named again as words); a word is named only when it reads as one: no stop word, nothing under three
-letters, no bare number, and no pair of characters cut from a longer Chinese, Japanese or Korean run.
+named again as words); a word is named only when it reads as one: no stop word, no filler of plot summaries
+(``UNNAMED_WORDS``), nothing under three letters, no bare number, and no pair of characters cut from a longer
+Chinese, Japanese or Korean run.
 """
 
 from collections.abc import Iterable
@@ -17,6 +18,18 @@ from recs.text import fold_accents, is_unspaced, word_tokens
 TOP_CONTRIBUTORS = 8
 # Most tags or words one reason names.
 MAX_NAMED = 3
+
+# Words of plot summaries that count towards a match (no stop words: the quality runs were tuned with them) but
+# read as filler when a reason names them: "Both about: follows, war" says war. Found by reading every reason of
+# the demo catalog.
+UNNAMED_WORDS = frozenset(
+    """
+    follow follows following followed draws draw gets does did knew sent stays stay admits carry carries serve
+    serves refuses wanders drifts adapts adapted remains seems shows shown called named known based including
+    present moment slowly harder perfect bright famous outside sequence account plot feature ending born older
+    younger hear weight pieces short small large long longer half near late later early whole single
+    """.split()
+)
 
 # Pairs explained per sparse product in explain_many(): large enough to amortise the product,
 # small enough that its two stacked row matrices stay a few megabytes.
@@ -61,7 +74,7 @@ class Explainer:
                 return
         # A pair of characters may be cut from a longer run ("김지" from "김지영"): it counts for
         # the score but is never named; the whole run, when both share it, is.
-        readable = is_content_word(name) and name not in self.creator_words
+        readable = is_content_word(name) and name not in self.creator_words and name not in UNNAMED_WORDS
         if is_unspaced(name) and len(name) <= 2:
             readable = False
         self.group[feature], self.text[feature] = (WORD if readable else HIDDEN), name

@@ -232,6 +232,17 @@ def test_explain_names_creators_then_tags_then_words_for_a_person():
     assert model.explain(1, 3) == ["Both tagged French New Wave"]
 
 
+def test_a_reason_never_names_the_filler_of_plot_summaries():
+    docs = [
+        ItemDoc(1, "film", "Ivan's Childhood", description="The camera follows a boy scout at the front of the war."),
+        ItemDoc(2, "book", "The Painted Bird", description="The novel follows a small boy through the war."),
+        ItemDoc(3, "film", "Cléo from 5 to 7", description="A singer waits for a diagnosis in Paris."),
+    ]
+    model = TfidfRecommender().fit(docs)
+    assert model.explain(1, 2) == ["Both about: boy, war"]
+    assert model.explain_set([1, 3], 2) == ["Also about: boy, war"]
+
+
 def test_reasons_only_name_features_both_items_really_have():
     docs = random_catalog(10, 40)
     model = TfidfRecommender().fit(docs)
