@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from afterimage.catalog.models import Creator, CuratedList, DiaryEntry, ListEntry, Tag
+from afterimage.catalog.models import CuratedList, DiaryEntry, ListEntry, Tag
 from afterimage.catalog.rules import ItemFields, find_duplicate, get_or_create_tag, save_item
 from afterimage.catalog.slugs import slugify, unique_slug
 from afterimage.extensions import db
@@ -38,8 +38,7 @@ def load_demo_catalog(path: Path = DEMO_PATH) -> DemoReport:
         report.tags = db.session.scalar(sa.select(sa.func.count(Tag.id))) - tags_before
         # Tags and people looked up from memory, read in two queries, not a query for each of each item's.
         index = CatalogIndex()
-        index.load_names(Tag, (tag["name"] for tag in data["tags"]))
-        index.load_names(Creator, (c["name"] for raw in data["items"] for c in raw.get("creators", [])))
+        index.load_file_names(data)
         # Newest last: the file opens with the showcase, which should head "Recently added".
         for raw in reversed(data["items"]):
             if find_duplicate(raw["kind"], raw["title"], raw.get("year")) is None:

@@ -273,8 +273,7 @@ def restore_backup(data: dict[str, Any], replace: bool, report: ImportReport, ti
     by_slug: dict[str, Item] = {}
     # Tags and people looked up from memory, read in two queries, not a query for each of each item's.
     index = CatalogIndex()
-    index.load_names(Tag, (raw["name"] for raw in data["tags"]))
-    index.load_names(Creator, (c["name"] for raw in data["items"] for c in raw.get("creators", [])))
+    index.load_file_names(data)
     with db.session.no_autoflush:
         for raw in data["items"]:
             by_slug[raw["slug"]] = restore_item(raw, index)

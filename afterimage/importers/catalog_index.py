@@ -133,6 +133,11 @@ class CatalogIndex(Lookups):
             for row in db.session.scalars(sa.select(model).where(model.name_key.in_(chunk))):
                 self.names[model].setdefault(row.name_key, row)
 
+    def load_file_names(self, data: dict) -> None:
+        """Load the tags and people a catalog file names (a backup, or the demo catalog: the same shape)."""
+        self.load_names(Tag, (tag["name"] for tag in data.get("tags", [])))
+        self.load_names(Creator, (c["name"] for raw in data.get("items", []) for c in raw.get("creators", [])))
+
     def named(self, model: type[Tag] | type[Creator], name: str) -> Tag | Creator | None:
         """The tag or creator of this name, from memory when it was prefetched, else from the database."""
         key = fold_accents(" ".join(name.split()))
