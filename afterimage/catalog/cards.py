@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from afterimage.catalog.models import Credit, Creator, Item
+from afterimage.catalog.models import MAKER_ROLE_OF_KIND, Credit, Creator, Item
 
 
 class Person(NamedTuple):
@@ -46,7 +46,7 @@ CARD_COLUMNS = tuple(getattr(Item, name) for name in ("id", "slug", "title", "ye
                                                       "cover_digest", "cover_url"))
 MAKER_COLUMNS = (Creator.name.label("maker_name"), Creator.slug.label("maker_slug"))
 # Item.makers: the directors of a film, the authors of a book.
-MAKER_ROLE = sa.case((Item.kind == "film", "director"), else_="author")
+MAKER_ROLE = sa.case(MAKER_ROLE_OF_KIND, value=Item.kind)
 
 
 def with_makers(query: sa.Select) -> sa.Select:

@@ -13,6 +13,8 @@ from afterimage.extensions import db
 KINDS = ("film", "book")
 # "contributor": credited without a stated part (Goodreads' Additional Authors: translators, illustrators...).
 ROLES = ("director", "screenwriter", "author", "translator", "illustrator", "contributor")
+# Who a reader names first for each kind (Item.makers; the cards' query joins the same credits in SQL).
+MAKER_ROLE_OF_KIND = {"film": "director", "book": "author"}
 # Her shelves: "seen" is watched or read, "current" is watching or reading now, "want" is the watchlist or
 # the to-read shelf. Only "seen" items are public (catalog.published_items).
 STATUSES = ("seen", "current", "want")
@@ -115,7 +117,7 @@ class Item(db.Model):
     @property
     def makers(self) -> list[Creator]:
         """Directors of a film or authors of a book: who a reader would name first."""
-        return self.creators_by_role("director" if self.kind == "film" else "author")
+        return self.creators_by_role(MAKER_ROLE_OF_KIND[self.kind])
 
     @property
     def kind_label(self) -> str:
